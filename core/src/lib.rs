@@ -1,0 +1,134 @@
+//! Secrets providers for Stagecraft: the provider traits, compile-time provider tables and the
+//! runtime registry.
+//!
+//! A provider declares itself with one attribute; its crate lists it in a table sorted by ID at
+//! build time; a binary merges the tables of all its provider crates in const evaluation:
+//!
+//! ```
+//! use stagecraft_core::{secrets_provider, SecretsProvider, SyncError, SyncOptions, SyncReport};
+//!
+//! /// Copies one env file to another.
+//! #[secrets_provider("copy")]
+//! pub struct Copy;
+//!
+//! impl SecretsProvider for Copy {
+//!     async fn sync(&self, opts: SyncOptions) -> Result<SyncReport, SyncError> {
+//!         Ok(SyncReport::new(opts.source.unwrap_or_default(), opts.target.unwrap_or_default()))
+//!     }
+//! }
+//!
+//! // A provider crate generates this from build.rs with `stagecraft_codegen`; a crate with a
+//! // provider or two can list them by hand.
+//! stagecraft_core::provider_table!(Copy);
+//!
+//! stagecraft_core::secrets_registry!(static REGISTRY = [crate::SECRETS_PROVIDERS]);
+//!
+//! # fn main() {
+//! assert_eq!(REGISTRY.ids().collect::<Vec<_>>(), ["copy"]);
+//! assert_eq!(REGISTRY.get("copy").unwrap().description(), "Copies one env file to another.");
+//! # }
+//! ```
+//!
+//! Two providers with the same ID do not compile:
+//!
+//! ```compile_fail
+//! # use stagecraft_core::{secrets_provider, SecretsProvider, SyncError, SyncOptions, SyncReport};
+//! #[secrets_provider("copy")]
+//! pub struct A;
+//! #[secrets_provider("copy")]
+//! pub struct B;
+//! # impl SecretsProvider for A { async fn sync(&self, _: SyncOptions) -> Result<SyncReport, SyncError> { todo!() } }
+//! # impl SecretsProvider for B { async fn sync(&self, _: SyncOptions) -> Result<SyncReport, SyncError> { todo!() } }
+//! stagecraft_core::provider_table!(A, B);
+//! # fn main() {}
+//! ```
+
+// Lets the attribute's absolute paths (`::stagecraft_core::…`) resolve inside this crate's tests.
+extern crate self as stagecraft_core;
+
+pub mod config;
+mod provider;
+mod registry;
+pub mod secrets;
+mod table;
+
+pub use config::{ConfigError, ProviderConfig};
+pub use provider::{
+    Action, DynSecretsProvider, KeyChange, ProviderIdentity, SecretsProvider, SyncError, SyncFuture,
+    SyncOptions, SyncReport,
+};
+pub use registry::{KIND, Providers, Registry, RegistryError};
+pub use table::Entry;
+
+/// Registers a unit struct as a secrets provider with the given ID.
+///
+/// The ID is a string literal of 1 to 64 bytes of `[a-z0-9._-]`; the struct is a non-generic unit
+/// struct visible to the crate root (`pub` or `pub(crate)`). The attribute implements
+/// [`ProviderIdentity`] (the ID, and the first line of the doc comment as the description),
+/// makes a second provider with the same ID in the crate a compile error, and checks that the
+/// crate's `SECRETS_PROVIDERS` table lists the provider.
+pub use stagecraft_macros::secrets_provider;
+
+/// Declares this crate's provider table, `pub const SECRETS_PROVIDERS: &[Entry]`, sorted by ID
+/// in const evaluation. Invoke it once, at the crate root. Each provider may carry `#[cfg]`s.
+///
+/// ```ignore
+/// stagecraft_core::provider_table!(envfile::EnvFile, #[cfg(feature = "vault")] vault::Vault);
+/// ```
+#[macro_export]
+macro_rules! provider_table {
+    ($($(#[$cfg:meta])* $provider:path),* $(,)?) => {
+        /// The type-level keys of this crate's provider IDs are implemented for this type.
+        #[doc(hidden)]
+        #[allow(dead_code, unreachable_pub)]
+        struct __SecretsProviders;
+
+        /// This crate's secrets providers, sorted by ID.
+        pub const SECRETS_PROVIDERS: &[$crate::Entry] = {
+            const LISTED: &[$crate::Entry] = &[$(
+                $(#[$cfg])* <$provider as $crate::__private::StaticProvider>::ENTRY
+            ),*];
+            const SORTED: [$crate::Entry; LISTED.len()] = $crate::__private::merge(&[LISTED]);
+            &SORTED
+        };
+    };
+}
+
+/// Includes the provider table that `stagecraft_codegen::generate()` wrote from `build.rs`.
+#[macro_export]
+macro_rules! include_providers {
+    () => {
+        ::core::include!(::core::concat!(::core::env!("OUT_DIR"), "/secrets_providers.rs"));
+    };
+}
+
+/// Declares a static [`Registry`] over the merged tables of several crates, sorted in const
+/// evaluation. An empty or duplicate ID is a compile error that names both providers.
+///
+/// ```ignore
+/// stagecraft_core::secrets_registry!(pub static REGISTRY = [
+///     stagecraft_providers::SECRETS_PROVIDERS,
+///     acme_providers::SECRETS_PROVIDERS,
+/// ]);
+/// ```
+#[macro_export]
+macro_rules! secrets_registry {
+    ($(#[$attr:meta])* $vis:vis static $name:ident = [$($table:expr),* $(,)?] $(;)?) => {
+        $(#[$attr])*
+        $vis static $name: $crate::Registry = {
+            const TABLES: &[&[$crate::Entry]] = &[$($table),*];
+            const MERGED: [$crate::Entry; $crate::__private::merged_len(TABLES)] =
+                $crate::__private::merge(TABLES);
+            $crate::Registry::from_table(
+                ::core::concat!(::core::module_path!(), "::", ::core::stringify!($name)),
+                &MERGED,
+            )
+        };
+    };
+}
+
+/// What generated code needs. Not public API: anything here may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::table::{Entry, StaticProvider, UniqueProviderId, assert_listed, merge, merged_len};
+}

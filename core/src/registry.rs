@@ -1,0 +1,278 @@
+//! The runtime registry: a static table merged at compile time, plus providers registered at run
+//! time. It keeps the contract of the Go reference: sorted `ids()`/`list()`, panics on empty and
+//! duplicate IDs prefixed with the registry's name and method, `UnknownProvider` errors carrying
+//! the ID, and instrumentation hooks.
+
+use crate::provider::{DynSecretsProvider, SecretsProvider};
+use crate::table::Entry;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+/// The kind of provider a [`Registry`] holds, as passed to the hooks.
+pub const KIND: &str = "secrets";
+
+/// A registry error. Match on the variant, the way Go code uses `errors.Is`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// A provider reported an empty ID.
+    #[error("empty provider ID")]
+    EmptyProviderId,
+    /// A provider with this ID is already registered.
+    #[error("duplicate provider ID: {id:?}")]
+    DuplicateProvider {
+        /// The ID.
+        id: String,
+    },
+    /// No provider has this ID.
+    #[error("unknown {kind} provider {id:?}{}{}", suggestion(id, known), registered(known))]
+    UnknownProvider {
+        /// The kind of registry, `secrets`.
+        kind: &'static str,
+        /// The ID asked for.
+        id: String,
+        /// The registered IDs, sorted.
+        known: Vec<String>,
+    },
+}
+
+fn suggestion(id: &str, known: &[String]) -> String {
+    known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(id, k), k))
+        .filter(|(distance, k)| *distance <= (k.len() / 3).max(1))
+        .min()
+        .map(|(_, k)| format!("; did you mean {k:?}?"))
+        .unwrap_or_default()
+}
+
+fn registered(known: &[String]) -> String {
+    if known.is_empty() {
+        " (none registered)".to_owned()
+    } else {
+        format!(" (registered: {})", known.join(", "))
+    }
+}
+
+type RegisteredHook = dyn Fn(&str, &str) + Send + Sync;
+type LookupHook = dyn Fn(&str, &str, bool) + Send + Sync;
+type Dynamic = Arc<[&'static dyn DynSecretsProvider]>;
+
+/// A thread-safe registry of secrets providers.
+///
+/// Build one over the merged static tables with [`secrets_registry!`](crate::secrets_registry);
+/// lookups of static providers binary-search that table without a lock or an allocation.
+/// Providers added with [`Registry::register`] live behind an `RwLock` and are never dropped.
+pub struct Registry {
+    name: &'static str,
+    table: &'static [Entry],
+    /// Run-time providers sorted by ID, replaced whole on each registration so that iterators
+    /// can hold a snapshot without holding the lock.
+    dynamic: RwLock<Option<Dynamic>>,
+    has_dynamic: AtomicBool,
+    on_registered: RwLock<Option<Arc<RegisteredHook>>>,
+    has_on_registered: AtomicBool,
+    on_lookup: RwLock<Option<Arc<LookupHook>>>,
+    has_on_lookup: AtomicBool,
+}
+
+impl Registry {
+    /// An empty registry. `name` prefixes its panic messages, e.g. `my_app::REGISTRY`.
+    pub const fn new(name: &'static str) -> Self {
+        Self::from_table(name, &[])
+    }
+
+    /// A registry over a static table, which must be sorted by ID without duplicates, as
+    /// `secrets_registry!` builds it.
+    #[doc(hidden)]
+    pub const fn from_table(name: &'static str, table: &'static [Entry]) -> Self {
+        Registry {
+            name,
+            table,
+            dynamic: RwLock::new(None),
+            has_dynamic: AtomicBool::new(false),
+            on_registered: RwLock::new(None),
+            has_on_registered: AtomicBool::new(false),
+            on_lookup: RwLock::new(None),
+            has_on_lookup: AtomicBool::new(false),
+        }
+    }
+
+    /// The registry's name, which prefixes its panic messages.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The static table, sorted by ID.
+    pub fn table(&self) -> &'static [Entry] {
+        self.table
+    }
+
+    /// Registers a provider at run time.
+    ///
+    /// # Panics
+    /// With `<name>::register: empty provider ID` when the provider's ID is empty, and with
+    /// `<name>::register: duplicate provider ID: "id"` when the ID is already registered,
+    /// statically or at run time. Use [`Registry::try_register`] to get the error instead.
+    pub fn register<P: SecretsProvider>(&self, provider: P) {
+        if let Err(error) = self.try_register(provider) {
+            panic!("{}::register: {error}", self.name);
+        }
+    }
+
+    /// Registers a provider at run time, or says why it cannot be.
+    pub fn try_register<P: SecretsProvider>(&self, provider: P) -> Result<(), RegistryError> {
+        let id = provider.id();
+        if id.is_empty() {
+            return Err(RegistryError::EmptyProviderId);
+        }
+        if self.static_entry(id).is_some() {
+            return Err(RegistryError::DuplicateProvider { id: id.to_owned() });
+        }
+        let mut dynamic = self.dynamic.write().unwrap_or_else(PoisonError::into_inner);
+        let current: &[&'static dyn DynSecretsProvider] = dynamic.as_deref().unwrap_or(&[]);
+        let at = match current.binary_search_by(|p| p.id().cmp(id)) {
+            Ok(_) => return Err(RegistryError::DuplicateProvider { id: id.to_owned() }),
+            Err(at) => at,
+        };
+        // Registered providers live as long as the registry, which is usually a static.
+        let provider: &'static dyn DynSecretsProvider = Box::leak(Box::new(provider));
+        let mut next = Vec::with_capacity(current.len() + 1);
+        next.extend_from_slice(&current[..at]);
+        next.push(provider);
+        next.extend_from_slice(&current[at..]);
+        *dynamic = Some(next.into());
+        self.has_dynamic.store(true, Ordering::Release);
+        drop(dynamic);
+
+        let id = provider.id();
+        tracing::debug!(kind = KIND, id, registry = self.name, "secrets provider registered");
+        if self.has_on_registered.load(Ordering::Acquire) {
+            let hook = self.on_registered.read().unwrap_or_else(PoisonError::into_inner).clone();
+            if let Some(hook) = hook {
+                hook(KIND, id);
+            }
+        }
+        Ok(())
+    }
+
+    /// The provider with this ID, or [`RegistryError::UnknownProvider`].
+    pub fn get(&self, id: &str) -> Result<&'static dyn DynSecretsProvider, RegistryError> {
+        let found = self.find(id);
+        tracing::trace!(kind = KIND, id, found = found.is_some(), "secrets provider lookup");
+        if self.has_on_lookup.load(Ordering::Acquire) {
+            let hook = self.on_lookup.read().unwrap_or_else(PoisonError::into_inner).clone();
+            if let Some(hook) = hook {
+                hook(KIND, id, found.is_some());
+            }
+        }
+        found.ok_or_else(|| RegistryError::UnknownProvider {
+            kind: KIND,
+            id: id.to_owned(),
+            known: self.ids().map(str::to_owned).collect(),
+        })
+    }
+
+    /// Whether a provider has this ID.
+    pub fn has(&self, id: &str) -> bool {
+        self.find(id).is_some()
+    }
+
+    /// The static table's entry for this ID: where the provider is declared.
+    pub fn entry(&self, id: &str) -> Option<&'static Entry> {
+        self.static_entry(id)
+    }
+
+    /// The registered IDs in lexicographic order.
+    pub fn ids(&self) -> impl ExactSizeIterator<Item = &'static str> + 'static {
+        self.list().map(|p| p.id())
+    }
+
+    /// The registered providers, sorted by ID.
+    pub fn list(&self) -> Providers {
+        let dynamic = if self.has_dynamic.load(Ordering::Acquire) {
+            self.dynamic.read().unwrap_or_else(PoisonError::into_inner).clone()
+        } else {
+            None
+        };
+        Providers { table: self.table, dynamic, next_dynamic: 0 }
+    }
+
+    /// Calls `hook(kind, id)` after each successful registration, replacing any earlier hook.
+    pub fn on_provider_registered(&self, hook: impl Fn(&str, &str) + Send + Sync + 'static) {
+        *self.on_registered.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(hook));
+        self.has_on_registered.store(true, Ordering::Release);
+    }
+
+    /// Calls `hook(kind, id, found)` on each [`Registry::get`], replacing any earlier hook.
+    pub fn on_provider_lookup(&self, hook: impl Fn(&str, &str, bool) + Send + Sync + 'static) {
+        *self.on_lookup.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(hook));
+        self.has_on_lookup.store(true, Ordering::Release);
+    }
+
+    fn static_entry(&self, id: &str) -> Option<&'static Entry> {
+        let table = self.table;
+        table.binary_search_by(|e| e.id().cmp(id)).ok().map(|i| &table[i])
+    }
+
+    fn find(&self, id: &str) -> Option<&'static dyn DynSecretsProvider> {
+        if let Some(entry) = self.static_entry(id) {
+            return Some(entry.provider());
+        }
+        if !self.has_dynamic.load(Ordering::Acquire) {
+            return None;
+        }
+        let dynamic = self.dynamic.read().unwrap_or_else(PoisonError::into_inner);
+        let dynamic = dynamic.as_deref().unwrap_or(&[]);
+        dynamic.binary_search_by(|p| p.id().cmp(id)).ok().map(|i| dynamic[i])
+    }
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registry")
+            .field("name", &self.name)
+            .field("ids", &self.ids().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The providers of a [`Registry`] in ID order: the static table merged with a snapshot of the
+/// run-time providers. Creating and walking it allocates nothing.
+#[derive(Debug, Clone)]
+pub struct Providers {
+    table: &'static [Entry],
+    dynamic: Option<Dynamic>,
+    next_dynamic: usize,
+}
+
+impl Iterator for Providers {
+    type Item = &'static dyn DynSecretsProvider;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let dynamic = self.dynamic.as_deref().unwrap_or(&[]).get(self.next_dynamic).copied();
+        match (self.table.first(), dynamic) {
+            (Some(entry), Some(p)) if p.id() < entry.id() => {
+                self.next_dynamic += 1;
+                Some(p)
+            }
+            (Some(entry), _) => {
+                self.table = &self.table[1..];
+                Some(entry.provider())
+            }
+            (None, Some(p)) => {
+                self.next_dynamic += 1;
+                Some(p)
+            }
+            (None, None) => None,
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let dynamic = self.dynamic.as_deref().map_or(0, |d| d.len() - self.next_dynamic);
+        let len = self.table.len() + dynamic;
+        (len, Some(len))
+    }
+}
+
+impl ExactSizeIterator for Providers {}

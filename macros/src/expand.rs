@@ -1,0 +1,151 @@
+//! Code generation. The user's item is always emitted unchanged, with the errors next to it when
+//! there are any, so that IDEs and later code keep working.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::{Attribute, Expr, ExprLit, Item, ItemStruct, Lit, LitStr, Meta};
+
+use crate::{args::Args, validate};
+
+/// Parses, validates and expands one `#[secrets_provider(…)]` invocation.
+pub(crate) fn secrets_provider(args: TokenStream, input: TokenStream) -> TokenStream {
+    let item = match syn::parse2::<Item>(input.clone()) {
+        Ok(item) => item,
+        Err(error) => return with_error(input, error),
+    };
+    let args = syn::parse2::<Args>(args);
+    let id = args.as_ref().map_err(Clone::clone).and_then(|a| validate::id(&a.id));
+    let checked = validate::item(&item);
+    match (args, id, checked) {
+        (Ok(args), Ok(()), Ok(provider)) => expand(&args.id, provider),
+        (args, id, checked) => {
+            let errors = [args.err(), id.err(), checked.err()].into_iter().flatten();
+            let error = validate::combine(errors.collect::<Vec<_>>()).unwrap_err();
+            with_error(input, error)
+        }
+    }
+}
+
+fn with_error(item: TokenStream, error: syn::Error) -> TokenStream {
+    let error = error.to_compile_error();
+    quote!(#item #error)
+}
+
+/// The identity impls, the type-level key and the membership check for one provider.
+fn expand(id: &LitStr, item: &ItemStruct) -> TokenStream {
+    let ident = &item.ident;
+    let cfgs = item.attrs.iter().filter(|a| a.path().is_ident("cfg"));
+    let description = description(&item.attrs);
+    let key = fnv1a_128(id.value().as_bytes());
+    let private = quote!(::stagecraft_core::__private);
+    // Spanned on the struct so that a type error in generated code points at the user's item.
+    let line = quote_spanned!(ident.span()=> ::core::line!());
+    quote! {
+        #item
+
+        #(#cfgs)*
+        const _: () = {
+            impl #private::StaticProvider for #ident {
+                const ENTRY: #private::Entry = #private::Entry::new(
+                    #id,
+                    ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident)),
+                    ::core::file!(),
+                    #line,
+                    #description,
+                    &#ident,
+                );
+            }
+
+            impl ::stagecraft_core::ProviderIdentity for #ident {
+                fn id(&self) -> &str {
+                    <Self as #private::StaticProvider>::ENTRY.id()
+                }
+
+                fn description(&self) -> &str {
+                    <Self as #private::StaticProvider>::ENTRY.description()
+                }
+            }
+
+            // Two providers with the same ID in one crate are conflicting impls (E0119).
+            impl #private::UniqueProviderId<#key> for crate::__SecretsProviders {
+                type Provider = #ident;
+            }
+
+            #private::assert_listed(
+                &<#ident as #private::StaticProvider>::ENTRY,
+                crate::SECRETS_PROVIDERS,
+            )
+        };
+    }
+}
+
+/// The first non-empty line of the item's doc comment.
+fn description(attrs: &[Attribute]) -> String {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            Meta::NameValue(nv) => match &nv.value {
+                Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Some(s.value()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .flat_map(|doc| doc.lines().map(|l| l.trim().to_owned()).collect::<Vec<_>>())
+        .find(|line| !line.is_empty())
+        .unwrap_or_default()
+}
+
+/// FNV-1a, 128 bits: a stable hash of the ID, used as the type-level key.
+fn fnv1a_128(bytes: &[u8]) -> u128 {
+    const OFFSET: u128 = 0x6c62272e07bb014262b821756295c58d;
+    const PRIME: u128 = 0x0000000001000000000000000000013b;
+    bytes
+        .iter()
+        .fold(OFFSET, |hash, &b| (hash ^ u128::from(b)).wrapping_mul(PRIME))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_keep_the_item() {
+        let out = secrets_provider(quote!(""), quote!(pub struct EnvFile;)).to_string();
+        assert!(out.starts_with("pub struct EnvFile ;"), "{out}");
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("must not be empty"), "{out}");
+    }
+
+    #[test]
+    fn independent_errors_are_all_reported() {
+        let out = secrets_provider(quote!("Bad"), quote!(struct EnvFile;)).to_string();
+        assert!(out.contains("contains 'B'"), "{out}");
+        assert!(out.contains("visible to the crate root"), "{out}");
+    }
+
+    #[test]
+    fn expansion_names_the_id_and_the_description() {
+        let out = secrets_provider(
+            quote!("envfile"),
+            quote!(
+                /// Syncs env files.
+                ///
+                /// More text.
+                pub struct EnvFile;
+            ),
+        )
+        .to_string();
+        assert!(out.contains("\"envfile\""), "{out}");
+        assert!(out.contains("\"Syncs env files.\""), "{out}");
+        assert!(out.contains("UniqueProviderId"), "{out}");
+        assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn hash_is_stable_and_distinct() {
+        assert_eq!(fnv1a_128(b""), 0x6c62272e07bb014262b821756295c58d);
+        assert_eq!(fnv1a_128(b"a"), 0xd228cb696f1a8caf78912b704e4a8964);
+        assert_ne!(fnv1a_128(b"envfile"), fnv1a_128(b"encore"));
+    }
+}
