@@ -21,7 +21,26 @@ pub(crate) fn secrets_provider(args: TokenStream, input: TokenStream) -> TokenSt
         (args, id, checked) => {
             let errors = [args.err(), id.err(), checked.err()].into_iter().flatten();
             let error = validate::combine(errors.collect::<Vec<_>>()).unwrap_err();
-            with_error(input, error)
+            let fallback = match &item {
+                Item::Struct(item) => fallback(item),
+                _ => TokenStream::new(),
+            };
+            let output = with_error(input, error);
+            quote!(#output #fallback)
+        }
+    }
+}
+
+/// On error, the identity impl that the user's `impl SecretsProvider` requires, so that the
+/// attribute's error is not followed by a spurious "`ProviderIdentity` is not implemented".
+fn fallback(item: &ItemStruct) -> TokenStream {
+    let ident = &item.ident;
+    let (impl_generics, ty_generics, where_clause) = item.generics.split_for_impl();
+    quote! {
+        impl #impl_generics ::stagecraft_core::ProviderIdentity for #ident #ty_generics #where_clause {
+            fn id(&self) -> &str {
+                ::core::unreachable!("#[secrets_provider] failed to expand")
+            }
         }
     }
 }

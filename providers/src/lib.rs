@@ -1,0 +1,4 @@
+//! The secrets providers that ship with Stagecraft, listed in [`SECRETS_PROVIDERS`], a table
+//! sorted by ID at build time.
+
+stagecraft_core::include_providers!();
