@@ -25,7 +25,11 @@ pub enum ConfigError {
         message: String,
     },
     /// The file is not valid YAML, or a value has the wrong shape.
-    #[error("{}{location}: {}{message}", origin_display(file), yaml_path_prefix(path))]
+    #[error(
+        "{}{location}: {}{message}",
+        origin_display(file),
+        yaml_path_prefix(path)
+    )]
     Invalid {
         /// The config file, when the config came from one.
         file: Option<PathBuf>,
@@ -39,11 +43,16 @@ pub enum ConfigError {
 }
 
 fn origin_display(file: &Option<PathBuf>) -> String {
-    file.as_ref().map_or_else(|| "config".to_owned(), |f| f.display().to_string())
+    file.as_ref()
+        .map_or_else(|| "config".to_owned(), |f| f.display().to_string())
 }
 
 fn yaml_path_prefix(path: &str) -> String {
-    if path.is_empty() { String::new() } else { format!("{path}: ") }
+    if path.is_empty() {
+        String::new()
+    } else {
+        format!("{path}: ")
+    }
 }
 
 /// A position in a YAML file, 1-based.
@@ -57,7 +66,11 @@ pub struct Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 { Ok(()) } else { write!(f, ":{}:{}", self.line, self.column) }
+        if self.line == 0 {
+            Ok(())
+        } else {
+            write!(f, ":{}:{}", self.line, self.column)
+        }
     }
 }
 
@@ -74,7 +87,11 @@ pub struct ProviderConfig {
 impl ProviderConfig {
     /// A section given directly as YAML text, such as `"source_file: .env.local"`.
     pub fn from_yaml(text: impl Into<Arc<str>>) -> Self {
-        ProviderConfig { origin: None, text: text.into(), path: Vec::new() }
+        ProviderConfig {
+            origin: None,
+            text: text.into(),
+            path: Vec::new(),
+        }
     }
 
     /// The section at `path` (for example `["secrets", "providers", "envfile"]`) of a YAML
@@ -134,10 +151,17 @@ impl fmt::Debug for ProviderConfig {
 
 /// Builds [`ConfigError::Invalid`] from a YAML error, keeping its position but not the values it
 /// may quote. `path` is the full YAML path (serde_path_to_error writes `.` for the root).
-pub(crate) fn invalid(file: Option<PathBuf>, path: String, error: &serde_yaml::Error) -> ConfigError {
+pub(crate) fn invalid(
+    file: Option<PathBuf>,
+    path: String,
+    error: &serde_yaml::Error,
+) -> ConfigError {
     let location = error
         .location()
-        .map(|l| Location { line: l.line(), column: l.column() })
+        .map(|l| Location {
+            line: l.line(),
+            column: l.column(),
+        })
         .unwrap_or_default();
     let mut message = error.to_string();
     if let Some(at) = message.find(" at line ") {
@@ -147,7 +171,12 @@ pub(crate) fn invalid(file: Option<PathBuf>, path: String, error: &serde_yaml::E
         message = rest.to_owned();
     }
     let path = if path == "." { String::new() } else { path };
-    ConfigError::Invalid { file, location, path, message: redact(&message) }
+    ConfigError::Invalid {
+        file,
+        location,
+        path,
+        message: redact(&message),
+    }
 }
 
 /// serde quotes the offending value in "invalid type: string \"…\", expected …": keep only the
@@ -177,7 +206,10 @@ struct Section<'p, T> {
 
 impl<'p, T> Section<'p, T> {
     fn new(path: &'p [&'p str]) -> Self {
-        Section { path, marker: PhantomData }
+        Section {
+            path,
+            marker: PhantomData,
+        }
     }
 }
 
@@ -256,22 +288,48 @@ mod tests {
     fn decode_reads_the_section_and_ignores_the_rest() {
         let text = DOC.replace("hunter2", "3");
         let opts: Options = section(&text, "envfile").decode().unwrap();
-        assert_eq!(opts, Options { source_file: Some(".env.local".into()), retries: 3 });
+        assert_eq!(
+            opts,
+            Options {
+                source_file: Some(".env.local".into()),
+                retries: 3
+            }
+        );
         let other: Options = section(&text, "other").decode().unwrap();
-        assert_eq!(other, Options { source_file: None, retries: 0 });
+        assert_eq!(
+            other,
+            Options {
+                source_file: None,
+                retries: 0
+            }
+        );
         let absent: Options = section(&text, "absent").decode().unwrap();
-        assert_eq!(absent, Options { source_file: None, retries: 0 });
+        assert_eq!(
+            absent,
+            Options {
+                source_file: None,
+                retries: 0
+            }
+        );
     }
 
     #[test]
     fn unknown_fields_are_named() {
-        let err = ProviderConfig::from_yaml("source_fle: x").decode::<Options>().unwrap_err();
-        assert!(err.to_string().contains("unknown field `source_fle`"), "{err}");
+        let err = ProviderConfig::from_yaml("source_fle: x")
+            .decode::<Options>()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `source_fle`"),
+            "{err}"
+        );
     }
 
     #[test]
     fn debug_shows_no_values() {
         let debug = format!("{:?}", section(DOC, "envfile"));
-        assert!(!debug.contains("hunter2") && !debug.contains(".env.local"), "{debug}");
+        assert!(
+            !debug.contains("hunter2") && !debug.contains(".env.local"),
+            "{debug}"
+        );
     }
 }

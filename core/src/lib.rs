@@ -47,6 +47,7 @@
 extern crate self as stagecraft_core;
 
 pub mod config;
+mod lookup;
 mod provider;
 mod registry;
 pub mod secrets;
@@ -54,8 +55,8 @@ mod table;
 
 pub use config::{ConfigError, ProviderConfig};
 pub use provider::{
-    Action, DynSecretsProvider, KeyChange, ProviderIdentity, SecretsProvider, SyncError, SyncFuture,
-    SyncOptions, SyncReport,
+    Action, DynSecretsProvider, KeyChange, ProviderIdentity, SecretsProvider, SyncError,
+    SyncFuture, SyncOptions, SyncReport,
 };
 pub use registry::{KIND, Providers, Registry, RegistryError};
 pub use table::Entry;
@@ -81,7 +82,7 @@ macro_rules! provider_table {
         /// The type-level keys of this crate's provider IDs are implemented for this type.
         #[doc(hidden)]
         #[allow(dead_code, unreachable_pub)]
-        struct __SecretsProviders;
+        struct __ProviderIdKeys;
 
         /// This crate's secrets providers, sorted by ID.
         pub const SECRETS_PROVIDERS: &[$crate::Entry] = {
@@ -98,7 +99,10 @@ macro_rules! provider_table {
 #[macro_export]
 macro_rules! include_providers {
     () => {
-        ::core::include!(::core::concat!(::core::env!("OUT_DIR"), "/secrets_providers.rs"));
+        ::core::include!(::core::concat!(
+            ::core::env!("OUT_DIR"),
+            "/secrets_providers.rs"
+        ));
     };
 }
 
@@ -119,9 +123,12 @@ macro_rules! secrets_registry {
             const TABLES: &[&[$crate::Entry]] = &[$($table),*];
             const MERGED: [$crate::Entry; $crate::__private::merged_len(TABLES)] =
                 $crate::__private::merge(TABLES);
+            const INDEX: ([u16; $crate::__private::index_len(MERGED.len())], u64) =
+                $crate::__private::build_index(&MERGED);
             $crate::Registry::from_table(
                 ::core::concat!(::core::module_path!(), "::", ::core::stringify!($name)),
                 &MERGED,
+                $crate::__private::Index::new(&INDEX.0, INDEX.1),
             )
         };
     };
@@ -130,5 +137,8 @@ macro_rules! secrets_registry {
 /// What generated code needs. Not public API: anything here may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::table::{Entry, StaticProvider, UniqueProviderId, assert_listed, merge, merged_len};
+    pub use crate::lookup::{Index, build_index, index_len};
+    pub use crate::table::{
+        Entry, StaticProvider, UniqueProviderId, assert_listed, merge, merged_len,
+    };
 }

@@ -44,7 +44,8 @@ pub trait ProviderIdentity {
 /// was and no child process behind.
 pub trait SecretsProvider: ProviderIdentity + Send + Sync + 'static {
     /// Syncs secrets from `opts.source` to `opts.target`.
-    fn sync(&self, opts: SyncOptions) -> impl Future<Output = Result<SyncReport, SyncError>> + Send;
+    fn sync(&self, opts: SyncOptions)
+    -> impl Future<Output = Result<SyncReport, SyncError>> + Send;
 }
 
 /// A boxed sync future, as [`DynSecretsProvider`] returns it.
@@ -72,7 +73,9 @@ impl dyn DynSecretsProvider {
 
 impl fmt::Debug for dyn DynSecretsProvider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SecretsProvider").field("id", &self.id()).finish()
+        f.debug_struct("SecretsProvider")
+            .field("id", &self.id())
+            .finish()
     }
 }
 
@@ -98,7 +101,10 @@ pub struct SyncOptions {
 impl SyncOptions {
     /// Options with the given provider config and everything else unset.
     pub fn new(config: ProviderConfig) -> Self {
-        SyncOptions { config, ..Self::default() }
+        SyncOptions {
+            config,
+            ..Self::default()
+        }
     }
 
     /// Sets the source.
@@ -149,7 +155,11 @@ pub struct SyncReport {
 impl SyncReport {
     /// An empty report for a sync from `source` to `target`.
     pub fn new(source: impl Into<String>, target: impl Into<String>) -> Self {
-        SyncReport { source: source.into(), target: target.into(), ..Self::default() }
+        SyncReport {
+            source: source.into(),
+            target: target.into(),
+            ..Self::default()
+        }
     }
 
     /// How many keys got `action`.
@@ -159,7 +169,9 @@ impl SyncReport {
 
     /// Whether the sync changes anything.
     pub fn has_changes(&self) -> bool {
-        self.changes.iter().any(|c| !matches!(c.action, Action::Unchanged | Action::Skipped))
+        self.changes
+            .iter()
+            .any(|c| !matches!(c.action, Action::Unchanged | Action::Skipped))
     }
 }
 

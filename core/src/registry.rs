@@ -3,6 +3,7 @@
 //! duplicate IDs prefixed with the registry's name and method, `UnknownProvider` errors carrying
 //! the ID, and instrumentation hooks.
 
+use crate::lookup::Index;
 use crate::provider::{DynSecretsProvider, SecretsProvider};
 use crate::table::Entry;
 use std::fmt;
@@ -25,7 +26,11 @@ pub enum RegistryError {
         id: String,
     },
     /// No provider has this ID.
-    #[error("unknown {kind} provider {id:?}{}{}", suggestion(id, known), registered(known))]
+    #[error(
+        "unknown {kind} provider {id:?}{}{}",
+        suggestion(id, known),
+        registered(known)
+    )]
     UnknownProvider {
         /// The kind of registry, `secrets`.
         kind: &'static str,
@@ -66,6 +71,7 @@ type Dynamic = Arc<[&'static dyn DynSecretsProvider]>;
 pub struct Registry {
     name: &'static str,
     table: &'static [Entry],
+    index: Index,
     /// Run-time providers sorted by ID, replaced whole on each registration so that iterators
     /// can hold a snapshot without holding the lock.
     dynamic: RwLock<Option<Dynamic>>,
@@ -79,16 +85,17 @@ pub struct Registry {
 impl Registry {
     /// An empty registry. `name` prefixes its panic messages, e.g. `my_app::REGISTRY`.
     pub const fn new(name: &'static str) -> Self {
-        Self::from_table(name, &[])
+        Self::from_table(name, &[], Index::NONE)
     }
 
     /// A registry over a static table, which must be sorted by ID without duplicates, as
     /// `secrets_registry!` builds it.
     #[doc(hidden)]
-    pub const fn from_table(name: &'static str, table: &'static [Entry]) -> Self {
+    pub const fn from_table(name: &'static str, table: &'static [Entry], index: Index) -> Self {
         Registry {
             name,
             table,
+            index,
             dynamic: RwLock::new(None),
             has_dynamic: AtomicBool::new(false),
             on_registered: RwLock::new(None),
@@ -146,9 +153,18 @@ impl Registry {
         drop(dynamic);
 
         let id = provider.id();
-        tracing::debug!(kind = KIND, id, registry = self.name, "secrets provider registered");
+        tracing::debug!(
+            kind = KIND,
+            id,
+            registry = self.name,
+            "secrets provider registered"
+        );
         if self.has_on_registered.load(Ordering::Acquire) {
-            let hook = self.on_registered.read().unwrap_or_else(PoisonError::into_inner).clone();
+            let hook = self
+                .on_registered
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
             if let Some(hook) = hook {
                 hook(KIND, id);
             }
@@ -157,23 +173,48 @@ impl Registry {
     }
 
     /// The provider with this ID, or [`RegistryError::UnknownProvider`].
+    #[inline(always)]
     pub fn get(&self, id: &str) -> Result<&'static dyn DynSecretsProvider, RegistryError> {
-        let found = self.find(id);
-        tracing::trace!(kind = KIND, id, found = found.is_some(), "secrets provider lookup");
+        match self.find(id) {
+            Some(provider) if !self.has_on_lookup.load(Ordering::Acquire) => Ok(provider),
+            found => self.get_slow(id, found),
+        }
+    }
+
+    /// A miss, or a lookup with a hook: kept out of line so that a hit without hooks is a
+    /// hash, a compare and one atomic load.
+    #[cold]
+    #[inline(never)]
+    fn get_slow(
+        &self,
+        id: &str,
+        found: Option<&'static dyn DynSecretsProvider>,
+    ) -> Result<&'static dyn DynSecretsProvider, RegistryError> {
         if self.has_on_lookup.load(Ordering::Acquire) {
-            let hook = self.on_lookup.read().unwrap_or_else(PoisonError::into_inner).clone();
+            let hook = self
+                .on_lookup
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
             if let Some(hook) = hook {
                 hook(KIND, id, found.is_some());
             }
         }
-        found.ok_or_else(|| RegistryError::UnknownProvider {
+        found.ok_or_else(|| self.unknown(id))
+    }
+
+    fn unknown(&self, id: &str) -> RegistryError {
+        // Only misses are traced: a trace event on every hit would cost more than the lookup.
+        tracing::debug!(kind = KIND, id, "unknown secrets provider");
+        RegistryError::UnknownProvider {
             kind: KIND,
             id: id.to_owned(),
             known: self.ids().map(str::to_owned).collect(),
-        })
+        }
     }
 
     /// Whether a provider has this ID.
+    #[inline]
     pub fn has(&self, id: &str) -> bool {
         self.find(id).is_some()
     }
@@ -191,40 +232,62 @@ impl Registry {
     /// The registered providers, sorted by ID.
     pub fn list(&self) -> Providers {
         let dynamic = if self.has_dynamic.load(Ordering::Acquire) {
-            self.dynamic.read().unwrap_or_else(PoisonError::into_inner).clone()
+            self.dynamic
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
         } else {
             None
         };
-        Providers { table: self.table, dynamic, next_dynamic: 0 }
+        Providers {
+            table: self.table,
+            dynamic,
+            next_dynamic: 0,
+        }
     }
 
     /// Calls `hook(kind, id)` after each successful registration, replacing any earlier hook.
     pub fn on_provider_registered(&self, hook: impl Fn(&str, &str) + Send + Sync + 'static) {
-        *self.on_registered.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(hook));
+        *self
+            .on_registered
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(hook));
         self.has_on_registered.store(true, Ordering::Release);
     }
 
     /// Calls `hook(kind, id, found)` on each [`Registry::get`], replacing any earlier hook.
     pub fn on_provider_lookup(&self, hook: impl Fn(&str, &str, bool) + Send + Sync + 'static) {
-        *self.on_lookup.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(hook));
+        *self
+            .on_lookup
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(hook));
         self.has_on_lookup.store(true, Ordering::Release);
     }
 
+    #[inline(always)]
     fn static_entry(&self, id: &str) -> Option<&'static Entry> {
-        let table = self.table;
-        table.binary_search_by(|e| e.id().cmp(id)).ok().map(|i| &table[i])
+        self.index.find(self.table, id)
     }
 
+    #[inline(always)]
     fn find(&self, id: &str) -> Option<&'static dyn DynSecretsProvider> {
-        if let Some(entry) = self.static_entry(id) {
-            return Some(entry.provider());
+        match self.static_entry(id) {
+            Some(entry) => Some(entry.provider()),
+            None if self.has_dynamic.load(Ordering::Acquire) => self.find_dynamic(id),
+            None => None,
         }
-        if !self.has_dynamic.load(Ordering::Acquire) {
-            return None;
-        }
+    }
+
+    /// Kept out of line so that the static path stays small enough to inline.
+    #[cold]
+    #[inline(never)]
+    fn find_dynamic(&self, id: &str) -> Option<&'static dyn DynSecretsProvider> {
         let dynamic = self.dynamic.read().unwrap_or_else(PoisonError::into_inner);
         let dynamic = dynamic.as_deref().unwrap_or(&[]);
-        dynamic.binary_search_by(|p| p.id().cmp(id)).ok().map(|i| dynamic[i])
+        dynamic
+            .binary_search_by(|p| p.id().cmp(id))
+            .ok()
+            .map(|i| dynamic[i])
     }
 }
 
@@ -250,7 +313,12 @@ impl Iterator for Providers {
     type Item = &'static dyn DynSecretsProvider;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let dynamic = self.dynamic.as_deref().unwrap_or(&[]).get(self.next_dynamic).copied();
+        let dynamic = self
+            .dynamic
+            .as_deref()
+            .unwrap_or(&[])
+            .get(self.next_dynamic)
+            .copied();
         match (self.table.first(), dynamic) {
             (Some(entry), Some(p)) if p.id() < entry.id() => {
                 self.next_dynamic += 1;
@@ -269,7 +337,10 @@ impl Iterator for Providers {
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let dynamic = self.dynamic.as_deref().map_or(0, |d| d.len() - self.next_dynamic);
+        let dynamic = self
+            .dynamic
+            .as_deref()
+            .map_or(0, |d| d.len() - self.next_dynamic);
         let len = self.table.len() + dynamic;
         (len, Some(len))
     }

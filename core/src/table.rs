@@ -4,13 +4,22 @@
 //! A problem found here is a `panic!` in const context, which rustc reports as an E0080 error of
 //! the crate that builds the table, naming the ID and both providers.
 
-use crate::provider::{DynSecretsProvider, ProviderIdentity, SecretsProvider, SyncError, SyncOptions, SyncReport};
+use crate::lookup::{key_const, same_tail, tail_const};
+use crate::provider::{
+    DynSecretsProvider, ProviderIdentity, SecretsProvider, SyncError, SyncOptions, SyncReport,
+};
 use core::cmp::Ordering;
 use core::fmt;
 
 /// One provider of a static table: its ID, where it is declared, and the instance.
 #[derive(Clone, Copy)]
 pub struct Entry {
+    /// The first 8 bytes of `id`, big-endian and zero-padded: ordered like `id` itself (IDs hold
+    /// no NUL byte), so lookups compare one integer per step and the strings only on a tie.
+    key: u64,
+    /// The last 8 bytes of `id` when it is longer than 8 (else 0), so that a hash hit is confirmed
+    /// without reading the string.
+    tail: u64,
     id: &'static str,
     type_path: &'static str,
     file: &'static str,
@@ -29,7 +38,34 @@ impl Entry {
         description: &'static str,
         provider: &'static dyn DynSecretsProvider,
     ) -> Self {
-        Entry { id, type_path, file, line, description, provider }
+        Entry {
+            key: key_const(id.as_bytes()),
+            tail: tail_const(id.as_bytes()),
+            id,
+            type_path,
+            file,
+            line,
+            description,
+            provider,
+        }
+    }
+
+    pub(crate) const fn key(&self) -> u64 {
+        self.key
+    }
+
+    pub(crate) const fn tail(&self) -> u64 {
+        self.tail
+    }
+
+    /// Orders this entry against an ID whose `lookup::key` is `key`, the same way as `self.id().cmp(id)`.
+    #[inline]
+    pub(crate) fn cmp_id(&self, key: u64, id: &str) -> Ordering {
+        match self.key.cmp(&key) {
+            Ordering::Equal if same_tail(self.id, id) => Ordering::Equal,
+            Ordering::Equal => self.id.cmp(id),
+            unequal => unequal,
+        }
     }
 
     /// The provider's ID, such as `"envfile"`.
@@ -103,7 +139,10 @@ pub const fn merged_len(tables: &[&[Entry]]) -> usize {
 /// rejects duplicate IDs. `N` must be [`merged_len`] of the tables.
 #[doc(hidden)]
 pub const fn merge<const N: usize>(tables: &[&[Entry]]) -> [Entry; N] {
-    assert!(merged_len(tables) == N, "merge: N must be merged_len(tables)");
+    assert!(
+        merged_len(tables) == N,
+        "merge: N must be merged_len(tables)"
+    );
     let mut out = [PLACEHOLDER; N];
     let mut len = 0;
     let mut t = 0;
@@ -173,7 +212,11 @@ const fn cmp(a: &str, b: &str) -> Ordering {
     let mut i = 0;
     while i < a.len() && i < b.len() {
         if a[i] != b[i] {
-            return if a[i] < b[i] { Ordering::Less } else { Ordering::Greater };
+            return if a[i] < b[i] {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            };
         }
         i += 1;
     }
@@ -194,7 +237,10 @@ struct Message {
 
 impl Message {
     const fn new() -> Self {
-        Message { bytes: [0; 1024], len: 0 }
+        Message {
+            bytes: [0; 1024],
+            len: 0,
+        }
     }
 
     const fn push(mut self, s: &str) -> Self {
@@ -269,10 +315,10 @@ impl SecretsProvider for Placeholder {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const fn entry(id: &'static str, type_path: &'static str) -> Entry {
+    pub(crate) const fn entry(id: &'static str, type_path: &'static str) -> Entry {
         Entry::new(id, type_path, "src/lib.rs", 7, "", &Placeholder)
     }
 
@@ -286,8 +332,37 @@ mod tests {
     }
 
     #[test]
+    fn keys_order_like_ids() {
+        use crate::lookup::key;
+        let ids = [
+            "",
+            "a",
+            "a-b",
+            "a.b",
+            "aws",
+            "aws.secrets-manager",
+            "aws.secrets-x",
+            "envfile",
+            "envfiles",
+            "z",
+        ];
+        for a in ids {
+            for b in ids {
+                let e = entry(a, "t");
+                assert_eq!(e.cmp_id(key(b), b), a.cmp(b), "{a} {b}");
+            }
+        }
+    }
+
+    #[test]
     fn comparison_is_byte_order() {
-        for (a, b) in [("a", "b"), ("a", "a."), ("a-b", "a.b"), ("z", "a"), ("", "")] {
+        for (a, b) in [
+            ("a", "b"),
+            ("a", "a."),
+            ("a-b", "a.b"),
+            ("z", "a"),
+            ("", ""),
+        ] {
             assert_eq!(cmp(a, b), a.cmp(b), "{a} {b}");
         }
     }
@@ -296,6 +371,9 @@ mod tests {
     fn messages_are_cut_on_a_character_boundary() {
         let msg = Message::new().push(&"é".repeat(600));
         assert_eq!(msg.as_str(), "é".repeat(512));
-        assert_eq!(Message::new().push_u32(0).push_u32(4_294_967_295).as_str(), "04294967295");
+        assert_eq!(
+            Message::new().push_u32(0).push_u32(4_294_967_295).as_str(),
+            "04294967295"
+        );
     }
 }

@@ -17,9 +17,15 @@ impl Parse for Args {
                 "#[secrets_provider] expects an id: `#[secrets_provider(\"envfile\")]`",
             ));
         }
-        let expr: Expr = input.parse()?;
+        let mut expr: Expr = input.parse()?;
+        // A `$id:literal` passed through `macro_rules!` arrives wrapped in an invisible group.
+        while let Expr::Group(group) = expr {
+            expr = *group.expr;
+        }
         let id = match expr {
-            Expr::Lit(ExprLit { lit: Lit::Str(id), .. }) => id,
+            Expr::Lit(ExprLit {
+                lit: Lit::Str(id), ..
+            }) => id,
             other => {
                 return Err(syn::Error::new_spanned(
                     other,
@@ -61,8 +67,20 @@ mod tests {
     #[test]
     fn rejects_everything_else() {
         assert!(parse(quote!()).unwrap_err().contains("expects an id"));
-        assert!(parse(quote!(envfile)).unwrap_err().contains("expected a string literal"));
-        assert!(parse(quote!(42)).unwrap_err().contains("expected a string literal"));
-        assert!(parse(quote!("a", "b")).unwrap_err().contains("takes a single id"));
+        assert!(
+            parse(quote!(envfile))
+                .unwrap_err()
+                .contains("expected a string literal")
+        );
+        assert!(
+            parse(quote!(42))
+                .unwrap_err()
+                .contains("expected a string literal")
+        );
+        assert!(
+            parse(quote!("a", "b"))
+                .unwrap_err()
+                .contains("takes a single id")
+        );
     }
 }

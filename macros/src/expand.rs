@@ -14,7 +14,10 @@ pub(crate) fn secrets_provider(args: TokenStream, input: TokenStream) -> TokenSt
         Err(error) => return with_error(input, error),
     };
     let args = syn::parse2::<Args>(args);
-    let id = args.as_ref().map_err(Clone::clone).and_then(|a| validate::id(&a.id));
+    let id = args
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|a| validate::id(&a.id));
     let checked = validate::item(&item);
     match (args, id, checked) {
         (Ok(args), Ok(()), Ok(provider)) => expand(&args.id, provider),
@@ -86,7 +89,7 @@ fn expand(id: &LitStr, item: &ItemStruct) -> TokenStream {
             }
 
             // Two providers with the same ID in one crate are conflicting impls (E0119).
-            impl #private::UniqueProviderId<#key> for crate::__SecretsProviders {
+            impl #private::UniqueProviderId<#key> for crate::__ProviderIdKeys {
                 type Provider = #ident;
             }
 
@@ -105,7 +108,9 @@ fn description(attrs: &[Attribute]) -> String {
         .filter(|a| a.path().is_ident("doc"))
         .filter_map(|a| match &a.meta {
             Meta::NameValue(nv) => match &nv.value {
-                Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => Some(s.value()),
+                Expr::Lit(ExprLit {
+                    lit: Lit::Str(s), ..
+                }) => Some(s.value()),
                 _ => None,
             },
             _ => None,
@@ -119,9 +124,9 @@ fn description(attrs: &[Attribute]) -> String {
 fn fnv1a_128(bytes: &[u8]) -> u128 {
     const OFFSET: u128 = 0x6c62272e07bb014262b821756295c58d;
     const PRIME: u128 = 0x0000000001000000000000000000013b;
-    bytes
-        .iter()
-        .fold(OFFSET, |hash, &b| (hash ^ u128::from(b)).wrapping_mul(PRIME))
+    bytes.iter().fold(OFFSET, |hash, &b| {
+        (hash ^ u128::from(b)).wrapping_mul(PRIME)
+    })
 }
 
 #[cfg(test)]
@@ -130,7 +135,13 @@ mod tests {
 
     #[test]
     fn errors_keep_the_item() {
-        let out = secrets_provider(quote!(""), quote!(pub struct EnvFile;)).to_string();
+        let out = secrets_provider(
+            quote!(""),
+            quote!(
+                pub struct EnvFile;
+            ),
+        )
+        .to_string();
         assert!(out.starts_with("pub struct EnvFile ;"), "{out}");
         assert!(out.contains("compile_error"), "{out}");
         assert!(out.contains("must not be empty"), "{out}");
@@ -138,7 +149,13 @@ mod tests {
 
     #[test]
     fn independent_errors_are_all_reported() {
-        let out = secrets_provider(quote!("Bad"), quote!(struct EnvFile;)).to_string();
+        let out = secrets_provider(
+            quote!("Bad"),
+            quote!(
+                struct EnvFile;
+            ),
+        )
+        .to_string();
         assert!(out.contains("contains 'B'"), "{out}");
         assert!(out.contains("visible to the crate root"), "{out}");
     }

@@ -76,13 +76,14 @@ pub(crate) fn item(item: &Item) -> syn::Result<&ItemStruct> {
 
 /// Folds errors into one so that a single build shows all of them.
 pub(crate) fn combine(errors: impl IntoIterator<Item = syn::Error>) -> syn::Result<()> {
-    errors.into_iter().fold(Ok(()), |acc, error| match acc {
-        Ok(()) => Err(error),
-        Err(mut all) => {
-            all.combine(error);
+    let mut errors = errors.into_iter();
+    match errors.next() {
+        None => Ok(()),
+        Some(mut all) => {
+            errors.for_each(|error| all.combine(error));
             Err(all)
         }
-    })
+    }
 }
 
 /// The tokens that name an item (`enum Foo`), so that an error does not cover its whole body.
@@ -127,15 +128,30 @@ mod tests {
 
     #[test]
     fn items() {
-        let ok: Item = parse_quote!(pub struct EnvFile;);
+        let ok: Item = parse_quote!(
+            pub struct EnvFile;
+        );
         assert!(item(&ok).is_ok());
-        let crate_visible: Item = parse_quote!(pub(crate) struct EnvFile;);
+        let crate_visible: Item = parse_quote!(
+            pub(crate) struct EnvFile;
+        );
         assert!(item(&crate_visible).is_ok());
 
-        let an_enum: Item = parse_quote!(pub enum EnvFile {});
-        assert!(item(&an_enum).unwrap_err().to_string().contains("only be used on a struct"));
+        let an_enum: Item = parse_quote!(
+            pub enum EnvFile {}
+        );
+        assert!(
+            item(&an_enum)
+                .unwrap_err()
+                .to_string()
+                .contains("only be used on a struct")
+        );
 
-        let private_with_fields: Item = parse_quote!(struct EnvFile { path: String });
+        let private_with_fields: Item = parse_quote!(
+            struct EnvFile {
+                path: String,
+            }
+        );
         let errors: Vec<String> = item(&private_with_fields)
             .unwrap_err()
             .into_iter()
