@@ -1,4 +1,7 @@
 //! The secrets providers that ship with Stagecraft, listed in [`SECRETS_PROVIDERS`], a table
 //! sorted by ID at build time.
 
+pub mod envfile;
+pub mod fs;
+
 stagecraft_core::include_providers!();

@@ -1,0 +1,87 @@
+//! The env file writer: picks, for each value, a form that this reader and python-dotenv read
+//! back as exactly the same string, and that other readers (node dotenv, docker compose) are
+//! least likely to reinterpret.
+
+/// A value that no form of the dialect can hold: python-dotenv's quoted-value patterns take a
+/// backslash just before the closing quote as an escaped quote, so a value that ends with a
+/// backslash must be written bare, which a multi-line value, or one with leading or trailing
+/// spaces, cannot be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Unrepresentable;
+
+/// Characters that every dotenv reader takes literally in a bare value.
+fn is_bare_safe(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"_-./:@%+,=".contains(&b)
+}
+
+/// Appends the written form of `value` to `out`:
+/// - empty: nothing (`KEY=`);
+/// - only characters every reader takes literally: bare (`KEY=abc`);
+/// - no `'`, `\` or line break: single quotes, which no reader expands `$` in;
+/// - otherwise double quotes, with `\\`, `\"`, `\n` and `\r` escaped;
+/// - a value ending in `\` that must not be quoted (see [`Unrepresentable`]): bare, when
+///   python-dotenv reads it back unchanged.
+pub(crate) fn encode(value: &str, out: &mut String) -> Result<(), Unrepresentable> {
+    if value.bytes().all(is_bare_safe) {
+        out.push_str(value);
+    } else if !value.contains(['\'', '\\', '\n', '\r']) {
+        out.push('\'');
+        out.push_str(value);
+        out.push('\'');
+    } else if !value.ends_with('\\') {
+        out.reserve(value.len() + 8);
+        out.push('"');
+        let mut rest = value;
+        while let Some(at) = rest.find(['\\', '"', '\n', '\r']) {
+            out.push_str(&rest[..at]);
+            out.push_str(match rest.as_bytes()[at] {
+                b'\\' => "\\\\",
+                b'"' => "\\\"",
+                b'\n' => "\\n",
+                _ => "\\r",
+            });
+            rest = &rest[at + 1..];
+        }
+        out.push_str(rest);
+        out.push('"');
+    } else if reads_back_bare(value) {
+        out.push_str(value);
+    } else {
+        return Err(Unrepresentable);
+    }
+    Ok(())
+}
+
+/// Whether python-dotenv reads `KEY=value` back as `value`.
+fn reads_back_bare(value: &str) -> bool {
+    let space = |c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c);
+    !value.starts_with(['\'', '"', '#'])
+        && !value.starts_with(space)
+        && !value.ends_with(space)
+        && !value.contains(['\n', '\r'])
+        && !value.char_indices().any(|(i, c)| c == '#' && value[..i].ends_with(space))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encoded(value: &str) -> Result<String, Unrepresentable> {
+        let mut out = String::new();
+        encode(value, &mut out).map(|()| out)
+    }
+
+    #[test]
+    fn picks_the_plainest_form() {
+        assert_eq!(encoded("").unwrap(), "");
+        assert_eq!(encoded("postgres://u@h:5432/db").unwrap(), "postgres://u@h:5432/db");
+        assert_eq!(encoded("pa$$w0rd").unwrap(), "'pa$$w0rd'");
+        assert_eq!(encoded("a #b").unwrap(), "'a #b'");
+        assert_eq!(encoded(" padded ").unwrap(), "' padded '");
+        assert_eq!(encoded("it's").unwrap(), "\"it's\"");
+        assert_eq!(encoded("line\nbreak\r\"q\" \\").unwrap_err(), Unrepresentable);
+        assert_eq!(encoded("line\nbreak\r\"q\" \\x").unwrap(), "\"line\\nbreak\\r\\\"q\\\" \\\\x\"");
+        assert_eq!(encoded("C:\\dir\\").unwrap(), "C:\\dir\\");
+        assert_eq!(encoded(" C:\\dir\\").unwrap_err(), Unrepresentable);
+    }
+}

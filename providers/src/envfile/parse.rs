@@ -1,0 +1,359 @@
+//! The env file reader: the dialect python-dotenv 1.x reads (without interpolation), byte for
+//! byte, including its corner cases, plus a leading BOM. It keeps the position of every binding
+//! so that a file can be updated in place.
+//!
+//! python-dotenv defines the dialect with regular expressions; each step below names the one it
+//! follows. "Space" is what Python's `\s` matches: Unicode white space and `\x1c`–`\x1f`.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+/// A parsed env file.
+#[derive(Debug)]
+pub(crate) struct Document<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) bindings: Vec<Binding<'a>>,
+}
+
+/// One `KEY=value` statement.
+#[derive(Debug)]
+pub(crate) struct Binding<'a> {
+    pub(crate) key: &'a str,
+    /// `None` for a bare key without `=`.
+    pub(crate) value: Option<Cow<'a, str>>,
+    /// The 1-based line of the key.
+    pub(crate) line: usize,
+    /// The start of the line that holds the key.
+    pub(crate) start: usize,
+    /// The value as written, quotes included; empty (at the end of `=`) for an empty value.
+    pub(crate) value_span: Range<usize>,
+    /// Just past the statement's line ending.
+    pub(crate) end: usize,
+}
+
+/// Why a line cannot be read. Never holds the line's text, which may hold a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// A key is expected where the statement starts.
+    #[error("expected a key")]
+    MissingKey,
+    /// A key is followed by something other than `=`, a comment or the end of the line.
+    #[error("expected `=` after the key")]
+    ExpectedEquals,
+    /// A single-quoted key or value has no closing quote.
+    #[error("unterminated single quote")]
+    UnterminatedSingleQuote,
+    /// A double-quoted value has no closing quote.
+    #[error("unterminated double quote")]
+    UnterminatedDoubleQuote,
+    /// A quoted value is followed by something other than a comment or the end of the line.
+    #[error("unexpected text after the closing quote")]
+    TextAfterQuote,
+}
+
+/// A parse error with its 1-based line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LineError {
+    pub(crate) line: usize,
+    pub(crate) error: ParseError,
+}
+
+/// Python's `\s`, for one character.
+fn is_space(c: char) -> bool {
+    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
+}
+
+/// The number of line breaks (`\r\n`, `\n` or `\r`) in `bytes`.
+fn count_breaks(bytes: &[u8]) -> usize {
+    let lf = memchr::memchr_iter(b'\n', bytes).count();
+    let lone_cr = memchr::memchr_iter(b'\r', bytes)
+        .filter(|&i| bytes.get(i + 1) != Some(&b'\n'))
+        .count();
+    lf + lone_cr
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    pos: usize,
+    line: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn rest(&self) -> &'a str {
+        &self.text[self.pos..]
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.pos).copied()
+    }
+
+    /// Moves to `to`, counting the line breaks passed.
+    fn advance_to(&mut self, to: usize) {
+        self.line += count_breaks(&self.text.as_bytes()[self.pos..to]);
+        self.pos = to;
+    }
+
+    /// Skips spaces; with `newlines` false, stops at `\r` and `\n` (`[^\S\r\n]*`).
+    fn skip_spaces(&mut self, newlines: bool) {
+        let skipped = self
+            .rest()
+            .char_indices()
+            .find(|&(_, c)| !is_space(c) || (!newlines && (c == '\r' || c == '\n')))
+            .map_or(self.rest().len(), |(i, _)| i);
+        self.advance_to(self.pos + skipped);
+    }
+
+    /// The end of the current line, before its line break.
+    fn line_end(&self) -> usize {
+        memchr::memchr2(b'\r', b'\n', self.rest().as_bytes()).map_or(self.text.len(), |i| self.pos + i)
+    }
+
+    /// `[^\S\r\n]*(?:\r\n|\n|\r|$)`: true when only spaces remain on the line; consumes them and
+    /// the line break.
+    fn end_of_line(&mut self) -> bool {
+        self.skip_spaces(false);
+        match self.rest().as_bytes() {
+            [] => true,
+            [b'\r', b'\n', ..] => {
+                self.pos += 2;
+                self.line += 1;
+                true
+            }
+            [b'\r' | b'\n', ..] => {
+                self.pos += 1;
+                self.line += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `(?:[^\S\r\n]*#[^\r\n]*)?`
+    fn comment(&mut self) {
+        let start = self.pos;
+        self.skip_spaces(false);
+        if self.peek() == Some(b'#') {
+            self.pos = self.line_end();
+        } else {
+            self.pos = start;
+        }
+    }
+
+    /// A quoted key or value starting at the opening `quote`: `'((?:\\'|[^'])*)'`. Returns the
+    /// range between the quotes. Like the regular expression, when no quote closes the value on
+    /// the way forward (each one was escaped), it backtracks to the last quote in the text.
+    fn quoted(&mut self, quote: u8, escapes: bool) -> Option<Range<usize>> {
+        let bytes = self.text.as_bytes();
+        let open = self.pos;
+        let mut i = open + 1;
+        let close = loop {
+            let Some(offset) = memchr::memchr2(quote, b'\\', &bytes[i..]) else {
+                break memchr::memrchr(quote, &bytes[open + 1..]).map(|j| open + 1 + j);
+            };
+            let at = i + offset;
+            if bytes[at] == quote {
+                break Some(at);
+            }
+            // A backslash: with `escapes`, `\<quote>` does not close the value.
+            i = if escapes && bytes.get(at + 1) == Some(&quote) { at + 2 } else { at + 1 };
+        }?;
+        self.advance_to(close + 1);
+        Some(open + 1..close)
+    }
+}
+
+/// Replaces the escapes of a quoted value: in single quotes `\\` and `\'`; in double quotes
+/// also `\"`, `\a`, `\b`, `\f`, `\n`, `\r`, `\t` and `\v`. Other backslashes stay.
+fn unescape(raw: &str, double: bool) -> Cow<'_, str> {
+    if !raw.contains('\\') {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let mut lookahead = chars.clone();
+        let decoded = match lookahead.next() {
+            Some('\\') => Some('\\'),
+            Some('\'') => Some('\''),
+            Some('"') if double => Some('"'),
+            Some('a') if double => Some('\x07'),
+            Some('b') if double => Some('\x08'),
+            Some('f') if double => Some('\x0c'),
+            Some('n') if double => Some('\n'),
+            Some('r') if double => Some('\r'),
+            Some('t') if double => Some('\t'),
+            Some('v') if double => Some('\x0b'),
+            _ => None,
+        };
+        match decoded {
+            Some(d) => {
+                out.push(d);
+                chars = lookahead;
+            }
+            None => out.push('\\'),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// An unquoted value: the rest of the line, cut at the first spaces followed by `#`
+/// (`re.sub(r"\s+#.*", "", part)`), then without trailing spaces (`rstrip()`).
+fn unquoted_len(part: &str) -> usize {
+    let mut cut = part.len();
+    let mut run_start = None;
+    for (i, c) in part.char_indices() {
+        if is_space(c) {
+            run_start.get_or_insert(i);
+        } else if c == '#' && run_start.is_some() {
+            cut = run_start.unwrap_or(i);
+            break;
+        } else {
+            run_start = None;
+        }
+    }
+    part[..cut].trim_end_matches(is_space).len()
+}
+
+/// Parses a whole file. `text` may start with a BOM, which is skipped.
+pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
+    let start = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+    let mut r = Reader { text, pos: start, line: 1 };
+    let mut bindings = Vec::new();
+    loop {
+        r.skip_spaces(true);
+        if r.pos == text.len() {
+            break;
+        }
+        let line = r.line;
+        let line_start = text[..r.pos].rfind(['\n', '\r']).map_or(start, |i| i + 1);
+        let fail = |error| LineError { line, error };
+        if r.peek() == Some(b'#') {
+            r.pos = r.line_end();
+            continue;
+        }
+        // `(?:export[^\S\r\n]+)?`
+        if let Some(after) = r.rest().strip_prefix("export") {
+            if after.starts_with(|c: char| is_space(c) && c != '\r' && c != '\n') {
+                r.pos += "export".len();
+                r.skip_spaces(false);
+            }
+        }
+        let key = match r.peek() {
+            // `export #comment`: python-dotenv reads no key and no error.
+            Some(b'#') => {
+                r.comment();
+                if !r.end_of_line() {
+                    return Err(fail(ParseError::ExpectedEquals));
+                }
+                continue;
+            }
+            // `'([^']+)'`
+            Some(b'\'') => {
+                let span = r.quoted(b'\'', false).ok_or(fail(ParseError::UnterminatedSingleQuote))?;
+                if span.is_empty() {
+                    return Err(fail(ParseError::MissingKey));
+                }
+                &text[span]
+            }
+            // `([^=\#\s]+)`
+            _ => {
+                let len = r
+                    .rest()
+                    .char_indices()
+                    .find(|&(_, c)| c == '=' || c == '#' || is_space(c))
+                    .map_or(r.rest().len(), |(i, _)| i);
+                if len == 0 {
+                    return Err(fail(ParseError::MissingKey));
+                }
+                let key = &text[r.pos..r.pos + len];
+                r.pos += len;
+                key
+            }
+        };
+        r.skip_spaces(false);
+        let (value, value_span) = if r.peek() == Some(b'=') {
+            r.pos += 1;
+            r.skip_spaces(false);
+            let at = r.pos;
+            match r.peek() {
+                Some(q @ (b'\'' | b'"')) => {
+                    let unterminated = if q == b'"' {
+                        ParseError::UnterminatedDoubleQuote
+                    } else {
+                        ParseError::UnterminatedSingleQuote
+                    };
+                    let inner = r.quoted(q, true).ok_or(fail(unterminated))?;
+                    let span = at..inner.end + 1;
+                    let value = unescape(&text[inner], q == b'"');
+                    r.comment();
+                    if !r.end_of_line() {
+                        return Err(fail(ParseError::TextAfterQuote));
+                    }
+                    (Some(value), span)
+                }
+                None | Some(b'\r' | b'\n') => {
+                    r.end_of_line();
+                    (Some(Cow::Borrowed("")), at..at)
+                }
+                Some(_) => {
+                    let end = r.line_end();
+                    let len = unquoted_len(&text[at..end]);
+                    r.pos = end;
+                    r.end_of_line();
+                    (Some(Cow::Borrowed(&text[at..at + len])), at..at + len)
+                }
+            }
+        } else {
+            let at = r.pos;
+            r.comment();
+            if !r.end_of_line() {
+                return Err(fail(ParseError::ExpectedEquals));
+            }
+            (None, at..at)
+        };
+        bindings.push(Binding { key, value, line, start: line_start, value_span, end: r.pos });
+    }
+    Ok(Document { text, bindings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(text: &str) -> Vec<(&str, Option<String>)> {
+        parse(text)
+            .unwrap()
+            .bindings
+            .into_iter()
+            .map(|b| (b.key, b.value.map(Cow::into_owned)))
+            .collect()
+    }
+
+    #[test]
+    fn spans_cover_the_value_as_written() {
+        let text = "A=plain # c\nexport B = 'single' #c\r\nC=\"dq\\\"\"\nD=\n";
+        let doc = parse(text).unwrap();
+        let spans: Vec<_> = doc.bindings.iter().map(|b| &text[b.value_span.clone()]).collect();
+        assert_eq!(spans, ["plain", "'single'", "\"dq\\\"\"", ""]);
+        let lines: Vec<_> = doc.bindings.iter().map(|b| &text[b.start..b.end]).collect();
+        assert_eq!(lines, ["A=plain # c\n", "export B = 'single' #c\r\n", "C=\"dq\\\"\"\n", "D=\n"]);
+    }
+
+    #[test]
+    fn errors_name_the_line_of_the_statement() {
+        let err = |text| parse(text).unwrap_err();
+        assert_eq!(err("A=1\n\nB=\"open\nC=3\n"), LineError { line: 3, error: ParseError::UnterminatedDoubleQuote });
+        assert_eq!(err("A=1\r\nB='x' y\r\n"), LineError { line: 2, error: ParseError::TextAfterQuote });
+        assert_eq!(err("A=1\rB C\r"), LineError { line: 2, error: ParseError::ExpectedEquals });
+        assert_eq!(err("=1\n"), LineError { line: 1, error: ParseError::MissingKey });
+    }
+
+    #[test]
+    fn bare_keys_have_no_value() {
+        assert_eq!(values("A\nB=1\n"), [("A", None), ("B", Some("1".into()))]);
+    }
+}
