@@ -163,8 +163,13 @@ impl<'a> Reader<'a> {
 }
 
 /// Replaces the escapes of a quoted value: in single quotes `\\` and `\'`; in double quotes
-/// also `\"`, `\a`, `\b`, `\f`, `\n`, `\r`, `\t` and `\v`. Other backslashes stay.
+/// also `\"`, `\a`, `\b`, `\f`, `\n`, `\r`, `\t` and `\v`. Other backslashes stay. Line breaks
+/// inside the quotes read as `\n`, as python-dotenv sees them through Python's universal newlines.
 fn unescape(raw: &str, double: bool) -> Cow<'_, str> {
+    if raw.contains('\r') {
+        let normalized = raw.replace("\r\n", "\n").replace('\r', "\n");
+        return Cow::Owned(unescape(&normalized, double).into_owned());
+    }
     if !raw.contains('\\') {
         return Cow::Borrowed(raw);
     }
