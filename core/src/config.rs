@@ -167,8 +167,11 @@ pub(crate) fn invalid(
     if let Some(at) = message.find(" at line ") {
         message.truncate(at);
     }
-    if let Some(rest) = message.strip_prefix(&format!("{path}: ")) {
-        message = rest.to_owned();
+    // serde_yaml prefixes the path of the enclosing map, which `path` already covers.
+    if let Some((head, rest)) = message.split_once(": ") {
+        if path.starts_with(head) {
+            message = rest.to_owned();
+        }
     }
     let path = if path == "." { String::new() } else { path };
     ConfigError::Invalid {
