@@ -2,7 +2,7 @@
 //! byte, and replacing a file atomically.
 
 use std::fs::{self, File, Permissions};
-use std::io::{self, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// A file that could not be read or written. Never holds the file's content.
@@ -122,22 +122,29 @@ fn parent(path: &Path) -> &Path {
     }
 }
 
-/// Replaces `path` with `contents` so that a crash at any moment leaves the old file or the new
-/// one, never a mix: a temporary file in the same directory, written and flushed to disk, renamed
-/// over the target, then the directory flushed. An existing file keeps its permissions; a new
-/// one is created readable and writable by its owner only (0600).
-pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), FsError> {
+/// Replaces `path` with what `contents` writes, so that a crash at any moment leaves the old
+/// file or the new one, never a mix: a temporary file in the same directory, written and flushed
+/// to disk, renamed over the target, then the directory flushed. An existing file keeps its
+/// permissions; a new one is created readable and writable by its owner only (0600). When
+/// `contents` fails, the target is left as it was.
+pub fn write_atomically(
+    path: &Path,
+    contents: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), FsError> {
     check_writable(path)?;
     let write_error = |e| io_error("write", path, e);
     let dir = parent(path);
     let existing = fs::metadata(path).ok().map(|m| m.permissions());
     // tempfile creates the file with mode 0600 and removes it if anything below fails.
-    let mut temp = tempfile::Builder::new()
+    let temp = tempfile::Builder::new()
         .prefix(&format!(".{}.", path.file_name().and_then(|n| n.to_str()).unwrap_or("stagecraft")))
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(write_error)?;
-    temp.write_all(contents).map_err(write_error)?;
+    let mut writer = BufWriter::with_capacity(1 << 16, temp.as_file());
+    contents(&mut writer).map_err(write_error)?;
+    writer.flush().map_err(write_error)?;
+    drop(writer);
     if let Some(permissions) = existing {
         temp.as_file().set_permissions(permissions).map_err(write_error)?;
     }
@@ -169,12 +176,18 @@ mod tests {
     fn new_files_are_private_and_existing_ones_keep_their_mode() {
         let dir = tempfile::tempdir().unwrap();
         let new = dir.path().join(".env");
-        write_atomically(&new, b"A=1\n").unwrap();
+        write_atomically(&new, |w| w.write_all(b"A=1\n")).unwrap();
         assert_eq!(mode(&new), 0o600);
         fs::set_permissions(&new, Permissions::from_mode(0o640)).unwrap();
-        write_atomically(&new, b"A=2\n").unwrap();
+        write_atomically(&new, |w| w.write_all(b"A=2\n")).unwrap();
         assert_eq!(mode(&new), 0o640);
         assert_eq!(fs::read_to_string(&new).unwrap(), "A=2\n");
+        let failed = write_atomically(&new, |w| {
+            w.write_all(b"A=3\n")?;
+            Err(io::Error::other("the writer fails halfway"))
+        });
+        assert!(matches!(failed, Err(FsError::Io { .. })));
+        assert_eq!(fs::read_to_string(&new).unwrap(), "A=2\n", "a failed write leaves the target as it was");
         let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names, [".env"], "no temporary or backup file is left behind");
     }
@@ -183,12 +196,12 @@ mod tests {
     fn refuses_what_it_cannot_replace() {
         let dir = tempfile::tempdir().unwrap();
         let missing_dir = dir.path().join("nope/.env");
-        assert!(matches!(write_atomically(&missing_dir, b""), Err(FsError::MissingDirectory { .. })));
-        assert!(matches!(write_atomically(dir.path(), b""), Err(FsError::IsADirectory { .. })));
+        assert!(matches!(write_atomically(&missing_dir, |_| Ok(())), Err(FsError::MissingDirectory { .. })));
+        assert!(matches!(write_atomically(dir.path(), |_| Ok(())), Err(FsError::IsADirectory { .. })));
         let read_only = dir.path().join("ro.env");
         fs::write(&read_only, "A=1\n").unwrap();
         fs::set_permissions(&read_only, Permissions::from_mode(0o444)).unwrap();
-        assert!(matches!(write_atomically(&read_only, b"A=2\n"), Err(FsError::ReadOnly { .. })));
+        assert!(matches!(write_atomically(&read_only, |w| w.write_all(b"A=2\n")), Err(FsError::ReadOnly { .. })));
         assert_eq!(fs::read_to_string(&read_only).unwrap(), "A=1\n");
     }
 

@@ -9,10 +9,29 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Unrepresentable;
 
-/// Characters that every dotenv reader takes literally in a bare value.
-fn is_bare_safe(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"_-./:@%+,=".contains(&b)
-}
+/// What a byte asks of the written form, as bit flags, so that one pass over a value decides.
+const NOT_BARE: u8 = 1;
+const QUOTE: u8 = 2;
+const BACKSLASH: u8 = 4;
+const LINE_BREAK: u8 = 8;
+
+const CLASSES: [u8; 256] = {
+    let mut classes = [NOT_BARE; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        // Characters that every dotenv reader takes literally in a bare value.
+        if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'/' | b':' | b'@' | b'%' | b'+' | b',' | b'=') {
+            classes[b] = 0;
+        }
+        b += 1;
+    }
+    classes[b'\'' as usize] |= QUOTE;
+    classes[b'\\' as usize] |= BACKSLASH;
+    classes[b'\n' as usize] |= LINE_BREAK;
+    classes[b'\r' as usize] |= LINE_BREAK;
+    classes
+};
 
 /// Appends the written form of `value` to `out`:
 /// - empty: nothing (`KEY=`);
@@ -22,9 +41,10 @@ fn is_bare_safe(b: u8) -> bool {
 /// - a value ending in `\` that must not be quoted (see [`Unrepresentable`]): bare, when
 ///   python-dotenv reads it back unchanged.
 pub(crate) fn encode(value: &str, out: &mut String) -> Result<(), Unrepresentable> {
-    if value.bytes().all(is_bare_safe) {
+    let class = value.bytes().fold(0, |class, b| class | CLASSES[usize::from(b)]);
+    if class == 0 {
         out.push_str(value);
-    } else if !value.contains(['\'', '\\', '\n', '\r']) {
+    } else if class & (QUOTE | BACKSLASH | LINE_BREAK) == 0 {
         out.push('\'');
         out.push_str(value);
         out.push('\'');

@@ -28,8 +28,11 @@ use crate::fs::{self, FsError};
 use parse::{Binding, Document};
 use serde::Deserialize;
 use stagecraft_core::{Action, KeyChange, SecretsProvider, SyncError, SyncOptions, SyncReport, secrets_provider};
-use std::collections::HashMap;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+
+/// Keys come from the user's own files, so a fast hash without DoS resistance is fine.
+type HashMap<K, V> = foldhash::HashMap<K, V>;
 
 /// Syncs keys from one env file (`.env.local`) to another (`.env.staging`).
 #[secrets_provider("envfile")]
@@ -125,149 +128,197 @@ fn setting(section: &str, field: &str) -> String {
 /// Reads and parses an env file, warning about bare keys.
 fn parse_file<'a>(path: &Path, text: &'a str) -> Result<Document<'a>, Error> {
     let doc = parse::parse(text).map_err(|e| Error::Parse { path: path.to_owned(), line: e.line, error: e.error })?;
-    for bare in doc.bindings.iter().filter(|b| b.value.is_none()) {
+    for bare in doc.bindings.iter().filter(|b| b.form.is_none()) {
         tracing::warn!(file = %path.display(), line = bare.line, key = bare.key, "key without `=` carries no value; skipped");
     }
     Ok(doc)
 }
 
-/// The last value of each key, in the order keys first appear. Bare keys are left out.
-fn values<'d, 'a>(doc: &'d Document<'a>) -> (Vec<(&'a str, &'d Binding<'a>)>, HashMap<&'a str, usize>) {
-    let mut order: Vec<(&'a str, &'d Binding<'a>)> = Vec::with_capacity(doc.bindings.len());
-    let mut index: HashMap<&'a str, usize> = HashMap::with_capacity(doc.bindings.len());
-    for binding in doc.bindings.iter().filter(|b| b.value.is_some()) {
-        match index.get(binding.key) {
-            Some(&i) => order[i].1 = binding,
-            None => {
-                index.insert(binding.key, order.len());
-                order.push((binding.key, binding));
-            }
-        }
-    }
-    (order, index)
+/// The last binding of each key that has a value, in the order keys first appear.
+struct Values<'d, 'a> {
+    order: Vec<&'d Binding<'a>>,
+    index: HashMap<&'a str, usize>,
 }
 
-fn value<'d>(binding: &'d Binding<'_>) -> &'d str {
-    binding.value.as_deref().unwrap_or_default()
+impl<'d, 'a> Values<'d, 'a> {
+    fn of(doc: &'d Document<'a>) -> Self {
+        let mut values = Values {
+            order: Vec::with_capacity(doc.bindings.len()),
+            index: HashMap::with_capacity_and_hasher(doc.bindings.len(), Default::default()),
+        };
+        for binding in doc.bindings.iter().filter(|b| b.form.is_some()) {
+            match values.index.get(binding.key) {
+                Some(&i) => values.order[i] = binding,
+                None => {
+                    values.index.insert(binding.key, values.order.len());
+                    values.order.push(binding);
+                }
+            }
+        }
+        values
+    }
+
+    fn get(&self, key: &str) -> Option<&'d Binding<'a>> {
+        self.index.get(key).map(|&i| self.order[i])
+    }
 }
 
 /// Syncs `keys` (all when empty) from the env file `source` into `target`.
 pub fn sync_files(source: &Path, target: &Path, keys: &[String], dry_run: bool, prune: bool) -> Result<SyncReport, Error> {
     let source_text = fs::read_text(source)?;
     let source_doc = parse_file(source, &source_text)?;
-    let (source_values, source_index) = values(&source_doc);
-
-    let selected: Vec<(&str, &str)> = if keys.is_empty() {
-        source_values.iter().map(|(k, b)| (*k, value(b))).collect()
+    let source_values = Values::of(&source_doc);
+    let chosen: Vec<&Binding<'_>>;
+    let selected: &[&Binding<'_>] = if keys.is_empty() {
+        &source_values.order
     } else {
-        let missing: Vec<String> = keys.iter().filter(|k| !source_index.contains_key(k.as_str())).cloned().collect();
+        let missing: Vec<String> = keys.iter().filter(|k| source_values.get(k).is_none()).cloned().collect();
         if !missing.is_empty() {
             return Err(Error::MissingKeys { path: source.to_owned(), keys: missing });
         }
-        let mut seen = std::collections::HashSet::new();
-        keys.iter()
-            .filter(|k| seen.insert(k.as_str()))
-            .map(|k| {
-                let (key, binding) = source_values[source_index[k.as_str()]];
-                (key, value(binding))
-            })
-            .collect()
+        let mut seen = foldhash::HashSet::default();
+        chosen = keys.iter().filter(|k| seen.insert(k.as_str())).filter_map(|k| source_values.get(k)).collect();
+        &chosen
     };
 
     fs::check_writable(target)?;
     let target_text = fs::read_text_if_exists(target)?.unwrap_or_default();
     let target_doc = parse_file(target, &target_text)?;
-    let (target_values, target_index) = values(&target_doc);
+    let target_values = Values::of(&target_doc);
 
     let mut report = SyncReport::new(source.display().to_string(), target.display().to_string());
-    let mut edits: Vec<Edit<'_>> = Vec::new();
-    for &(key, new) in &selected {
-        let action = match target_index.get(key).map(|&i| target_values[i].1) {
+    report.changes.reserve(selected.len());
+    let mut in_place = Vec::new();
+    let mut appended = Vec::new();
+    for &binding in selected {
+        let action = match target_values.get(binding.key) {
             None => {
-                edits.push(Edit::Append { key, value: new });
+                check_representable(binding)?;
+                appended.push(binding);
                 Action::Added
             }
-            Some(current) if value(current) == new => Action::Unchanged,
+            Some(current) if current.value() == binding.value() => Action::Unchanged,
             Some(current) => {
-                edits.push(Edit::Replace { binding: current, value: new });
+                check_representable(binding)?;
+                in_place.push(Edit::Replace { at: current, with: binding });
                 Action::Changed
             }
         };
-        report.changes.push(KeyChange { key: key.to_owned(), action });
+        report.changes.push(KeyChange { key: binding.key.to_owned(), action });
     }
     if prune {
-        for (key, _) in target_values.iter().filter(|(k, _)| !source_index.contains_key(k)) {
-            for binding in target_doc.bindings.iter().filter(|b| b.key == *key) {
-                edits.push(Edit::Remove { binding });
-            }
-            report.changes.push(KeyChange { key: (*key).to_owned(), action: Action::Removed });
+        for stale in target_values.order.iter().filter(|b| source_values.get(b.key).is_none()) {
+            in_place.extend(target_doc.bindings.iter().filter(|b| b.key == stale.key).map(|at| Edit::Remove { at }));
+            report.changes.push(KeyChange { key: stale.key.to_owned(), action: Action::Removed });
         }
     }
-    if edits.is_empty() || dry_run {
+    if (in_place.is_empty() && appended.is_empty()) || dry_run {
         return Ok(report);
     }
-    let updated = apply(&target_doc, edits)?;
-    fs::write_atomically(target, updated.as_bytes())?;
+    fs::write_atomically(target, |out| apply(&target_doc, in_place, &appended, out))?;
     report.written = true;
     Ok(report)
 }
 
-/// A change to the target's text.
-enum Edit<'a> {
-    Replace { binding: &'a Binding<'a>, value: &'a str },
-    Remove { binding: &'a Binding<'a> },
-    Append { key: &'a str, value: &'a str },
+/// A change to a statement of the target.
+enum Edit<'d, 'a> {
+    /// Give `at` the value of the source's `with`.
+    Replace { at: &'d Binding<'a>, with: &'d Binding<'a> },
+    /// Delete the line(s) of `at`.
+    Remove { at: &'d Binding<'a> },
 }
 
-/// The target's text with the edits applied: replacements and removals where they stand,
-/// appended keys at the end, in the file's own line ending.
-fn apply(doc: &Document<'_>, mut edits: Vec<Edit<'_>>) -> Result<String, Error> {
+/// Writes the target's text with the edits applied where they stand and the `appended` source
+/// bindings added at the end, in the file's own line ending.
+fn apply(
+    doc: &Document<'_>,
+    mut in_place: Vec<Edit<'_, '_>>,
+    appended: &[&Binding<'_>],
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let out = &mut LastByte { out, last: None };
     let text = doc.text;
-    let line_ending = ["\r\n", "\n", "\r"]
-        .into_iter()
-        .min_by_key(|ending| text.find(ending).unwrap_or(usize::MAX))
-        .filter(|ending| text.contains(ending))
-        .unwrap_or("\n");
-    let position = |edit: &Edit<'_>| match edit {
-        Edit::Replace { binding, .. } => binding.value_span.start,
-        Edit::Remove { binding } => binding.start,
-        Edit::Append { .. } => usize::MAX,
+    let line_ending = match text.find(['\r', '\n']).map(|at| &text[at..]) {
+        Some(rest) if rest.starts_with("\r\n") => "\r\n",
+        Some(rest) if rest.starts_with('\r') => "\r",
+        _ => "\n",
     };
-    edits.sort_by_key(position);
-    let mut out = String::with_capacity(text.len() + edits.len() * 32);
+    in_place.sort_by_key(|edit| match edit {
+        Edit::Replace { at, .. } => at.value_start,
+        Edit::Remove { at } => at.start,
+    });
     let mut copied = 0;
-    for edit in &edits {
+    for edit in &in_place {
         match edit {
-            Edit::Replace { binding, value } => {
-                out.push_str(&text[copied..binding.value_span.start]);
-                encode_value(binding.key, value, &mut out)?;
-                copied = binding.value_span.end;
+            Edit::Replace { at, with } => {
+                out.write_all(text[copied..at.value_start].as_bytes())?;
+                write_value(with, out)?;
+                copied = at.value_start + at.written.len();
                 // `KEY="old"#note` is a comment after a quote, but `KEY=new#note` is a value.
                 if text[copied..].starts_with('#') {
-                    out.push(' ');
+                    out.write_all(b" ")?;
                 }
             }
-            Edit::Remove { binding } => {
-                out.push_str(&text[copied..binding.start]);
-                copied = binding.end;
-            }
-            Edit::Append { key, value } => {
-                if copied < text.len() {
-                    out.push_str(&text[copied..]);
-                    copied = text.len();
-                }
-                if !out.is_empty() && !out.ends_with(['\n', '\r']) {
-                    out.push_str(line_ending);
-                }
-                out.push_str(key);
-                out.push('=');
-                encode_value(key, value, &mut out)?;
-                out.push_str(line_ending);
+            Edit::Remove { at } => {
+                out.write_all(text[copied..at.start].as_bytes())?;
+                copied = at.end;
             }
         }
     }
-    out.push_str(&text[copied..]);
-    Ok(out)
+    out.write_all(text[copied..].as_bytes())?;
+    if !appended.is_empty() && out.last.is_some_and(|b| b != b'\n' && b != b'\r') {
+        out.write_all(line_ending.as_bytes())?;
+    }
+    for binding in appended {
+        out.write_all(binding.key.as_bytes())?;
+        out.write_all(b"=")?;
+        write_value(binding, out)?;
+        out.write_all(line_ending.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// A writer that remembers the last byte written, to know whether an appended key starts a
+/// line of its own.
+struct LastByte<'w> {
+    out: &'w mut dyn Write,
+    last: Option<u8>,
+}
+
+impl Write for LastByte<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.out.write(buf)?;
+        if written > 0 {
+            self.last = Some(buf[written - 1]);
+        }
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Fails when a source value that will be written has no form that reads back the same.
+fn check_representable(binding: &Binding<'_>) -> Result<(), Error> {
+    if binding.is_portable() {
+        return Ok(());
+    }
+    encode_value(binding.key, &binding.value().unwrap_or_default(), &mut String::new())
+}
+
+/// Writes a source binding's value: as it was written when that form reads the same anywhere
+/// (it does by construction, being what the value was read from), else in the plainest form
+/// that reads back the same.
+fn write_value(binding: &Binding<'_>, out: &mut dyn Write) -> io::Result<()> {
+    if binding.is_portable() {
+        return out.write_all(binding.written.as_bytes());
+    }
+    let mut encoded = String::new();
+    // `check_representable` accepted this value before anything was written.
+    encode::encode(&binding.value().unwrap_or_default(), &mut encoded)
+        .map_err(|_| io::Error::other("a value checked as representable is not"))?;
+    out.write_all(encoded.as_bytes())
 }
 
 fn encode_value(key: &str, value: &str, out: &mut String) -> Result<(), Error> {
@@ -277,8 +328,8 @@ fn encode_value(key: &str, value: &str, out: &mut String) -> Result<(), Error> {
 /// Parses env file text into its keys and values (last one wins), for tests and tools.
 pub fn read_str(text: &str) -> Result<Vec<(String, String)>, (usize, ParseError)> {
     let doc = parse::parse(text).map_err(|e| (e.line, e.error))?;
-    let (values, _) = values(&doc);
-    Ok(values.into_iter().map(|(k, b)| (k.to_owned(), value(b).to_owned())).collect())
+    let values = Values::of(&doc);
+    Ok(values.order.iter().map(|b| (b.key.to_owned(), b.value().unwrap_or_default().into_owned())).collect())
 }
 
 /// Writes keys and values as env file text, one `KEY=value` line each.

@@ -15,20 +15,51 @@ pub(crate) struct Document<'a> {
     pub(crate) bindings: Vec<Binding<'a>>,
 }
 
-/// One `KEY=value` statement.
+/// One `KEY=value` statement. Its value is decoded only when asked for.
 #[derive(Debug)]
 pub(crate) struct Binding<'a> {
     pub(crate) key: &'a str,
-    /// `None` for a bare key without `=`.
-    pub(crate) value: Option<Cow<'a, str>>,
+    /// How the value is written; `None` for a bare key without `=`.
+    pub(crate) form: Option<Form>,
+    /// The value as written, quotes included; empty for an empty value.
+    pub(crate) written: &'a str,
+    /// Where `written` starts in the file.
+    pub(crate) value_start: usize,
     /// The 1-based line of the key.
     pub(crate) line: usize,
     /// The start of the line that holds the key.
     pub(crate) start: usize,
-    /// The value as written, quotes included; empty (at the end of `=`) for an empty value.
-    pub(crate) value_span: Range<usize>,
     /// Just past the statement's line ending.
     pub(crate) end: usize,
+}
+
+/// How a value is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// Unquoted.
+    Bare,
+    /// In single quotes; `portable` is false when only backtracking found the closing quote,
+    /// so that the text reads the same only where it stands.
+    Single { portable: bool },
+    /// In double quotes.
+    Double { portable: bool },
+}
+
+impl Binding<'_> {
+    /// The value, or `None` for a bare key.
+    pub(crate) fn value(&self) -> Option<Cow<'_, str>> {
+        let inner = || &self.written[1..self.written.len() - 1];
+        Some(match self.form? {
+            Form::Bare => Cow::Borrowed(self.written),
+            Form::Single { .. } => unescape(inner(), false),
+            Form::Double { .. } => unescape(inner(), true),
+        })
+    }
+
+    /// Whether `written` reads as the same value wherever it is copied.
+    pub(crate) fn is_portable(&self) -> bool {
+        !matches!(self.form, Some(Form::Single { portable: false } | Form::Double { portable: false }))
+    }
 }
 
 /// Why a line cannot be read. Never holds the line's text, which may hold a secret.
@@ -63,6 +94,20 @@ fn is_space(c: char) -> bool {
     c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
 }
 
+/// The length of the longest prefix of `s` whose characters all satisfy `keep`, with a fast path
+/// for ASCII (the parser's hot loop).
+fn prefix_len(s: &str, keep: impl Fn(char) -> bool) -> usize {
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if b >= 0x80 {
+            return i + s[i..].char_indices().find(|&(_, c)| !keep(c)).map_or(s.len() - i, |(j, _)| j);
+        }
+        if !keep(char::from(b)) {
+            return i;
+        }
+    }
+    s.len()
+}
+
 /// The number of line breaks (`\r\n`, `\n` or `\r`) in `bytes`.
 fn count_breaks(bytes: &[u8]) -> usize {
     let lf = memchr::memchr_iter(b'\n', bytes).count();
@@ -89,18 +134,27 @@ impl<'a> Reader<'a> {
 
     /// Moves to `to`, counting the line breaks passed.
     fn advance_to(&mut self, to: usize) {
-        self.line += count_breaks(&self.text.as_bytes()[self.pos..to]);
+        let passed = &self.text.as_bytes()[self.pos..to];
+        self.line += match passed {
+            [] => 0,
+            [b'\n'] => 1,
+            _ => count_breaks(passed),
+        };
         self.pos = to;
     }
 
     /// Skips spaces; with `newlines` false, stops at `\r` and `\n` (`[^\S\r\n]*`).
     fn skip_spaces(&mut self, newlines: bool) {
-        let skipped = self
-            .rest()
-            .char_indices()
-            .find(|&(_, c)| !is_space(c) || (!newlines && (c == '\r' || c == '\n')))
-            .map_or(self.rest().len(), |(i, _)| i);
-        self.advance_to(self.pos + skipped);
+        let skipped = if newlines {
+            prefix_len(self.rest(), is_space)
+        } else {
+            prefix_len(self.rest(), |c| is_space(c) && c != '\r' && c != '\n')
+        };
+        if newlines {
+            self.advance_to(self.pos + skipped);
+        } else {
+            self.pos += skipped;
+        }
     }
 
     /// The end of the current line, before its line break.
@@ -140,25 +194,27 @@ impl<'a> Reader<'a> {
     }
 
     /// A quoted key or value starting at the opening `quote`: `'((?:\\'|[^'])*)'`. Returns the
-    /// range between the quotes. Like the regular expression, when no quote closes the value on
-    /// the way forward (each one was escaped), it backtracks to the last quote in the text.
-    fn quoted(&mut self, quote: u8, escapes: bool) -> Option<Range<usize>> {
+    /// range between the quotes, and whether the closing quote was found going forward. Like the
+    /// regular expression, when no quote closes the value on the way forward (each one was
+    /// escaped), it backtracks to the last quote in the text.
+    fn quoted(&mut self, quote: u8, escapes: bool) -> Option<(Range<usize>, bool)> {
         let bytes = self.text.as_bytes();
         let open = self.pos;
         let mut i = open + 1;
-        let close = loop {
+        let (close, forward) = loop {
             let Some(offset) = memchr::memchr2(quote, b'\\', &bytes[i..]) else {
-                break memchr::memrchr(quote, &bytes[open + 1..]).map(|j| open + 1 + j);
+                let last = memchr::memrchr(quote, &bytes[open + 1..])?;
+                break (open + 1 + last, false);
             };
             let at = i + offset;
             if bytes[at] == quote {
-                break Some(at);
+                break (at, true);
             }
             // A backslash: with `escapes`, `\<quote>` does not close the value.
             i = if escapes && bytes.get(at + 1) == Some(&quote) { at + 2 } else { at + 1 };
-        }?;
+        };
         self.advance_to(close + 1);
-        Some(open + 1..close)
+        Some((open + 1..close, forward))
     }
 }
 
@@ -208,6 +264,9 @@ fn unescape(raw: &str, double: bool) -> Cow<'_, str> {
 /// An unquoted value: the rest of the line, cut at the first spaces followed by `#`
 /// (`re.sub(r"\s+#.*", "", part)`), then without trailing spaces (`rstrip()`).
 fn unquoted_len(part: &str) -> usize {
+    if !part.contains('#') {
+        return part.trim_end_matches(is_space).len();
+    }
     let mut cut = part.len();
     let mut run_start = None;
     for (i, c) in part.char_indices() {
@@ -258,7 +317,7 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
             }
             // `'([^']+)'`
             Some(b'\'') => {
-                let span = r.quoted(b'\'', false).ok_or(fail(ParseError::UnterminatedSingleQuote))?;
+                let (span, _) = r.quoted(b'\'', false).ok_or(fail(ParseError::UnterminatedSingleQuote))?;
                 if span.is_empty() {
                     return Err(fail(ParseError::MissingKey));
                 }
@@ -266,11 +325,7 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
             }
             // `([^=\#\s]+)`
             _ => {
-                let len = r
-                    .rest()
-                    .char_indices()
-                    .find(|&(_, c)| c == '=' || c == '#' || is_space(c))
-                    .map_or(r.rest().len(), |(i, _)| i);
+                let len = prefix_len(r.rest(), |c| c != '=' && c != '#' && !is_space(c));
                 if len == 0 {
                     return Err(fail(ParseError::MissingKey));
                 }
@@ -280,36 +335,33 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
             }
         };
         r.skip_spaces(false);
-        let (value, value_span) = if r.peek() == Some(b'=') {
+        let (form, value_start, value_end) = if r.peek() == Some(b'=') {
             r.pos += 1;
             r.skip_spaces(false);
             let at = r.pos;
             match r.peek() {
                 Some(q @ (b'\'' | b'"')) => {
-                    let unterminated = if q == b'"' {
-                        ParseError::UnterminatedDoubleQuote
-                    } else {
-                        ParseError::UnterminatedSingleQuote
-                    };
-                    let inner = r.quoted(q, true).ok_or(fail(unterminated))?;
-                    let span = at..inner.end + 1;
-                    let value = unescape(&text[inner], q == b'"');
+                    let double = q == b'"';
+                    let unterminated =
+                        if double { ParseError::UnterminatedDoubleQuote } else { ParseError::UnterminatedSingleQuote };
+                    let (inner, portable) = r.quoted(q, true).ok_or(fail(unterminated))?;
                     r.comment();
                     if !r.end_of_line() {
                         return Err(fail(ParseError::TextAfterQuote));
                     }
-                    (Some(value), span)
+                    let form = if double { Form::Double { portable } } else { Form::Single { portable } };
+                    (Some(form), at, inner.end + 1)
                 }
                 None | Some(b'\r' | b'\n') => {
                     r.end_of_line();
-                    (Some(Cow::Borrowed("")), at..at)
+                    (Some(Form::Bare), at, at)
                 }
                 Some(_) => {
                     let end = r.line_end();
                     let len = unquoted_len(&text[at..end]);
                     r.pos = end;
                     r.end_of_line();
-                    (Some(Cow::Borrowed(&text[at..at + len])), at..at + len)
+                    (Some(Form::Bare), at, at + len)
                 }
             }
         } else {
@@ -318,9 +370,17 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
             if !r.end_of_line() {
                 return Err(fail(ParseError::ExpectedEquals));
             }
-            (None, at..at)
+            (None, at, at)
         };
-        bindings.push(Binding { key, value, line, start: line_start, value_span, end: r.pos });
+        bindings.push(Binding {
+            key,
+            form,
+            written: &text[value_start..value_end],
+            value_start,
+            line,
+            start: line_start,
+            end: r.pos,
+        });
     }
     Ok(Document { text, bindings })
 }
@@ -334,7 +394,7 @@ mod tests {
             .unwrap()
             .bindings
             .into_iter()
-            .map(|b| (b.key, b.value.map(Cow::into_owned)))
+            .map(|b| (b.key, b.value().map(Cow::into_owned)))
             .collect()
     }
 
@@ -342,7 +402,7 @@ mod tests {
     fn spans_cover_the_value_as_written() {
         let text = "A=plain # c\nexport B = 'single' #c\r\nC=\"dq\\\"\"\nD=\n";
         let doc = parse(text).unwrap();
-        let spans: Vec<_> = doc.bindings.iter().map(|b| &text[b.value_span.clone()]).collect();
+        let spans: Vec<_> = doc.bindings.iter().map(|b| b.written).collect();
         assert_eq!(spans, ["plain", "'single'", "\"dq\\\"\"", ""]);
         let lines: Vec<_> = doc.bindings.iter().map(|b| &text[b.start..b.end]).collect();
         assert_eq!(lines, ["A=plain # c\n", "export B = 'single' #c\r\n", "C=\"dq\\\"\"\n", "D=\n"]);
@@ -355,6 +415,13 @@ mod tests {
         assert_eq!(err("A=1\r\nB='x' y\r\n"), LineError { line: 2, error: ParseError::TextAfterQuote });
         assert_eq!(err("A=1\rB C\r"), LineError { line: 2, error: ParseError::ExpectedEquals });
         assert_eq!(err("=1\n"), LineError { line: 1, error: ParseError::MissingKey });
+    }
+
+    #[test]
+    fn values_closed_by_backtracking_are_not_portable() {
+        let doc = parse("A=\"x\\\"\nB='y'\n").unwrap();
+        assert!(!doc.bindings[0].is_portable());
+        assert!(doc.bindings[1].is_portable());
     }
 
     #[test]
