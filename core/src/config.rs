@@ -6,6 +6,8 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::Registry;
+
 /// A problem with `stagecraft.yml` or a provider's section of it. Messages name the file, the
 /// line and the YAML path; they never quote a value from the file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -200,6 +202,206 @@ fn redact(message: &str) -> String {
     message.to_owned()
 }
 
+/// `stagecraft.yml`, read and checked to be YAML. Other sections of a Stagecraft config
+/// (`project`, `backend`, `environments`, …) are accepted and left alone.
+#[derive(Clone)]
+pub struct Config {
+    path: PathBuf,
+    text: Arc<str>,
+    root: serde_yaml::Mapping,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Reads and parses the config file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => ConfigError::ConfigNotFound { path: path.to_owned() },
+            _ => ConfigError::Read { path: path.to_owned(), message: e.to_string() },
+        })?;
+        Config::parse(path, text)
+    }
+
+    /// Parses config text read from `path`.
+    pub fn parse(path: &Path, text: impl Into<Arc<str>>) -> Result<Config, ConfigError> {
+        let text = text.into();
+        let value: serde_yaml::Value =
+            serde_yaml::from_str(&text).map_err(|e| invalid(Some(path.to_owned()), String::new(), &e))?;
+        let root = match value {
+            serde_yaml::Value::Null => serde_yaml::Mapping::new(),
+            serde_yaml::Value::Mapping(root) => root,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    file: Some(path.to_owned()),
+                    location: Location { line: 1, column: 1 },
+                    path: String::new(),
+                    message: "expected a map of sections such as `secrets:`".to_owned(),
+                });
+            }
+        };
+        Ok(Config { path: path.to_owned(), text, root })
+    }
+
+    /// The file the config was read from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The section of provider `id`: `secrets.providers.<id>`.
+    pub fn provider_config(&self, id: &str) -> ProviderConfig {
+        ProviderConfig::from_document(&self.path, Arc::clone(&self.text), &["secrets", "providers", id])
+    }
+
+    /// Checks the `secrets` section against the providers of `registry` and returns the ID of
+    /// the provider to use: `provider` when given (a command-line override), else
+    /// `secrets.provider`. Reports every problem found, not just the first: unknown keys,
+    /// a missing or unknown provider, a missing section for it, sections of unknown providers,
+    /// and what each provider finds wrong with its own section.
+    pub fn secrets_provider(&self, registry: &Registry, provider: Option<&str>) -> Result<String, Vec<ConfigError>> {
+        let mut errors = Vec::new();
+        let secrets = match self.root.get("secrets") {
+            None if provider.is_some() => None,
+            None => {
+                errors.push(self.error(&[], "missing `secrets` section with a `provider`".to_owned()));
+                None
+            }
+            Some(serde_yaml::Value::Mapping(secrets)) => Some(secrets),
+            Some(_) => {
+                errors.push(self.error(&["secrets"], "expected a map with `provider` and `providers`".to_owned()));
+                None
+            }
+        };
+        let empty = serde_yaml::Mapping::new();
+        let secrets = secrets.unwrap_or(&empty);
+        for key in secrets.keys() {
+            if !matches!(key.as_str(), Some("provider" | "providers")) {
+                let name = key.as_str().map_or_else(|| "?".to_owned(), str::to_owned);
+                errors.push(self.error(
+                    &["secrets", &name],
+                    format!("unknown key `{name}`; expected `provider` or `providers`"),
+                ));
+            }
+        }
+        let chosen = match (provider, secrets.get("provider")) {
+            (Some(id), _) => Some(id.to_owned()),
+            (None, None) if self.root.contains_key("secrets") => {
+                errors.push(self.error(&["secrets"], missing_provider(registry)));
+                None
+            }
+            (None, None) => None,
+            (None, Some(serde_yaml::Value::String(id))) => match registry.get(id) {
+                Ok(_) => Some(id.clone()),
+                Err(unknown) => {
+                    errors.push(self.error(&["secrets", "provider"], unknown.to_string()));
+                    None
+                }
+            },
+            (None, Some(_)) => {
+                errors.push(self.error(&["secrets", "provider"], "expected a provider ID such as `envfile`".to_owned()));
+                None
+            }
+        };
+        let from_config = provider.is_none();
+        match secrets.get("providers") {
+            None if from_config && chosen.is_some() => errors.push(self.error(
+                &["secrets"],
+                format!("missing `providers` map with a section for `{}`", chosen.as_deref().unwrap_or_default()),
+            )),
+            None => {}
+            Some(serde_yaml::Value::Mapping(sections)) => {
+                for id in sections.keys() {
+                    let Some(id) = id.as_str() else {
+                        errors.push(self.error(&["secrets", "providers"], "provider IDs must be strings".to_owned()));
+                        continue;
+                    };
+                    match registry.get(id) {
+                        Ok(found) => errors.extend(found.check_config(&self.provider_config(id)).err()),
+                        Err(unknown) => errors.push(self.error(&["secrets", "providers", id], unknown.to_string())),
+                    }
+                }
+                if let Some(id) = chosen.as_deref().filter(|id| from_config && !sections.contains_key(*id)) {
+                    errors.push(self.error(&["secrets", "providers"], format!("missing section for provider `{id}`")));
+                }
+            }
+            Some(_) => errors.push(self.error(&["secrets", "providers"], "expected a map of provider sections".to_owned())),
+        }
+        match chosen {
+            Some(id) if errors.is_empty() => Ok(id),
+            _ => Err(errors),
+        }
+    }
+
+    /// An error about the value at `path`, located in the file.
+    fn error(&self, path: &[&str], message: String) -> ConfigError {
+        ConfigError::Invalid {
+            file: Some(self.path.clone()),
+            location: locate(&self.text, path),
+            path: path.join("."),
+            message,
+        }
+    }
+}
+
+fn missing_provider(registry: &Registry) -> String {
+    let ids: Vec<&str> = registry.ids().collect();
+    format!("missing `provider`; set it to one of: {}", ids.join(", "))
+}
+
+/// Where the value at `path` starts, found by deserializing the file with a seed that fails
+/// there: serde_yaml attaches the position of the failing value to the error.
+fn locate(text: &str, path: &[&str]) -> Location {
+    /// Fails on whatever value it is given, once the value's first event has been read.
+    struct Here;
+    impl<'de> serde::Deserialize<'de> for Here {
+        fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_any(Here)
+        }
+    }
+    impl<'de> Visitor<'de> for Here {
+        type Value = Here;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("nothing")
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Here, E> {
+            Err(E::custom("here"))
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Here, E> {
+            Err(E::custom("here"))
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Here, E> {
+            Err(E::custom("here"))
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Here, E> {
+            Err(E::custom("here"))
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Here, E> {
+            Err(E::custom("here"))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Here, E> {
+            Err(E::custom("here"))
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Here, A::Error> {
+            Err(de::Error::custom("here"))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<Here, A::Error> {
+            Err(de::Error::custom("here"))
+        }
+    }
+    let start = Location { line: 1, column: 1 };
+    if path.is_empty() {
+        return start;
+    }
+    match Section::<Here>::new(path).deserialize(serde_yaml::Deserializer::from_str(text)) {
+        Err(e) => e.location().map_or(start, |l| Location { line: l.line(), column: l.column() }),
+        Ok(_) => start,
+    }
+}
+
 /// Deserializes the value at a path of nested maps as `T`, skipping everything else, so that
 /// positions in errors are positions in the whole file.
 struct Section<'p, T> {
@@ -325,6 +527,72 @@ mod tests {
             err.to_string().contains("unknown field `source_fle`"),
             "{err}"
         );
+    }
+
+    fn check(text: &str, flag: Option<&str>) -> Result<String, Vec<String>> {
+        use crate::{ProviderIdentity, SecretsProvider, SyncError, SyncOptions, SyncReport};
+        struct Strict(&'static str);
+        impl ProviderIdentity for Strict {
+            fn id(&self) -> &str {
+                self.0
+            }
+        }
+        impl SecretsProvider for Strict {
+            async fn sync(&self, _: SyncOptions) -> Result<SyncReport, SyncError> {
+                Ok(SyncReport::default())
+            }
+            fn check_config(&self, config: &ProviderConfig) -> Result<(), ConfigError> {
+                config.decode::<Options>().map(drop)
+            }
+        }
+        let registry = Registry::new("test");
+        registry.register(Strict("envfile"));
+        registry.register(Strict("encore"));
+        let config = Config::parse(Path::new("stagecraft.yml"), text).map_err(|e| vec![e.to_string()])?;
+        config.secrets_provider(&registry, flag).map_err(|errors| errors.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn secrets_section_is_checked_whole() {
+        let good = "project: demo\nsecrets:\n  provider: envfile\n  providers:\n    envfile:\n      source_file: a\n";
+        assert_eq!(check(good, None), Ok("envfile".to_owned()));
+        let bad = "secrets:\n  provider: envfle\n  provder: x\n  providers:\n    envfile:\n      retries: many\n    vault: {}\n";
+        assert_eq!(
+            check(bad, None).unwrap_err(),
+            [
+                "stagecraft.yml:3:12: secrets.provder: unknown key `provder`; expected `provider` or `providers`",
+                "stagecraft.yml:2:13: secrets.provider: unknown secrets provider \"envfle\"; did you mean \"envfile\"? (registered: encore, envfile)",
+                "stagecraft.yml:6:16: secrets.providers.envfile.retries: invalid type: string, expected u32",
+                "stagecraft.yml:7:12: secrets.providers.vault: unknown secrets provider \"vault\" (registered: encore, envfile)",
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_pieces_are_named() {
+        assert_eq!(check("", None).unwrap_err(), ["stagecraft.yml:1:1: missing `secrets` section with a `provider`"]);
+        assert_eq!(
+            check("secrets:\n  providers: {}\n", None).unwrap_err(),
+            ["stagecraft.yml:2:3: secrets: missing `provider`; set it to one of: encore, envfile"]
+        );
+        assert_eq!(
+            check("secrets:\n  provider: encore\n  providers:\n    envfile: {}\n", None).unwrap_err(),
+            ["stagecraft.yml:4:5: secrets.providers: missing section for provider `encore`"]
+        );
+        assert_eq!(
+            check("secrets:\n  provider: encore\n  providers: [a]\n", None).unwrap_err(),
+            ["stagecraft.yml:3:14: secrets.providers: expected a map of provider sections"]
+        );
+        assert_eq!(check("secrets: {}\n", Some("encore")), Ok("encore".to_owned()));
+        assert_eq!(check("", Some("encore")), Ok("encore".to_owned()));
+    }
+
+    #[test]
+    fn syntax_errors_have_line_and_column() {
+        let err = check("secrets:\n  provider: [envfile\n", None).unwrap_err();
+        assert!(err[0].starts_with("stagecraft.yml:3:1: "), "{err:?}");
+        let err = check("- a\n- b\n", None).unwrap_err();
+        assert_eq!(err, ["stagecraft.yml:1:1: expected a map of sections such as `secrets:`"]);
     }
 
     #[test]

@@ -53,7 +53,7 @@ mod registry;
 pub mod secrets;
 mod table;
 
-pub use config::{ConfigError, ProviderConfig};
+pub use config::{Config, ConfigError, Location, ProviderConfig};
 pub use provider::{
     Action, DynSecretsProvider, KeyChange, ProviderIdentity, SecretsProvider, SyncError,
     SyncFuture, SyncOptions, SyncReport,

@@ -46,6 +46,13 @@ pub trait SecretsProvider: ProviderIdentity + Send + Sync + 'static {
     /// Syncs secrets from `opts.source` to `opts.target`.
     fn sync(&self, opts: SyncOptions)
     -> impl Future<Output = Result<SyncReport, SyncError>> + Send;
+
+    /// Checks the provider's section of `stagecraft.yml` without syncing, for
+    /// `stagecraft config validate`. The default accepts any section.
+    fn check_config(&self, config: &ProviderConfig) -> Result<(), ConfigError> {
+        let _ = config;
+        Ok(())
+    }
 }
 
 /// A boxed sync future, as [`DynSecretsProvider`] returns it.
@@ -56,11 +63,18 @@ pub type SyncFuture<'a> = Pin<Box<dyn Future<Output = Result<SyncReport, SyncErr
 pub trait DynSecretsProvider: ProviderIdentity + Send + Sync + 'static {
     #[doc(hidden)]
     fn sync_boxed(&self, opts: SyncOptions) -> SyncFuture<'_>;
+
+    #[doc(hidden)]
+    fn check_config_dyn(&self, config: &ProviderConfig) -> Result<(), ConfigError>;
 }
 
 impl<P: SecretsProvider> DynSecretsProvider for P {
     fn sync_boxed(&self, opts: SyncOptions) -> SyncFuture<'_> {
         Box::pin(self.sync(opts))
+    }
+
+    fn check_config_dyn(&self, config: &ProviderConfig) -> Result<(), ConfigError> {
+        self.check_config(config)
     }
 }
 
@@ -68,6 +82,11 @@ impl dyn DynSecretsProvider {
     /// Syncs secrets from `opts.source` to `opts.target`.
     pub fn sync(&self, opts: SyncOptions) -> SyncFuture<'_> {
         self.sync_boxed(opts)
+    }
+
+    /// Checks the provider's section of `stagecraft.yml` without syncing.
+    pub fn check_config(&self, config: &ProviderConfig) -> Result<(), ConfigError> {
+        self.check_config_dyn(config)
     }
 }
 

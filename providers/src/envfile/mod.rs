@@ -27,7 +27,7 @@ pub use parse::ParseError;
 use crate::fs::{self, FsError};
 use parse::{Binding, Document};
 use serde::Deserialize;
-use stagecraft_core::{Action, KeyChange, SecretsProvider, SyncError, SyncOptions, SyncReport, secrets_provider};
+use stagecraft_core::{Action, ConfigError, KeyChange, ProviderConfig, SecretsProvider, SyncError, SyncOptions, SyncReport, secrets_provider};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -118,6 +118,10 @@ impl SecretsProvider for EnvFile {
         let source = file(&opts.source, options.source_file, "source", "source_file", "--from")?;
         let target = file(&opts.target, options.target_file, "target", "target_file", "--to")?;
         Ok(sync_files(&source, &target, &opts.keys, opts.dry_run, opts.prune)?)
+    }
+
+    fn check_config(&self, config: &ProviderConfig) -> Result<(), ConfigError> {
+        config.decode::<Options>().map(drop)
     }
 }
 
