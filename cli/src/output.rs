@@ -1,0 +1,109 @@
+//! What the CLI prints: the plan/result table (coloured on a terminal), JSON documents, the
+//! provider list and errors. Values never reach any of them: a report holds keys and actions only.
+
+use serde::Serialize;
+use stagecraft_core::{Action, Registry, SyncReport};
+use std::io::IsTerminal;
+
+/// `error: …` followed by the error's causes, on stderr.
+pub(crate) fn print_error(error: &(dyn std::error::Error + '_)) {
+    let (red, reset) = if use_colour(&std::io::stderr()) { ("\x1b[1;31m", "\x1b[0m") } else { ("", "") };
+    eprintln!("{red}error{reset}: {error}");
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        eprintln!("  caused by: {error}");
+        cause = error.source();
+    }
+}
+
+fn use_colour(stream: &impl IsTerminal) -> bool {
+    stream.is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
+#[derive(Serialize)]
+struct ProviderJson<'a> {
+    id: &'a str,
+    description: &'a str,
+}
+
+/// The registered providers, in ID order.
+pub(crate) fn providers(registry: &Registry, json: bool) {
+    let providers: Vec<ProviderJson<'_>> =
+        registry.list().map(|p| ProviderJson { id: p.id(), description: p.description() }).collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&providers).expect("provider list serializes"));
+        return;
+    }
+    let width = providers.iter().map(|p| p.id.len()).max().unwrap_or(0);
+    for p in &providers {
+        println!("{:width$}  {}", p.id, p.description);
+    }
+}
+
+#[derive(Serialize)]
+struct Summary {
+    added: usize,
+    changed: usize,
+    unchanged: usize,
+    removed: usize,
+    skipped: usize,
+}
+
+impl Summary {
+    fn of(report: &SyncReport) -> Self {
+        Summary {
+            added: report.count(Action::Added),
+            changed: report.count(Action::Changed),
+            unchanged: report.count(Action::Unchanged),
+            removed: report.count(Action::Removed),
+            skipped: report.count(Action::Skipped),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ReportJson<'a> {
+    provider: &'a str,
+    dry_run: bool,
+    #[serde(flatten)]
+    report: &'a SyncReport,
+    summary: Summary,
+}
+
+/// The plan (dry run) or result of a sync: a table of keys and actions, or one JSON document.
+pub(crate) fn report(provider: &str, report: &SyncReport, dry_run: bool, json: bool) {
+    let summary = Summary::of(report);
+    if json {
+        let doc = ReportJson { provider, dry_run, report, summary };
+        println!("{}", serde_json::to_string_pretty(&doc).expect("report serializes"));
+        return;
+    }
+    let colour = use_colour(&std::io::stdout());
+    let paint = |code: &str, text: &str| if colour { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() };
+    let heading = if dry_run { "Plan" } else { "Sync" };
+    println!("{heading} ({provider}): {} -> {}", report.source, report.target);
+    let width = report.changes.iter().map(|c| c.key.len()).max().unwrap_or(0);
+    for change in &report.changes {
+        let (sign, code) = match change.action {
+            Action::Added => ("+", "32"),
+            Action::Changed => ("~", "33"),
+            Action::Removed => ("-", "31"),
+            Action::Unchanged | Action::Skipped => (" ", "2"),
+        };
+        let line = format!("  {sign} {:width$}  {}", change.key, change.action);
+        println!("{}", paint(code, &line));
+    }
+    let Summary { added, changed, unchanged, removed, skipped } = summary;
+    let mut counts = format!("{added} added, {changed} changed, {unchanged} unchanged, {removed} removed");
+    if skipped > 0 {
+        counts.push_str(&format!(", {skipped} skipped"));
+    }
+    let outcome = if dry_run {
+        "dry run: nothing was written".to_owned()
+    } else if report.written {
+        format!("wrote {}", report.target)
+    } else {
+        format!("{} is up to date", report.target)
+    };
+    println!("{counts}; {outcome}.");
+}
