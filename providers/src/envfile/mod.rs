@@ -132,6 +132,7 @@ fn setting(section: &str, field: &str) -> String {
 /// Reads and parses an env file, warning about bare keys.
 fn parse_file<'a>(path: &Path, text: &'a str) -> Result<Document<'a>, Error> {
     let doc = parse::parse(text).map_err(|e| Error::Parse { path: path.to_owned(), line: e.line, error: e.error })?;
+    tracing::debug!(file = %path.display(), statements = doc.bindings.len(), "read env file");
     for bare in doc.bindings.iter().filter(|b| b.form.is_none()) {
         tracing::warn!(file = %path.display(), line = bare.line, key = bare.key, "key without `=` carries no value; skipped");
     }
@@ -220,6 +221,7 @@ pub fn sync_files(source: &Path, target: &Path, keys: &[String], dry_run: bool, 
         return Ok(report);
     }
     fs::write_atomically(target, |out| apply(&target_doc, in_place, &appended, out))?;
+    tracing::debug!(file = %target.display(), "replaced env file");
     report.written = true;
     Ok(report)
 }

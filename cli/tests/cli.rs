@@ -1,0 +1,341 @@
+//! End-to-end tests of the `stagecraft` binary: real processes, real files in a temporary
+//! directory, exit codes and the exact messages users see.
+//!
+//! These live in the CLI crate rather than `stagecraft-tests` because cargo only hands the path
+//! of a binary (`CARGO_BIN_EXE_stagecraft`) to the tests of its own package.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const CANARY: &str = "canary-5eb63bbbe01eeed0";
+
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+const CONFIG: &str = "secrets:\n  provider: envfile\n  providers:\n    envfile:\n      source_file: .env.local\n      target_file: .env.staging\n";
+
+impl Project {
+    fn new() -> Self {
+        let project = Project { dir: tempfile::tempdir().unwrap() };
+        project.write("stagecraft.yml", CONFIG);
+        project.write(".env.local", "DATABASE_URL=postgres://u:p@db/app\nAPI_KEY='k$y'\n");
+        project
+    }
+
+    fn empty() -> Self {
+        Project { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn read(&self, name: &str) -> Option<String> {
+        fs::read_to_string(self.dir.path().join(name)).ok()
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.run_with_env(args, &[])
+    }
+
+    fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_stagecraft"));
+        command.args(args).current_dir(self.path()).env_remove("RUST_LOG").env("NO_COLOR", "1");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        Run(command.output().unwrap())
+    }
+}
+
+struct Run(Output);
+
+impl Run {
+    fn code(&self) -> i32 {
+        self.0.status.code().unwrap()
+    }
+
+    fn stdout(&self) -> String {
+        String::from_utf8(self.0.stdout.clone()).unwrap()
+    }
+
+    fn stderr(&self) -> String {
+        String::from_utf8(self.0.stderr.clone()).unwrap()
+    }
+
+    #[track_caller]
+    fn fails_with(&self, code: i32, stderr: &str) {
+        assert_eq!(self.code(), code, "stdout: {}\nstderr: {}", self.stdout(), self.stderr());
+        assert_eq!(self.stderr(), stderr);
+        assert_eq!(self.stdout(), "");
+    }
+}
+
+#[test]
+fn happy_path_prints_a_table_and_writes_the_target() {
+    let project = Project::new();
+    let run = project.run(&["secrets", "sync"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(
+        run.stdout(),
+        "Sync (envfile): .env.local -> .env.staging\n  + DATABASE_URL  added\n  + API_KEY       added\n2 added, 0 changed, 0 unchanged, 0 removed; wrote .env.staging.\n"
+    );
+    assert_eq!(project.read(".env.staging").unwrap(), "DATABASE_URL=postgres://u:p@db/app\nAPI_KEY='k$y'\n");
+
+    let again = project.run(&["secrets", "sync"]);
+    assert_eq!(again.code(), 0);
+    assert!(again.stdout().ends_with("0 added, 0 changed, 2 unchanged, 0 removed; .env.staging is up to date.\n"), "{}", again.stdout());
+}
+
+#[test]
+fn dry_run_writes_nothing() {
+    let project = Project::new();
+    project.write(".env.staging", "API_KEY=old\nSTALE=1\n");
+    let run = project.run(&["secrets", "sync", "--dry-run", "--prune"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(
+        run.stdout(),
+        "Plan (envfile): .env.local -> .env.staging\n  + DATABASE_URL  added\n  ~ API_KEY       changed\n  - STALE         removed\n1 added, 1 changed, 0 unchanged, 1 removed; dry run: nothing was written.\n"
+    );
+    assert_eq!(project.read(".env.staging").unwrap(), "API_KEY=old\nSTALE=1\n");
+}
+
+#[test]
+fn keys_selects_and_a_missing_key_fails() {
+    let project = Project::new();
+    let run = project.run(&["secrets", "sync", "--keys", "API_KEY"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(project.read(".env.staging").unwrap(), "API_KEY='k$y'\n");
+
+    project.run(&["secrets", "sync", "--keys", "API_KEY,NOPE"]).fails_with(1, "error: .env.local does not define NOPE\n");
+}
+
+#[test]
+fn prune_removes_stale_keys() {
+    let project = Project::new();
+    project.write(".env.staging", "# keep me\nSTALE=1\nAPI_KEY='k$y'\n");
+    let run = project.run(&["secrets", "sync", "--prune"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(project.read(".env.staging").unwrap(), "# keep me\nAPI_KEY='k$y'\nDATABASE_URL=postgres://u:p@db/app\n");
+}
+
+#[test]
+fn json_output_is_one_document() {
+    let project = Project::new();
+    let run = project.run(&["secrets", "sync", "--json"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(
+        doc,
+        serde_json::json!({
+            "provider": "envfile",
+            "dry_run": false,
+            "source": ".env.local",
+            "target": ".env.staging",
+            "written": true,
+            "changes": [
+                {"key": "DATABASE_URL", "action": "added"},
+                {"key": "API_KEY", "action": "added"},
+            ],
+            "summary": {"added": 2, "changed": 0, "unchanged": 0, "removed": 0, "skipped": 0},
+        })
+    );
+}
+
+#[test]
+fn flags_replace_the_config_file() {
+    let project = Project::empty();
+    project.write("a.env", "A=1\n");
+    let run = project.run(&["secrets", "sync", "--provider", "envfile", "--from", "a.env", "--to", "b.env"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(project.read("b.env").unwrap(), "A=1\n");
+}
+
+#[test]
+fn config_not_found() {
+    let project = Project::empty();
+    project.run(&["secrets", "sync"]).fails_with(1, "error: config file stagecraft.yml not found\n");
+    project
+        .run(&["--config", "deploy/stagecraft.yml", "secrets", "sync", "--provider", "envfile", "--from", "a", "--to", "b"])
+        .fails_with(1, "error: config file deploy/stagecraft.yml not found\n");
+}
+
+#[test]
+fn malformed_yaml_names_line_and_column() {
+    let project = Project::new();
+    project.write("stagecraft.yml", "secrets:\n  provider: envfile\n  providers: [\n");
+    project.run(&["secrets", "sync"]).fails_with(
+        1,
+        "error: stagecraft.yml:4:1: did not find expected node content\n",
+    );
+}
+
+#[test]
+fn missing_provider() {
+    let project = Project::new();
+    project.write("stagecraft.yml", "secrets:\n  providers:\n    envfile: {}\n");
+    project
+        .run(&["secrets", "sync"])
+        .fails_with(1, "error: stagecraft.yml:2:3: secrets: missing `provider`; set it to one of: envfile\n");
+}
+
+#[test]
+fn unknown_provider_suggests_the_nearest() {
+    let project = Project::new();
+    project.write("stagecraft.yml", &CONFIG.replace("provider: envfile", "provider: envfle"));
+    project.run(&["secrets", "sync"]).fails_with(
+        1,
+        "error: stagecraft.yml:2:13: secrets.provider: unknown secrets provider \"envfle\"; did you mean \"envfile\"? (registered: envfile)\n",
+    );
+    project.write("stagecraft.yml", CONFIG);
+    project
+        .run(&["secrets", "sync", "--provider", "vault"])
+        .fails_with(1, "error: unknown secrets provider \"vault\" (registered: envfile)\n");
+}
+
+#[test]
+fn providers_must_be_a_map() {
+    let project = Project::new();
+    project.write("stagecraft.yml", "secrets:\n  provider: envfile\n  providers: envfile\n");
+    project
+        .run(&["secrets", "sync"])
+        .fails_with(1, "error: stagecraft.yml:3:14: secrets.providers: expected a map of provider sections\n");
+}
+
+#[test]
+fn the_provider_needs_a_section() {
+    let project = Project::new();
+    project.write("stagecraft.yml", "secrets:\n  provider: envfile\n  providers: {}\n");
+    project
+        .run(&["secrets", "sync"])
+        .fails_with(1, "error: stagecraft.yml:3:14: secrets.providers: missing section for provider `envfile`\n");
+}
+
+#[test]
+fn provider_section_errors_name_the_yaml_path() {
+    let project = Project::new();
+    project.write("stagecraft.yml", &CONFIG.replace("source_file: .env.local", "source_file: [a, b]"));
+    project.run(&["secrets", "sync"]).fails_with(
+        1,
+        "error: stagecraft.yml:5:20: secrets.providers.envfile.source_file: invalid type: sequence, expected path string\n",
+    );
+    project.write("stagecraft.yml", &CONFIG.replace("source_file:", "sourcefile:"));
+    project.run(&["secrets", "sync"]).fails_with(
+        1,
+        "error: stagecraft.yml:5:7: secrets.providers.envfile.sourcefile: unknown field `sourcefile`, expected `source_file` or `target_file`\n",
+    );
+}
+
+#[test]
+fn other_sections_are_left_alone() {
+    let project = Project::new();
+    project.write("stagecraft.yml", &format!("project:\n  name: demo\nbackend:\n  provider: encore\nenvironments:\n  staging: {{}}\n{CONFIG}"));
+    assert_eq!(project.run(&["secrets", "sync"]).code(), 0);
+}
+
+#[test]
+fn config_validate_reports_every_problem() {
+    let project = Project::new();
+    project.write("stagecraft.yml", "secrets:\n  provider: envfle\n  extra: 1\n  providers:\n    envfile:\n      target: x\n    vault: {}\n");
+    project.run(&["config", "validate"]).fails_with(
+        1,
+        "error: stagecraft.yml:3:10: secrets.extra: unknown key `extra`; expected `provider` or `providers`\n\
+         error: stagecraft.yml:2:13: secrets.provider: unknown secrets provider \"envfle\"; did you mean \"envfile\"? (registered: envfile)\n\
+         error: stagecraft.yml:6:7: secrets.providers.envfile.target: unknown field `target`, expected `source_file` or `target_file`\n\
+         error: stagecraft.yml:7:12: secrets.providers.vault: unknown secrets provider \"vault\" (registered: envfile)\n",
+    );
+    project.write("stagecraft.yml", CONFIG);
+    let run = project.run(&["config", "validate"]);
+    assert_eq!((run.code(), run.stdout()), (0, "stagecraft.yml is valid: secrets provider envfile\n".to_owned()));
+}
+
+#[test]
+fn a_missing_source_file() {
+    let project = Project::new();
+    fs::remove_file(project.path().join(".env.local")).unwrap();
+    project.run(&["secrets", "sync"]).fails_with(1, "error: .env.local does not exist\n");
+    assert_eq!(project.read(".env.staging"), None);
+}
+
+#[test]
+fn an_external_failure_exits_2() {
+    let project = Project::new();
+    let run = project.run(&["secrets", "sync", "--to", "/sys/kernel/stagecraft.env"]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(run.stderr().starts_with("error: cannot write /sys/kernel/stagecraft.env\n  caused by: "), "{}", run.stderr());
+}
+
+#[test]
+fn a_bad_flag_exits_1_and_help_exits_0() {
+    let project = Project::new();
+    let run = project.run(&["secrets", "sync", "--bogus"]);
+    assert_eq!(run.code(), 1);
+    assert!(run.stderr().contains("unexpected argument '--bogus'"), "{}", run.stderr());
+    for command in [&["--help"][..], &["secrets", "sync", "--help"], &["secrets", "providers", "--help"], &["config", "validate", "--help"]] {
+        let run = project.run(command);
+        assert_eq!(run.code(), 0);
+        assert!(run.stdout().contains("Examples:"), "{command:?}: {}", run.stdout());
+    }
+}
+
+#[test]
+fn providers_are_listed_in_order() {
+    let project = Project::empty();
+    let run = project.run(&["secrets", "providers"]);
+    assert_eq!(run.code(), 0);
+    assert_eq!(run.stdout(), "envfile  Syncs keys from one env file (`.env.local`) to another (`.env.staging`).\n");
+    let json: serde_json::Value = serde_json::from_str(&project.run(&["secrets", "providers", "--json"]).stdout()).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!([{"id": "envfile", "description": "Syncs keys from one env file (`.env.local`) to another (`.env.staging`)."}])
+    );
+}
+
+/// Every secret holds the canary; no path, normal or failing, may print it, at any log level.
+#[test]
+fn secret_values_never_reach_the_output() {
+    let project = Project::new();
+    let secrets = format!(
+        "A={CANARY}\nexport B='{CANARY} $'\nC=\"{CANARY}\\n\"\nD={CANARY} # comment\nBARE_KEY\n"
+    );
+    project.write(".env.local", &secrets);
+    project.write(".env.staging", &format!("A=old-{CANARY}\nSTALE={CANARY}\n"));
+    let verbose = [("RUST_LOG", "trace")];
+    let mut runs = vec![
+        project.run_with_env(&["-vvv", "secrets", "sync", "--dry-run", "--prune"], &verbose),
+        project.run_with_env(&["-vvv", "secrets", "sync", "--json", "--prune"], &verbose),
+        project.run_with_env(&["-vvv", "secrets", "sync", "--keys", "A,MISSING"], &verbose),
+        project.run_with_env(&["-vvv", "config", "validate"], &verbose),
+    ];
+    // Broken inputs: an unterminated quote and a quoted value followed by text.
+    project.write("broken1.env", &format!("A=\"{CANARY}\nB=1\n"));
+    project.write("broken2.env", &format!("A='{CANARY}' {CANARY}\n"));
+    project.write("broken3.env", &format!("{CANARY} {CANARY}\n"));
+    for broken in ["broken1.env", "broken2.env", "broken3.env"] {
+        runs.push(project.run_with_env(&["-vvv", "secrets", "sync", "--from", broken], &verbose));
+        runs.push(project.run_with_env(&["-vvv", "secrets", "sync", "--to", broken], &verbose));
+    }
+    // A config whose provider section holds a secret in the wrong place.
+    project.write("bad.yml", &format!("secrets:\n  provider: envfile\n  providers:\n    envfile:\n      source_file: [\"{CANARY}\"]\n      token: {CANARY}\n"));
+    runs.push(project.run_with_env(&["-vvv", "--config", "bad.yml", "config", "validate"], &verbose));
+    runs.push(project.run_with_env(&["-vvv", "--config", "bad.yml", "secrets", "sync"], &verbose));
+    project.write("bad2.yml", &format!("secrets:\n  provider: envfile\n  providers:\n    envfile:\n      source_file: {{\"{CANARY}\": 1}}\n"));
+    runs.push(project.run_with_env(&["-vvv", "--config", "bad2.yml", "secrets", "sync"], &verbose));
+
+    assert!(runs.iter().any(|r| r.code() == 0), "the normal path ran");
+    assert!(runs.iter().filter(|r| r.code() == 1).count() >= 8, "the error paths ran");
+    assert!(runs.iter().any(|r| r.stderr().contains("DEBUG") && r.stderr().contains("WARN")), "logs were on");
+    for run in &runs {
+        assert!(!run.stdout().contains(CANARY), "stdout leaked a secret: {}", run.stdout());
+        assert!(!run.stderr().contains(CANARY), "stderr leaked a secret: {}", run.stderr());
+    }
+    assert!(project.read(".env.staging").unwrap().contains(CANARY), "the secrets were synced");
+}
