@@ -291,3 +291,19 @@ fn python_dotenv_reads_back_what_we_write() {
         assert_eq!(&values, entries, "python-dotenv reads {file:?} differently");
     }
 }
+
+/// Inputs the fuzzer (`fuzz/`) found, kept as a regression test of its property: what the
+/// reader reads survives a write and a second read unchanged.
+#[test]
+fn fuzz_regressions_round_trip() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-regressions");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        let values = read_str(&text).unwrap();
+        let written = write(&values).unwrap();
+        assert_eq!(read_str(&written).unwrap(), values, "round trip of {written:?}");
+        checked += 1;
+    }
+    assert!(checked > 0);
+}

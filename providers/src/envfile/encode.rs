@@ -72,6 +72,24 @@ pub(crate) fn encode(value: &str, out: &mut String) -> Result<(), Unrepresentabl
     Ok(())
 }
 
+/// Appends the written form of `key`: as it is when it reads back as an unquoted key (no `=`,
+/// `#` or space, and no leading `'` or BOM, which the reader skips at the start of a file), else
+/// in single quotes, which a key holding `'` cannot be.
+pub(crate) fn encode_key(key: &str, out: &mut String) -> Result<(), Unrepresentable> {
+    let space = |c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c);
+    let plain = !key.starts_with(['\'', '\u{feff}']) && !key.contains(|c: char| c == '=' || c == '#' || space(c));
+    if !key.is_empty() && plain {
+        out.push_str(key);
+    } else if !key.is_empty() && !key.contains('\'') {
+        out.push('\'');
+        out.push_str(key);
+        out.push('\'');
+    } else {
+        return Err(Unrepresentable);
+    }
+    Ok(())
+}
+
 /// Whether python-dotenv reads `KEY=value` back as `value`.
 fn reads_back_bare(value: &str) -> bool {
     let space = |c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c);
@@ -89,6 +107,20 @@ mod tests {
     fn encoded(value: &str) -> Result<String, Unrepresentable> {
         let mut out = String::new();
         encode(value, &mut out).map(|()| out)
+    }
+
+    #[test]
+    fn keys_are_quoted_only_when_they_must_be() {
+        let key = |k: &str| {
+            let mut out = String::new();
+            encode_key(k, &mut out).map(|()| out)
+        };
+        assert_eq!(key("DATABASE_URL").unwrap(), "DATABASE_URL");
+        assert_eq!(key("a\"b").unwrap(), "a\"b");
+        assert_eq!(key("has space").unwrap(), "'has space'");
+        assert_eq!(key("\u{feff}bom").unwrap(), "'\u{feff}bom'");
+        assert_eq!(key("'quoted").unwrap_err(), Unrepresentable);
+        assert_eq!(key("").unwrap_err(), Unrepresentable);
     }
 
     #[test]

@@ -91,6 +91,13 @@ pub enum Error {
         /// The key.
         key: String,
     },
+    /// A key cannot be written in the env file dialect (it is empty, or starts with `'` and
+    /// needs quoting).
+    #[error("the key {key:?} cannot be written to an env file")]
+    UnrepresentableKey {
+        /// The key.
+        key: String,
+    },
 }
 
 impl From<Error> for SyncError {
@@ -275,8 +282,12 @@ fn apply(
     if !appended.is_empty() && out.last.is_some_and(|b| b != b'\n' && b != b'\r') {
         out.write_all(line_ending.as_bytes())?;
     }
+    let mut key = String::new();
     for binding in appended {
-        out.write_all(binding.key.as_bytes())?;
+        key.clear();
+        // `check_representable` accepted this key before anything was written.
+        encode::encode_key(binding.key, &mut key).map_err(|_| io::Error::other("a key checked as representable is not"))?;
+        out.write_all(key.as_bytes())?;
         out.write_all(b"=")?;
         write_value(binding, out)?;
         out.write_all(line_ending.as_bytes())?;
@@ -305,12 +316,17 @@ impl Write for LastByte<'_> {
     }
 }
 
-/// Fails when a source value that will be written has no form that reads back the same.
+/// Fails when a source key or value that will be written has no form that reads back the same.
 fn check_representable(binding: &Binding<'_>) -> Result<(), Error> {
+    encode_key(binding.key, &mut String::new())?;
     if binding.is_portable() {
         return Ok(());
     }
     encode_value(binding.key, &binding.value().unwrap_or_default(), &mut String::new())
+}
+
+fn encode_key(key: &str, out: &mut String) -> Result<(), Error> {
+    encode::encode_key(key, out).map_err(|_| Error::UnrepresentableKey { key: key.to_owned() })
 }
 
 /// Writes a source binding's value: as it was written when that form reads the same anywhere
@@ -342,7 +358,7 @@ pub fn read_str(text: &str) -> Result<Vec<(String, String)>, (usize, ParseError)
 pub fn write_string<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<String, Error> {
     let mut out = String::new();
     for (key, value) in entries {
-        out.push_str(key);
+        encode_key(key, &mut out)?;
         out.push('=');
         encode_value(key, value, &mut out)?;
         out.push('\n');
