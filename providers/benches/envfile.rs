@@ -12,23 +12,9 @@ use std::sync::LazyLock;
 #[global_allocator]
 static ALLOC: AllocProfiler = AllocProfiler::system();
 
-const KEYS: usize = 100_000;
+mod fixture;
 
-/// A file like a large real one: plain values, URLs, quoted values with `$`, `#` and spaces,
-/// escaped multi-line values, comments and `export` prefixes.
-pub fn generate() -> String {
-    let mut text = String::with_capacity(11 * 1024 * 1024);
-    for i in 0..KEYS {
-        match i % 5 {
-            0 => text.push_str(&format!("SERVICE_{i}_TOKEN=tok_{i:08x}_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz\n")),
-            1 => text.push_str(&format!("export DATABASE_URL_{i}=postgres://user{i}:pw@db-{i}.internal:5432/app?sslmode=require # primary\n")),
-            2 => text.push_str(&format!("PASSWORD_{i}='pa$$w0rd#{i} with spaces and more text to pad the line out'\n")),
-            3 => text.push_str(&format!("CERT_{i}=\"-----BEGIN-----\\nMIIB{i:x}ABCDEFGHIJKLMNOP\\nQRSTUVWXYZ\\n-----END-----\"\n")),
-            _ => text.push_str(&format!("# group {i}: feature flags for the rollout of the new billing pipeline\nFLAG_{i}=true\n")),
-        }
-    }
-    text
-}
+use fixture::{KEYS, generate};
 
 struct Fixture {
     _dir: tempfile::TempDir,
