@@ -22,7 +22,11 @@ static FILES: LazyLock<Files> = LazyLock::new(|| {
     let source = dir.path().join("big.env");
     fs::write(&source, fixture::generate()).unwrap();
     let target = dir.path().join("out.env");
-    Files { source, target, _dir: dir }
+    Files {
+        source,
+        target,
+        _dir: dir,
+    }
 });
 
 #[divan::bench(sample_count = 20)]
@@ -51,12 +55,23 @@ fn cp_and_fsync(b: Bencher) {
         let _ = fs::remove_file(&f.target);
     })
     .bench_values(|()| {
-        assert!(Command::new("cp").arg(&f.source).arg(&f.target).status().unwrap().success());
+        assert!(
+            Command::new("cp")
+                .arg(&f.source)
+                .arg(&f.target)
+                .status()
+                .unwrap()
+                .success()
+        );
         File::open(&f.target).unwrap().sync_all().unwrap();
     });
 }
 
 fn main() {
-    eprintln!("generated file: {} bytes, {} keys", fs::metadata(&FILES.source).unwrap().len(), fixture::KEYS);
+    eprintln!(
+        "generated file: {} bytes, {} keys",
+        fs::metadata(&FILES.source).unwrap().len(),
+        fixture::KEYS
+    );
     divan::main();
 }

@@ -16,8 +16,14 @@ stagecraft_core::secrets_registry!(static REGISTRY = [stagecraft_providers::SECR
 const DEFAULT_CONFIG: &str = "stagecraft.yml";
 
 #[derive(Debug, Parser)]
-#[command(name = "stagecraft", version, about = "Sync secrets between env files, Encore dev secrets and secret stores")]
-#[command(after_help = "Examples:\n  stagecraft secrets sync --dry-run\n  stagecraft --config deploy/stagecraft.yml secrets sync --keys DATABASE_URL,API_KEY\n  stagecraft secrets sync --provider envfile --from .env.local --to .env.staging\n  stagecraft config validate\n\nExit codes: 0 success (also nothing to do), 1 invalid input or config, 2 a provider or external failure, 3 an internal error.")]
+#[command(
+    name = "stagecraft",
+    version,
+    about = "Sync secrets between env files, Encore dev secrets and secret stores"
+)]
+#[command(
+    after_help = "Examples:\n  stagecraft secrets sync --dry-run\n  stagecraft --config deploy/stagecraft.yml secrets sync --keys DATABASE_URL,API_KEY\n  stagecraft secrets sync --provider envfile --from .env.local --to .env.staging\n  stagecraft config validate\n\nExit codes: 0 success (also nothing to do), 1 invalid input or config, 2 a provider or external failure, 3 an internal error."
+)]
 struct Cli {
     /// The config file [default: ./stagecraft.yml].
     #[arg(long, global = true, value_name = "PATH")]
@@ -44,10 +50,14 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum SecretsCommand {
     /// Sync secrets from the source to the target with the configured provider.
-    #[command(after_help = "Examples:\n  stagecraft secrets sync\n  stagecraft secrets sync --dry-run --prune\n  stagecraft secrets sync --keys DATABASE_URL,API_KEY --json\n  stagecraft secrets sync --provider envfile --from .env.local --to .env.staging   # no config file needed")]
+    #[command(
+        after_help = "Examples:\n  stagecraft secrets sync\n  stagecraft secrets sync --dry-run --prune\n  stagecraft secrets sync --keys DATABASE_URL,API_KEY --json\n  stagecraft secrets sync --provider envfile --from .env.local --to .env.staging   # no config file needed"
+    )]
     Sync(SyncArgs),
     /// List the registered secrets providers, in order, with a description each.
-    #[command(after_help = "Examples:\n  stagecraft secrets providers\n  stagecraft secrets providers --json")]
+    #[command(
+        after_help = "Examples:\n  stagecraft secrets providers\n  stagecraft secrets providers --json"
+    )]
     Providers {
         /// Print one JSON document instead of a list.
         #[arg(long)]
@@ -58,7 +68,9 @@ enum SecretsCommand {
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Report every problem in stagecraft.yml, not just the first.
-    #[command(after_help = "Examples:\n  stagecraft config validate\n  stagecraft --config deploy/stagecraft.yml config validate")]
+    #[command(
+        after_help = "Examples:\n  stagecraft config validate\n  stagecraft --config deploy/stagecraft.yml config validate"
+    )]
     Validate,
 }
 
@@ -172,7 +184,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Config(ConfigCommand::Validate) => {
             let path = cli.config.as_deref().unwrap_or(Path::new(DEFAULT_CONFIG));
             let config = Config::load(path).map_err(|e| Failure::Config(vec![e]))?;
-            let provider = config.secrets_provider(&REGISTRY, None).map_err(Failure::Config)?;
+            let provider = config
+                .secrets_provider(&REGISTRY, None)
+                .map_err(Failure::Config)?;
             println!("{} is valid: secrets provider {provider}", path.display());
             Ok(())
         }
@@ -188,7 +202,9 @@ fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
         Err(e) => return Err(Failure::Config(vec![e])),
     };
     let id = match &config {
-        Some(config) => config.secrets_provider(&REGISTRY, args.provider.as_deref()).map_err(Failure::Config)?,
+        Some(config) => config
+            .secrets_provider(&REGISTRY, args.provider.as_deref())
+            .map_err(Failure::Config)?,
         None => args.provider.clone().unwrap_or_default(),
     };
     let provider = REGISTRY.get(&id).map_err(|e| Failure::Input(e.into()))?;
@@ -198,13 +214,22 @@ fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
         .prune(args.prune);
     opts.source = args.from;
     opts.target = args.to;
-    tracing::info!(provider = id, dry_run = args.dry_run, prune = args.prune, "syncing secrets");
+    tracing::info!(
+        provider = id,
+        dry_run = args.dry_run,
+        prune = args.prune,
+        "syncing secrets"
+    );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::External(e.into()))?;
     let report = runtime.block_on(provider.sync(opts))?;
-    tracing::info!(keys = report.changes.len(), written = report.written, "sync finished");
+    tracing::info!(
+        keys = report.changes.len(),
+        written = report.written,
+        "sync finished"
+    );
     output::report(&id, &report, args.dry_run, args.json);
     Ok(())
 }

@@ -7,7 +7,11 @@ use std::io::IsTerminal;
 
 /// `error: …` followed by the error's causes, on stderr.
 pub(crate) fn print_error(error: &(dyn std::error::Error + '_)) {
-    let (red, reset) = if use_colour(&std::io::stderr()) { ("\x1b[1;31m", "\x1b[0m") } else { ("", "") };
+    let (red, reset) = if use_colour(&std::io::stderr()) {
+        ("\x1b[1;31m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
     eprintln!("{red}error{reset}: {error}");
     let mut cause = error.source();
     while let Some(error) = cause {
@@ -28,10 +32,18 @@ struct ProviderJson<'a> {
 
 /// The registered providers, in ID order.
 pub(crate) fn providers(registry: &Registry, json: bool) {
-    let providers: Vec<ProviderJson<'_>> =
-        registry.list().map(|p| ProviderJson { id: p.id(), description: p.description() }).collect();
+    let providers: Vec<ProviderJson<'_>> = registry
+        .list()
+        .map(|p| ProviderJson {
+            id: p.id(),
+            description: p.description(),
+        })
+        .collect();
     if json {
-        println!("{}", serde_json::to_string_pretty(&providers).expect("provider list serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&providers).expect("provider list serializes")
+        );
         return;
     }
     let width = providers.iter().map(|p| p.id.len()).max().unwrap_or(0);
@@ -74,15 +86,37 @@ struct ReportJson<'a> {
 pub(crate) fn report(provider: &str, report: &SyncReport, dry_run: bool, json: bool) {
     let summary = Summary::of(report);
     if json {
-        let doc = ReportJson { provider, dry_run, report, summary };
-        println!("{}", serde_json::to_string_pretty(&doc).expect("report serializes"));
+        let doc = ReportJson {
+            provider,
+            dry_run,
+            report,
+            summary,
+        };
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("report serializes")
+        );
         return;
     }
     let colour = use_colour(&std::io::stdout());
-    let paint = |code: &str, text: &str| if colour { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() };
+    let paint = |code: &str, text: &str| {
+        if colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    };
     let heading = if dry_run { "Plan" } else { "Sync" };
-    println!("{heading} ({provider}): {} -> {}", report.source, report.target);
-    let width = report.changes.iter().map(|c| c.key.len()).max().unwrap_or(0);
+    println!(
+        "{heading} ({provider}): {} -> {}",
+        report.source, report.target
+    );
+    let width = report
+        .changes
+        .iter()
+        .map(|c| c.key.len())
+        .max()
+        .unwrap_or(0);
     for change in &report.changes {
         let (sign, code) = match change.action {
             Action::Added => ("+", "32"),
@@ -93,8 +127,15 @@ pub(crate) fn report(provider: &str, report: &SyncReport, dry_run: bool, json: b
         let line = format!("  {sign} {:width$}  {}", change.key, change.action);
         println!("{}", paint(code, &line));
     }
-    let Summary { added, changed, unchanged, removed, skipped } = summary;
-    let mut counts = format!("{added} added, {changed} changed, {unchanged} unchanged, {removed} removed");
+    let Summary {
+        added,
+        changed,
+        unchanged,
+        removed,
+        skipped,
+    } = summary;
+    let mut counts =
+        format!("{added} added, {changed} changed, {unchanged} unchanged, {removed} removed");
     if skipped > 0 {
         counts.push_str(&format!(", {skipped} skipped"));
     }

@@ -18,14 +18,21 @@ const CONFIG: &str = "secrets:\n  provider: envfile\n  providers:\n    envfile:\
 
 impl Project {
     fn new() -> Self {
-        let project = Project { dir: tempfile::tempdir().unwrap() };
+        let project = Project {
+            dir: tempfile::tempdir().unwrap(),
+        };
         project.write("stagecraft.yml", CONFIG);
-        project.write(".env.local", "DATABASE_URL=postgres://u:p@db/app\nAPI_KEY='k$y'\n");
+        project.write(
+            ".env.local",
+            "DATABASE_URL=postgres://u:p@db/app\nAPI_KEY='k$y'\n",
+        );
         project
     }
 
     fn empty() -> Self {
-        Project { dir: tempfile::tempdir().unwrap() }
+        Project {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     fn write(&self, name: &str, text: &str) -> PathBuf {
@@ -48,7 +55,11 @@ impl Project {
 
     fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_stagecraft"));
-        command.args(args).current_dir(self.path()).env_remove("RUST_LOG").env("NO_COLOR", "1");
+        command
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("RUST_LOG")
+            .env("NO_COLOR", "1");
         for (key, value) in env {
             command.env(key, value);
         }
@@ -73,7 +84,13 @@ impl Run {
 
     #[track_caller]
     fn fails_with(&self, code: i32, stderr: &str) {
-        assert_eq!(self.code(), code, "stdout: {}\nstderr: {}", self.stdout(), self.stderr());
+        assert_eq!(
+            self.code(),
+            code,
+            "stdout: {}\nstderr: {}",
+            self.stdout(),
+            self.stderr()
+        );
         assert_eq!(self.stderr(), stderr);
         assert_eq!(self.stdout(), "");
     }
@@ -88,11 +105,20 @@ fn happy_path_prints_a_table_and_writes_the_target() {
         run.stdout(),
         "Sync (envfile): .env.local -> .env.staging\n  + DATABASE_URL  added\n  + API_KEY       added\n2 added, 0 changed, 0 unchanged, 0 removed; wrote .env.staging.\n"
     );
-    assert_eq!(project.read(".env.staging").unwrap(), "DATABASE_URL=postgres://u:p@db/app\nAPI_KEY='k$y'\n");
+    assert_eq!(
+        project.read(".env.staging").unwrap(),
+        "DATABASE_URL=postgres://u:p@db/app\nAPI_KEY='k$y'\n"
+    );
 
     let again = project.run(&["secrets", "sync"]);
     assert_eq!(again.code(), 0);
-    assert!(again.stdout().ends_with("0 added, 0 changed, 2 unchanged, 0 removed; .env.staging is up to date.\n"), "{}", again.stdout());
+    assert!(
+        again
+            .stdout()
+            .ends_with("0 added, 0 changed, 2 unchanged, 0 removed; .env.staging is up to date.\n"),
+        "{}",
+        again.stdout()
+    );
 }
 
 #[test]
@@ -105,7 +131,10 @@ fn dry_run_writes_nothing() {
         run.stdout(),
         "Plan (envfile): .env.local -> .env.staging\n  + DATABASE_URL  added\n  ~ API_KEY       changed\n  - STALE         removed\n1 added, 1 changed, 0 unchanged, 1 removed; dry run: nothing was written.\n"
     );
-    assert_eq!(project.read(".env.staging").unwrap(), "API_KEY=old\nSTALE=1\n");
+    assert_eq!(
+        project.read(".env.staging").unwrap(),
+        "API_KEY=old\nSTALE=1\n"
+    );
 }
 
 #[test]
@@ -115,7 +144,9 @@ fn keys_selects_and_a_missing_key_fails() {
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert_eq!(project.read(".env.staging").unwrap(), "API_KEY='k$y'\n");
 
-    project.run(&["secrets", "sync", "--keys", "API_KEY,NOPE"]).fails_with(1, "error: .env.local does not define NOPE\n");
+    project
+        .run(&["secrets", "sync", "--keys", "API_KEY,NOPE"])
+        .fails_with(1, "error: .env.local does not define NOPE\n");
 }
 
 #[test]
@@ -124,7 +155,10 @@ fn prune_removes_stale_keys() {
     project.write(".env.staging", "# keep me\nSTALE=1\nAPI_KEY='k$y'\n");
     let run = project.run(&["secrets", "sync", "--prune"]);
     assert_eq!(run.code(), 0, "{}", run.stderr());
-    assert_eq!(project.read(".env.staging").unwrap(), "# keep me\nAPI_KEY='k$y'\nDATABASE_URL=postgres://u:p@db/app\n");
+    assert_eq!(
+        project.read(".env.staging").unwrap(),
+        "# keep me\nAPI_KEY='k$y'\nDATABASE_URL=postgres://u:p@db/app\n"
+    );
 }
 
 #[test]
@@ -154,7 +188,16 @@ fn json_output_is_one_document() {
 fn flags_replace_the_config_file() {
     let project = Project::empty();
     project.write("a.env", "A=1\n");
-    let run = project.run(&["secrets", "sync", "--provider", "envfile", "--from", "a.env", "--to", "b.env"]);
+    let run = project.run(&[
+        "secrets",
+        "sync",
+        "--provider",
+        "envfile",
+        "--from",
+        "a.env",
+        "--to",
+        "b.env",
+    ]);
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert_eq!(project.read("b.env").unwrap(), "A=1\n");
 }
@@ -162,16 +205,32 @@ fn flags_replace_the_config_file() {
 #[test]
 fn config_not_found() {
     let project = Project::empty();
-    project.run(&["secrets", "sync"]).fails_with(1, "error: config file stagecraft.yml not found\n");
     project
-        .run(&["--config", "deploy/stagecraft.yml", "secrets", "sync", "--provider", "envfile", "--from", "a", "--to", "b"])
+        .run(&["secrets", "sync"])
+        .fails_with(1, "error: config file stagecraft.yml not found\n");
+    project
+        .run(&[
+            "--config",
+            "deploy/stagecraft.yml",
+            "secrets",
+            "sync",
+            "--provider",
+            "envfile",
+            "--from",
+            "a",
+            "--to",
+            "b",
+        ])
         .fails_with(1, "error: config file deploy/stagecraft.yml not found\n");
 }
 
 #[test]
 fn malformed_yaml_names_line_and_column() {
     let project = Project::new();
-    project.write("stagecraft.yml", "secrets:\n  provider: envfile\n  providers: [\n");
+    project.write(
+        "stagecraft.yml",
+        "secrets:\n  provider: envfile\n  providers: [\n",
+    );
     project.run(&["secrets", "sync"]).fails_with(
         1,
         "error: stagecraft.yml:4:1: did not find expected node content\n",
@@ -181,16 +240,23 @@ fn malformed_yaml_names_line_and_column() {
 #[test]
 fn missing_provider() {
     let project = Project::new();
-    project.write("stagecraft.yml", "secrets:\n  providers:\n    envfile: {}\n");
-    project
-        .run(&["secrets", "sync"])
-        .fails_with(1, "error: stagecraft.yml:2:3: secrets: missing `provider`; set it to one of: envfile\n");
+    project.write(
+        "stagecraft.yml",
+        "secrets:\n  providers:\n    envfile: {}\n",
+    );
+    project.run(&["secrets", "sync"]).fails_with(
+        1,
+        "error: stagecraft.yml:2:3: secrets: missing `provider`; set it to one of: envfile\n",
+    );
 }
 
 #[test]
 fn unknown_provider_suggests_the_nearest() {
     let project = Project::new();
-    project.write("stagecraft.yml", &CONFIG.replace("provider: envfile", "provider: envfle"));
+    project.write(
+        "stagecraft.yml",
+        &CONFIG.replace("provider: envfile", "provider: envfle"),
+    );
     project.run(&["secrets", "sync"]).fails_with(
         1,
         "error: stagecraft.yml:2:13: secrets.provider: unknown secrets provider \"envfle\"; did you mean \"envfile\"? (registered: envfile)\n",
@@ -198,36 +264,53 @@ fn unknown_provider_suggests_the_nearest() {
     project.write("stagecraft.yml", CONFIG);
     project
         .run(&["secrets", "sync", "--provider", "vault"])
-        .fails_with(1, "error: unknown secrets provider \"vault\" (registered: envfile)\n");
+        .fails_with(
+            1,
+            "error: unknown secrets provider \"vault\" (registered: envfile)\n",
+        );
 }
 
 #[test]
 fn providers_must_be_a_map() {
     let project = Project::new();
-    project.write("stagecraft.yml", "secrets:\n  provider: envfile\n  providers: envfile\n");
-    project
-        .run(&["secrets", "sync"])
-        .fails_with(1, "error: stagecraft.yml:3:14: secrets.providers: expected a map of provider sections\n");
+    project.write(
+        "stagecraft.yml",
+        "secrets:\n  provider: envfile\n  providers: envfile\n",
+    );
+    project.run(&["secrets", "sync"]).fails_with(
+        1,
+        "error: stagecraft.yml:3:14: secrets.providers: expected a map of provider sections\n",
+    );
 }
 
 #[test]
 fn the_provider_needs_a_section() {
     let project = Project::new();
-    project.write("stagecraft.yml", "secrets:\n  provider: envfile\n  providers: {}\n");
-    project
-        .run(&["secrets", "sync"])
-        .fails_with(1, "error: stagecraft.yml:3:14: secrets.providers: missing section for provider `envfile`\n");
+    project.write(
+        "stagecraft.yml",
+        "secrets:\n  provider: envfile\n  providers: {}\n",
+    );
+    project.run(&["secrets", "sync"]).fails_with(
+        1,
+        "error: stagecraft.yml:3:14: secrets.providers: missing section for provider `envfile`\n",
+    );
 }
 
 #[test]
 fn provider_section_errors_name_the_yaml_path() {
     let project = Project::new();
-    project.write("stagecraft.yml", &CONFIG.replace("source_file: .env.local", "source_file: [a, b]"));
+    project.write(
+        "stagecraft.yml",
+        &CONFIG.replace("source_file: .env.local", "source_file: [a, b]"),
+    );
     project.run(&["secrets", "sync"]).fails_with(
         1,
         "error: stagecraft.yml:5:20: secrets.providers.envfile.source_file: invalid type: sequence, expected path string\n",
     );
-    project.write("stagecraft.yml", &CONFIG.replace("source_file:", "sourcefile:"));
+    project.write(
+        "stagecraft.yml",
+        &CONFIG.replace("source_file:", "sourcefile:"),
+    );
     project.run(&["secrets", "sync"]).fails_with(
         1,
         "error: stagecraft.yml:5:7: secrets.providers.envfile.sourcefile: unknown field `sourcefile`, expected `source_file` or `target_file`\n",
@@ -254,14 +337,22 @@ fn config_validate_reports_every_problem() {
     );
     project.write("stagecraft.yml", CONFIG);
     let run = project.run(&["config", "validate"]);
-    assert_eq!((run.code(), run.stdout()), (0, "stagecraft.yml is valid: secrets provider envfile\n".to_owned()));
+    assert_eq!(
+        (run.code(), run.stdout()),
+        (
+            0,
+            "stagecraft.yml is valid: secrets provider envfile\n".to_owned()
+        )
+    );
 }
 
 #[test]
 fn a_missing_source_file() {
     let project = Project::new();
     fs::remove_file(project.path().join(".env.local")).unwrap();
-    project.run(&["secrets", "sync"]).fails_with(1, "error: .env.local does not exist\n");
+    project
+        .run(&["secrets", "sync"])
+        .fails_with(1, "error: .env.local does not exist\n");
     assert_eq!(project.read(".env.staging"), None);
 }
 
@@ -270,7 +361,12 @@ fn an_external_failure_exits_2() {
     let project = Project::new();
     let run = project.run(&["secrets", "sync", "--to", "/sys/kernel/stagecraft.env"]);
     assert_eq!(run.code(), 2, "{}", run.stderr());
-    assert!(run.stderr().starts_with("error: cannot write /sys/kernel/stagecraft.env\n  caused by: "), "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .starts_with("error: cannot write /sys/kernel/stagecraft.env\n  caused by: "),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]
@@ -278,11 +374,24 @@ fn a_bad_flag_exits_1_and_help_exits_0() {
     let project = Project::new();
     let run = project.run(&["secrets", "sync", "--bogus"]);
     assert_eq!(run.code(), 1);
-    assert!(run.stderr().contains("unexpected argument '--bogus'"), "{}", run.stderr());
-    for command in [&["--help"][..], &["secrets", "sync", "--help"], &["secrets", "providers", "--help"], &["config", "validate", "--help"]] {
+    assert!(
+        run.stderr().contains("unexpected argument '--bogus'"),
+        "{}",
+        run.stderr()
+    );
+    for command in [
+        &["--help"][..],
+        &["secrets", "sync", "--help"],
+        &["secrets", "providers", "--help"],
+        &["config", "validate", "--help"],
+    ] {
         let run = project.run(command);
         assert_eq!(run.code(), 0);
-        assert!(run.stdout().contains("Examples:"), "{command:?}: {}", run.stdout());
+        assert!(
+            run.stdout().contains("Examples:"),
+            "{command:?}: {}",
+            run.stdout()
+        );
     }
 }
 
@@ -291,8 +400,12 @@ fn providers_are_listed_in_order() {
     let project = Project::empty();
     let run = project.run(&["secrets", "providers"]);
     assert_eq!(run.code(), 0);
-    assert_eq!(run.stdout(), "envfile  Syncs keys from one env file (`.env.local`) to another (`.env.staging`).\n");
-    let json: serde_json::Value = serde_json::from_str(&project.run(&["secrets", "providers", "--json"]).stdout()).unwrap();
+    assert_eq!(
+        run.stdout(),
+        "envfile  Syncs keys from one env file (`.env.local`) to another (`.env.staging`).\n"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&project.run(&["secrets", "providers", "--json"]).stdout()).unwrap();
     assert_eq!(
         json,
         serde_json::json!([{"id": "envfile", "description": "Syncs keys from one env file (`.env.local`) to another (`.env.staging`)."}])
@@ -310,9 +423,15 @@ fn secret_values_never_reach_the_output() {
     project.write(".env.staging", &format!("A=old-{CANARY}\nSTALE={CANARY}\n"));
     let verbose = [("RUST_LOG", "trace")];
     let mut runs = vec![
-        project.run_with_env(&["-vvv", "secrets", "sync", "--dry-run", "--prune"], &verbose),
+        project.run_with_env(
+            &["-vvv", "secrets", "sync", "--dry-run", "--prune"],
+            &verbose,
+        ),
         project.run_with_env(&["-vvv", "secrets", "sync", "--json", "--prune"], &verbose),
-        project.run_with_env(&["-vvv", "secrets", "sync", "--keys", "A,MISSING"], &verbose),
+        project.run_with_env(
+            &["-vvv", "secrets", "sync", "--keys", "A,MISSING"],
+            &verbose,
+        ),
         project.run_with_env(&["-vvv", "config", "validate"], &verbose),
     ];
     // Broken inputs: an unterminated quote and a quoted value followed by text.
@@ -325,17 +444,44 @@ fn secret_values_never_reach_the_output() {
     }
     // A config whose provider section holds a secret in the wrong place.
     project.write("bad.yml", &format!("secrets:\n  provider: envfile\n  providers:\n    envfile:\n      source_file: [\"{CANARY}\"]\n      token: {CANARY}\n"));
-    runs.push(project.run_with_env(&["-vvv", "--config", "bad.yml", "config", "validate"], &verbose));
-    runs.push(project.run_with_env(&["-vvv", "--config", "bad.yml", "secrets", "sync"], &verbose));
+    runs.push(project.run_with_env(
+        &["-vvv", "--config", "bad.yml", "config", "validate"],
+        &verbose,
+    ));
+    runs.push(project.run_with_env(
+        &["-vvv", "--config", "bad.yml", "secrets", "sync"],
+        &verbose,
+    ));
     project.write("bad2.yml", &format!("secrets:\n  provider: envfile\n  providers:\n    envfile:\n      source_file: {{\"{CANARY}\": 1}}\n"));
-    runs.push(project.run_with_env(&["-vvv", "--config", "bad2.yml", "secrets", "sync"], &verbose));
+    runs.push(project.run_with_env(
+        &["-vvv", "--config", "bad2.yml", "secrets", "sync"],
+        &verbose,
+    ));
 
     assert!(runs.iter().any(|r| r.code() == 0), "the normal path ran");
-    assert!(runs.iter().filter(|r| r.code() == 1).count() >= 8, "the error paths ran");
-    assert!(runs.iter().any(|r| r.stderr().contains("DEBUG") && r.stderr().contains("WARN")), "logs were on");
+    assert!(
+        runs.iter().filter(|r| r.code() == 1).count() >= 8,
+        "the error paths ran"
+    );
+    assert!(
+        runs.iter()
+            .any(|r| r.stderr().contains("DEBUG") && r.stderr().contains("WARN")),
+        "logs were on"
+    );
     for run in &runs {
-        assert!(!run.stdout().contains(CANARY), "stdout leaked a secret: {}", run.stdout());
-        assert!(!run.stderr().contains(CANARY), "stderr leaked a secret: {}", run.stderr());
+        assert!(
+            !run.stdout().contains(CANARY),
+            "stdout leaked a secret: {}",
+            run.stdout()
+        );
+        assert!(
+            !run.stderr().contains(CANARY),
+            "stderr leaked a secret: {}",
+            run.stderr()
+        );
     }
-    assert!(project.read(".env.staging").unwrap().contains(CANARY), "the secrets were synced");
+    assert!(
+        project.read(".env.staging").unwrap().contains(CANARY),
+        "the secrets were synced"
+    );
 }

@@ -170,10 +170,10 @@ pub(crate) fn invalid(
         message.truncate(at);
     }
     // serde_yaml prefixes the path of the enclosing map, which `path` already covers.
-    if let Some((head, rest)) = message.split_once(": ") {
-        if path.starts_with(head) {
-            message = rest.to_owned();
-        }
+    if let Some((head, rest)) = message.split_once(": ")
+        && path.starts_with(head)
+    {
+        message = rest.to_owned();
     }
     let path = if path == "." { String::new() } else { path };
     ConfigError::Invalid {
@@ -213,7 +213,9 @@ pub struct Config {
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Config")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -221,8 +223,13 @@ impl Config {
     /// Reads and parses the config file at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => ConfigError::ConfigNotFound { path: path.to_owned() },
-            _ => ConfigError::Read { path: path.to_owned(), message: e.to_string() },
+            std::io::ErrorKind::NotFound => ConfigError::ConfigNotFound {
+                path: path.to_owned(),
+            },
+            _ => ConfigError::Read {
+                path: path.to_owned(),
+                message: e.to_string(),
+            },
         })?;
         Config::parse(path, text)
     }
@@ -230,8 +237,8 @@ impl Config {
     /// Parses config text read from `path`.
     pub fn parse(path: &Path, text: impl Into<Arc<str>>) -> Result<Config, ConfigError> {
         let text = text.into();
-        let value: serde_yaml::Value =
-            serde_yaml::from_str(&text).map_err(|e| invalid(Some(path.to_owned()), String::new(), &e))?;
+        let value: serde_yaml::Value = serde_yaml::from_str(&text)
+            .map_err(|e| invalid(Some(path.to_owned()), String::new(), &e))?;
         let root = match value {
             serde_yaml::Value::Null => serde_yaml::Mapping::new(),
             serde_yaml::Value::Mapping(root) => root,
@@ -244,7 +251,11 @@ impl Config {
                 });
             }
         };
-        Ok(Config { path: path.to_owned(), text, root })
+        Ok(Config {
+            path: path.to_owned(),
+            text,
+            root,
+        })
     }
 
     /// The file the config was read from.
@@ -254,7 +265,11 @@ impl Config {
 
     /// The section of provider `id`: `secrets.providers.<id>`.
     pub fn provider_config(&self, id: &str) -> ProviderConfig {
-        ProviderConfig::from_document(&self.path, Arc::clone(&self.text), &["secrets", "providers", id])
+        ProviderConfig::from_document(
+            &self.path,
+            Arc::clone(&self.text),
+            &["secrets", "providers", id],
+        )
     }
 
     /// Checks the `secrets` section against the providers of `registry` and returns the ID of
@@ -262,17 +277,27 @@ impl Config {
     /// `secrets.provider`. Reports every problem found, not just the first: unknown keys,
     /// a missing or unknown provider, a missing section for it, sections of unknown providers,
     /// and what each provider finds wrong with its own section.
-    pub fn secrets_provider(&self, registry: &Registry, provider: Option<&str>) -> Result<String, Vec<ConfigError>> {
+    pub fn secrets_provider(
+        &self,
+        registry: &Registry,
+        provider: Option<&str>,
+    ) -> Result<String, Vec<ConfigError>> {
         let mut errors = Vec::new();
         let secrets = match self.root.get("secrets") {
             None if provider.is_some() => None,
             None => {
-                errors.push(self.error(&[], "missing `secrets` section with a `provider`".to_owned()));
+                errors.push(self.error(
+                    &[],
+                    "missing `secrets` section with a `provider`".to_owned(),
+                ));
                 None
             }
             Some(serde_yaml::Value::Mapping(secrets)) => Some(secrets),
             Some(_) => {
-                errors.push(self.error(&["secrets"], "expected a map with `provider` and `providers`".to_owned()));
+                errors.push(self.error(
+                    &["secrets"],
+                    "expected a map with `provider` and `providers`".to_owned(),
+                ));
                 None
             }
         };
@@ -302,7 +327,10 @@ impl Config {
                 }
             },
             (None, Some(_)) => {
-                errors.push(self.error(&["secrets", "provider"], "expected a provider ID such as `envfile`".to_owned()));
+                errors.push(self.error(
+                    &["secrets", "provider"],
+                    "expected a provider ID such as `envfile`".to_owned(),
+                ));
                 None
             }
         };
@@ -310,25 +338,43 @@ impl Config {
         match secrets.get("providers") {
             None if from_config && chosen.is_some() => errors.push(self.error(
                 &["secrets"],
-                format!("missing `providers` map with a section for `{}`", chosen.as_deref().unwrap_or_default()),
+                format!(
+                    "missing `providers` map with a section for `{}`",
+                    chosen.as_deref().unwrap_or_default()
+                ),
             )),
             None => {}
             Some(serde_yaml::Value::Mapping(sections)) => {
                 for id in sections.keys() {
                     let Some(id) = id.as_str() else {
-                        errors.push(self.error(&["secrets", "providers"], "provider IDs must be strings".to_owned()));
+                        errors.push(self.error(
+                            &["secrets", "providers"],
+                            "provider IDs must be strings".to_owned(),
+                        ));
                         continue;
                     };
                     match registry.get(id) {
-                        Ok(found) => errors.extend(found.check_config(&self.provider_config(id)).err()),
-                        Err(unknown) => errors.push(self.error(&["secrets", "providers", id], unknown.to_string())),
+                        Ok(found) => {
+                            errors.extend(found.check_config(&self.provider_config(id)).err())
+                        }
+                        Err(unknown) => errors
+                            .push(self.error(&["secrets", "providers", id], unknown.to_string())),
                     }
                 }
-                if let Some(id) = chosen.as_deref().filter(|id| from_config && !sections.contains_key(*id)) {
-                    errors.push(self.error(&["secrets", "providers"], format!("missing section for provider `{id}`")));
+                if let Some(id) = chosen
+                    .as_deref()
+                    .filter(|id| from_config && !sections.contains_key(*id))
+                {
+                    errors.push(self.error(
+                        &["secrets", "providers"],
+                        format!("missing section for provider `{id}`"),
+                    ));
                 }
             }
-            Some(_) => errors.push(self.error(&["secrets", "providers"], "expected a map of provider sections".to_owned())),
+            Some(_) => errors.push(self.error(
+                &["secrets", "providers"],
+                "expected a map of provider sections".to_owned(),
+            )),
         }
         match chosen {
             Some(id) if errors.is_empty() => Ok(id),
@@ -397,7 +443,10 @@ fn locate(text: &str, path: &[&str]) -> Location {
         return start;
     }
     match Section::<Here>::new(path).deserialize(serde_yaml::Deserializer::from_str(text)) {
-        Err(e) => e.location().map_or(start, |l| Location { line: l.line(), column: l.column() }),
+        Err(e) => e.location().map_or(start, |l| Location {
+            line: l.line(),
+            column: l.column(),
+        }),
         Ok(_) => start,
     }
 }
@@ -548,8 +597,11 @@ mod tests {
         let registry = Registry::new("test");
         registry.register(Strict("envfile"));
         registry.register(Strict("encore"));
-        let config = Config::parse(Path::new("stagecraft.yml"), text).map_err(|e| vec![e.to_string()])?;
-        config.secrets_provider(&registry, flag).map_err(|errors| errors.iter().map(ToString::to_string).collect())
+        let config =
+            Config::parse(Path::new("stagecraft.yml"), text).map_err(|e| vec![e.to_string()])?;
+        config
+            .secrets_provider(&registry, flag)
+            .map_err(|errors| errors.iter().map(ToString::to_string).collect())
     }
 
     #[test]
@@ -570,20 +622,30 @@ mod tests {
 
     #[test]
     fn missing_pieces_are_named() {
-        assert_eq!(check("", None).unwrap_err(), ["stagecraft.yml:1:1: missing `secrets` section with a `provider`"]);
+        assert_eq!(
+            check("", None).unwrap_err(),
+            ["stagecraft.yml:1:1: missing `secrets` section with a `provider`"]
+        );
         assert_eq!(
             check("secrets:\n  providers: {}\n", None).unwrap_err(),
             ["stagecraft.yml:2:3: secrets: missing `provider`; set it to one of: encore, envfile"]
         );
         assert_eq!(
-            check("secrets:\n  provider: encore\n  providers:\n    envfile: {}\n", None).unwrap_err(),
+            check(
+                "secrets:\n  provider: encore\n  providers:\n    envfile: {}\n",
+                None
+            )
+            .unwrap_err(),
             ["stagecraft.yml:4:5: secrets.providers: missing section for provider `encore`"]
         );
         assert_eq!(
             check("secrets:\n  provider: encore\n  providers: [a]\n", None).unwrap_err(),
             ["stagecraft.yml:3:14: secrets.providers: expected a map of provider sections"]
         );
-        assert_eq!(check("secrets: {}\n", Some("encore")), Ok("encore".to_owned()));
+        assert_eq!(
+            check("secrets: {}\n", Some("encore")),
+            Ok("encore".to_owned())
+        );
         assert_eq!(check("", Some("encore")), Ok("encore".to_owned()));
     }
 
@@ -592,7 +654,10 @@ mod tests {
         let err = check("secrets:\n  provider: [envfile\n", None).unwrap_err();
         assert!(err[0].starts_with("stagecraft.yml:3:1: "), "{err:?}");
         let err = check("- a\n- b\n", None).unwrap_err();
-        assert_eq!(err, ["stagecraft.yml:1:1: expected a map of sections such as `secrets:`"]);
+        assert_eq!(
+            err,
+            ["stagecraft.yml:1:1: expected a map of sections such as `secrets:`"]
+        );
     }
 
     #[test]

@@ -29,7 +29,12 @@ static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
     let source = dir.path().join("big.env");
     fs::write(&source, &text).unwrap();
     let target = dir.path().join("out.env");
-    Fixture { source, target, text, _dir: dir }
+    Fixture {
+        source,
+        target,
+        text,
+        _dir: dir,
+    }
 });
 
 fn remove(path: &Path) {
@@ -43,18 +48,20 @@ mod read {
     #[divan::bench]
     fn stagecraft(b: Bencher) {
         let text = &FIXTURE.text;
-        b.counter(divan::counter::BytesCount::new(text.len())).bench(|| envfile::read_str(black_box(text)).unwrap().len());
+        b.counter(divan::counter::BytesCount::new(text.len()))
+            .bench(|| envfile::read_str(black_box(text)).unwrap().len());
     }
 
     #[divan::bench]
     fn dotenvy(b: Bencher) {
         let text = &FIXTURE.text;
-        b.counter(divan::counter::BytesCount::new(text.len())).bench(|| {
-            dotenvy::from_read_iter(Cursor::new(black_box(text.as_bytes())))
-                .collect::<Result<Vec<(String, String)>, _>>()
-                .unwrap()
-                .len()
-        });
+        b.counter(divan::counter::BytesCount::new(text.len()))
+            .bench(|| {
+                dotenvy::from_read_iter(Cursor::new(black_box(text.as_bytes())))
+                    .collect::<Result<Vec<(String, String)>, _>>()
+                    .unwrap()
+                    .len()
+            });
     }
 }
 
@@ -66,7 +73,10 @@ mod sync_to_new_file {
     fn stagecraft(b: Bencher) {
         let f = &*FIXTURE;
         b.with_inputs(|| remove(&f.target)).bench_values(|()| {
-            envfile::sync_files(&f.source, &f.target, &[], false, false).unwrap().changes.len()
+            envfile::sync_files(&f.source, &f.target, &[], false, false)
+                .unwrap()
+                .changes
+                .len()
         });
     }
 

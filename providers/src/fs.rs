@@ -67,7 +67,11 @@ fn io_error(action: &'static str, path: &Path, source: io::Error) -> FsError {
     match source.kind() {
         io::ErrorKind::NotFound => FsError::NotFound { path },
         io::ErrorKind::IsADirectory => FsError::IsADirectory { path },
-        _ => FsError::Io { action, path, source },
+        _ => FsError::Io {
+            action,
+            path,
+            source,
+        },
     }
 }
 
@@ -77,7 +81,10 @@ pub fn read_text(path: &Path) -> Result<String, FsError> {
     String::from_utf8(bytes).map_err(|e| {
         let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = 1 + memchr::memchr_iter(b'\n', valid).count();
-        FsError::NotUtf8 { path: path.to_owned(), line }
+        FsError::NotUtf8 {
+            path: path.to_owned(),
+            line,
+        }
     })
 }
 
@@ -95,11 +102,18 @@ pub fn read_text_if_exists(path: &Path) -> Result<Option<String>, FsError> {
 pub fn check_writable(path: &Path) -> Result<(), FsError> {
     let dir = parent(path);
     if !dir.is_dir() {
-        return Err(FsError::MissingDirectory { path: path.to_owned(), dir: dir.to_owned() });
+        return Err(FsError::MissingDirectory {
+            path: path.to_owned(),
+            dir: dir.to_owned(),
+        });
     }
     match fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => Err(FsError::IsADirectory { path: path.to_owned() }),
-        Ok(meta) if is_read_only(&meta.permissions()) => Err(FsError::ReadOnly { path: path.to_owned() }),
+        Ok(meta) if meta.is_dir() => Err(FsError::IsADirectory {
+            path: path.to_owned(),
+        }),
+        Ok(meta) if is_read_only(&meta.permissions()) => Err(FsError::ReadOnly {
+            path: path.to_owned(),
+        }),
         _ => Ok(()),
     }
 }
@@ -137,7 +151,12 @@ pub fn write_atomically(
     let existing = fs::metadata(path).ok().map(|m| m.permissions());
     // tempfile creates the file with mode 0600 and removes it if anything below fails.
     let temp = tempfile::Builder::new()
-        .prefix(&format!(".{}.", path.file_name().and_then(|n| n.to_str()).unwrap_or("stagecraft")))
+        .prefix(&format!(
+            ".{}.",
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("stagecraft")
+        ))
         .suffix(".tmp")
         .tempfile_in(dir)
         .map_err(write_error)?;
@@ -146,7 +165,9 @@ pub fn write_atomically(
     writer.flush().map_err(write_error)?;
     drop(writer);
     if let Some(permissions) = existing {
-        temp.as_file().set_permissions(permissions).map_err(write_error)?;
+        temp.as_file()
+            .set_permissions(permissions)
+            .map_err(write_error)?;
     }
     temp.as_file().sync_all().map_err(write_error)?;
     temp.persist(path).map_err(|e| write_error(e.error))?;
@@ -187,21 +208,41 @@ mod tests {
             Err(io::Error::other("the writer fails halfway"))
         });
         assert!(matches!(failed, Err(FsError::Io { .. })));
-        assert_eq!(fs::read_to_string(&new).unwrap(), "A=2\n", "a failed write leaves the target as it was");
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names, [".env"], "no temporary or backup file is left behind");
+        assert_eq!(
+            fs::read_to_string(&new).unwrap(),
+            "A=2\n",
+            "a failed write leaves the target as it was"
+        );
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            [".env"],
+            "no temporary or backup file is left behind"
+        );
     }
 
     #[test]
     fn refuses_what_it_cannot_replace() {
         let dir = tempfile::tempdir().unwrap();
         let missing_dir = dir.path().join("nope/.env");
-        assert!(matches!(write_atomically(&missing_dir, |_| Ok(())), Err(FsError::MissingDirectory { .. })));
-        assert!(matches!(write_atomically(dir.path(), |_| Ok(())), Err(FsError::IsADirectory { .. })));
+        assert!(matches!(
+            write_atomically(&missing_dir, |_| Ok(())),
+            Err(FsError::MissingDirectory { .. })
+        ));
+        assert!(matches!(
+            write_atomically(dir.path(), |_| Ok(())),
+            Err(FsError::IsADirectory { .. })
+        ));
         let read_only = dir.path().join("ro.env");
         fs::write(&read_only, "A=1\n").unwrap();
         fs::set_permissions(&read_only, Permissions::from_mode(0o444)).unwrap();
-        assert!(matches!(write_atomically(&read_only, |w| w.write_all(b"A=2\n")), Err(FsError::ReadOnly { .. })));
+        assert!(matches!(
+            write_atomically(&read_only, |w| w.write_all(b"A=2\n")),
+            Err(FsError::ReadOnly { .. })
+        ));
         assert_eq!(fs::read_to_string(&read_only).unwrap(), "A=1\n");
     }
 
@@ -212,7 +253,13 @@ mod tests {
         fs::write(&path, b"A=1\nB=caf\xe9\n").unwrap();
         let error = read_text(&path).unwrap_err();
         assert!(matches!(error, FsError::NotUtf8 { line: 2, .. }), "{error}");
-        assert!(matches!(read_text(&dir.path().join("x")), Err(FsError::NotFound { .. })));
-        assert!(matches!(read_text(dir.path()), Err(FsError::IsADirectory { .. })));
+        assert!(matches!(
+            read_text(&dir.path().join("x")),
+            Err(FsError::NotFound { .. })
+        ));
+        assert!(matches!(
+            read_text(dir.path()),
+            Err(FsError::IsADirectory { .. })
+        ));
     }
 }

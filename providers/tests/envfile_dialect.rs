@@ -70,7 +70,11 @@ const VECTORS: &[(&str, Outcome, bool)] = &[
     // Multi-line quoted values, in every line ending.
     ("a=\"b\nc\"", Ok(&[("a", "b\nc")]), true),
     ("a='b\nc'\nd=e", Ok(&[("a", "b\nc"), ("d", "e")]), true),
-    ("a=\"b\r\nc\"\r\nd=e", Ok(&[("a", "b\nc"), ("d", "e")]), true),
+    (
+        "a=\"b\r\nc\"\r\nd=e",
+        Ok(&[("a", "b\nc"), ("d", "e")]),
+        true,
+    ),
     ("a='b\rc'", Ok(&[("a", "b\nc")]), true),
     // `$` is never expanded.
     ("a=pa$$w0rd", Ok(&[("a", "pa$$w0rd")]), true),
@@ -90,7 +94,11 @@ const VECTORS: &[(&str, Outcome, bool)] = &[
     // A closing quote is the last one when every earlier one is escaped, as the regex backtracks.
     ("a=\"b\\\"", Ok(&[("a", "b\\")]), true),
     ("a=\"x\\\"\nb=1", Ok(&[("a", "x\\"), ("b", "1")]), true),
-    ("a=\"b\\\"\nc=\"d", Err((1, ParseError::TextAfterQuote)), true),
+    (
+        "a=\"b\\\"\nc=\"d",
+        Err((1, ParseError::TextAfterQuote)),
+        true,
+    ),
     // Lines that cannot be read.
     ("a: b", Err((1, ParseError::ExpectedEquals)), true),
     ("a b=c", Err((1, ParseError::ExpectedEquals)), true),
@@ -98,7 +106,11 @@ const VECTORS: &[(&str, Outcome, bool)] = &[
     ("x=1\n=b", Err((2, ParseError::MissingKey)), true),
     ("export =1", Err((1, ParseError::MissingKey)), true),
     ("a=\"b", Err((1, ParseError::UnterminatedDoubleQuote)), true),
-    ("x=1\n\na='b\nc=d", Err((3, ParseError::UnterminatedSingleQuote)), true),
+    (
+        "x=1\n\na='b\nc=d",
+        Err((3, ParseError::UnterminatedSingleQuote)),
+        true,
+    ),
     ("'a=b", Err((1, ParseError::UnterminatedSingleQuote)), true),
     ("''=b", Err((1, ParseError::MissingKey)), true),
     ("a='b' c", Err((1, ParseError::TextAfterQuote)), true),
@@ -125,14 +137,21 @@ fn real_world() -> (String, Vec<(&'static str, String)>) {
         PEM.replace('\n', "\\n")
     );
     let expected = vec![
-        ("DATABASE_URL", "postgres://app:s3cr3t@db.internal:5432/app?sslmode=require".to_owned()),
+        (
+            "DATABASE_URL",
+            "postgres://app:s3cr3t@db.internal:5432/app?sslmode=require".to_owned(),
+        ),
         ("REDIS_URL", "redis://:p%40ss@cache:6379/0".to_owned()),
         ("PRIVATE_KEY", PEM.to_owned()),
         (
             "GOOGLE_CREDENTIALS",
-            "{\"type\": \"service_account\", \"project_id\": \"demo\", \"scopes\": [\"a\", \"b\"]}".to_owned(),
+            "{\"type\": \"service_account\", \"project_id\": \"demo\", \"scopes\": [\"a\", \"b\"]}"
+                .to_owned(),
         ),
-        ("CALLBACK_URL", "https://example.com/cb?next=/home&lang=en#section".to_owned()),
+        (
+            "CALLBACK_URL",
+            "https://example.com/cb?next=/home&lang=en#section".to_owned(),
+        ),
         ("SPACED_URL", "https://example.com/a".to_owned()),
         ("PASSWORD", "pa$$w0rd#1".to_owned()),
         ("EMPTY", String::new()),
@@ -142,7 +161,10 @@ fn real_world() -> (String, Vec<(&'static str, String)>) {
 }
 
 fn owned(values: &[(&str, &str)]) -> Vec<(String, String)> {
-    values.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    values
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 #[test]
@@ -156,11 +178,17 @@ fn conformance_vectors() {
 #[test]
 fn real_world_file() {
     let (text, expected) = real_world();
-    let expected: Vec<(String, String)> = expected.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    let expected: Vec<(String, String)> = expected
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
     assert_eq!(read_str(&text).unwrap(), expected);
     // A multi-line PEM key as people paste it, in double quotes.
     let pasted = format!("KEY=\"{PEM}\"\nNEXT=1\n");
-    assert_eq!(read_str(&pasted).unwrap(), owned(&[("KEY", PEM), ("NEXT", "1")]));
+    assert_eq!(
+        read_str(&pasted).unwrap(),
+        owned(&[("KEY", PEM), ("NEXT", "1")])
+    );
 }
 
 fn key_strategy() -> impl Strategy<Value = String> {
@@ -173,8 +201,20 @@ fn value_strategy() -> impl Strategy<Value = String> {
         any::<String>(),
         proptest::collection::vec(
             prop_oneof![
-                Just('\''), Just('"'), Just('\\'), Just('#'), Just('$'), Just(' '), Just('\t'),
-                Just('\n'), Just('\r'), Just('='), Just('\u{a0}'), Just('\u{1c}'), Just('a'), Just('é'),
+                Just('\''),
+                Just('"'),
+                Just('\\'),
+                Just('#'),
+                Just('$'),
+                Just(' '),
+                Just('\t'),
+                Just('\n'),
+                Just('\r'),
+                Just('='),
+                Just('\u{a0}'),
+                Just('\u{1c}'),
+                Just('a'),
+                Just('é'),
             ],
             0..12,
         )
@@ -199,7 +239,9 @@ fn representable(value: &str) -> bool {
             || value.starts_with(space)
             || value.ends_with(space)
             || value.starts_with(['\'', '"', '#'])
-            || value.char_indices().any(|(i, c)| c == '#' && value[..i].ends_with(space)))
+            || value
+                .char_indices()
+                .any(|(i, c)| c == '#' && value[..i].ends_with(space)))
 }
 
 proptest! {
@@ -214,10 +256,13 @@ proptest! {
     }
 }
 
+/// What python-dotenv made of one file: whether it hit an error, and the keys and values it read.
+type PythonReading = (bool, Vec<(String, String)>);
+
 /// Runs python-dotenv over files, returning for each whether it hit an error and what it read.
 /// `None` when python-dotenv is not installed; CI sets STAGECRAFT_REQUIRE_PYTHON_DOTENV=1 to make
 /// that a failure instead of a skip.
-fn python_dotenv(files: &[String]) -> Option<Vec<(bool, Vec<(String, String)>)>> {
+fn python_dotenv(files: &[String]) -> Option<Vec<PythonReading>> {
     const SCRIPT: &str = r#"
 import io, json, os, sys, tempfile, logging
 logging.disable(logging.CRITICAL)
@@ -235,7 +280,10 @@ with tempfile.TemporaryDirectory() as d:
         out.append([error, values])
 json.dump(out, sys.stdout)
 "#;
-    let present = Command::new("python3").args(["-c", "import dotenv"]).status().is_ok_and(|s| s.success());
+    let present = Command::new("python3")
+        .args(["-c", "import dotenv"])
+        .status()
+        .is_ok_and(|s| s.success());
     if !present {
         assert!(
             std::env::var_os("STAGECRAFT_REQUIRE_PYTHON_DOTENV").is_none(),
@@ -250,7 +298,12 @@ json.dump(out, sys.stdout)
         .stdout(Stdio::piped())
         .spawn()
         .expect("python3 runs");
-    child.stdin.take().unwrap().write_all(serde_json::to_string(files).unwrap().as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(files).unwrap().as_bytes())
+        .unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "python-dotenv script failed");
     Some(serde_json::from_slice(&output.stdout).expect("python-dotenv output is JSON"))
@@ -259,13 +312,22 @@ json.dump(out, sys.stdout)
 #[test]
 fn python_dotenv_reads_the_vectors_the_same_way() {
     let shared: Vec<_> = VECTORS.iter().filter(|(_, _, same)| *same).collect();
-    let texts: Vec<String> = shared.iter().map(|(text, _, _)| (*text).to_owned()).collect();
-    let Some(results) = python_dotenv(&texts) else { return };
+    let texts: Vec<String> = shared
+        .iter()
+        .map(|(text, _, _)| (*text).to_owned())
+        .collect();
+    let Some(results) = python_dotenv(&texts) else {
+        return;
+    };
     for ((text, expected, _), (python_error, python_values)) in shared.iter().zip(results) {
         match expected {
             Ok(values) => {
                 assert!(!python_error, "python-dotenv fails on {text:?}");
-                assert_eq!(python_values, owned(values), "python-dotenv reads {text:?} differently");
+                assert_eq!(
+                    python_values,
+                    owned(values),
+                    "python-dotenv reads {text:?} differently"
+                );
             }
             Err(_) => assert!(python_error, "python-dotenv reads {text:?} without error"),
         }
@@ -275,8 +337,13 @@ fn python_dotenv_reads_the_vectors_the_same_way() {
 #[test]
 fn python_dotenv_reads_back_what_we_write() {
     let (real, real_values) = real_world();
-    let mut cases: Vec<Vec<(String, String)>> =
-        vec![real_values.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(), read_str(&real).unwrap()];
+    let mut cases: Vec<Vec<(String, String)>> = vec![
+        real_values
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        read_str(&real).unwrap(),
+    ];
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     while cases.len() < 400 {
         let entries = map_strategy().new_tree(&mut runner).unwrap().current();
@@ -285,7 +352,9 @@ fn python_dotenv_reads_back_what_we_write() {
         }
     }
     let files: Vec<String> = cases.iter().map(|c| write(c).unwrap()).collect();
-    let Some(results) = python_dotenv(&files) else { return };
+    let Some(results) = python_dotenv(&files) else {
+        return;
+    };
     for ((entries, file), (error, values)) in cases.iter().zip(&files).zip(results) {
         assert!(!error, "python-dotenv fails on {file:?}");
         assert_eq!(&values, entries, "python-dotenv reads {file:?} differently");
@@ -302,7 +371,11 @@ fn fuzz_regressions_round_trip() {
         let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
         let values = read_str(&text).unwrap();
         let written = write(&values).unwrap();
-        assert_eq!(read_str(&written).unwrap(), values, "round trip of {written:?}");
+        assert_eq!(
+            read_str(&written).unwrap(),
+            values,
+            "round trip of {written:?}"
+        );
         checked += 1;
     }
     assert!(checked > 0);

@@ -2,7 +2,9 @@
 //! and every failure leaving the target as it was, with errors that name the file, the line and
 //! the key but never a value.
 
-use stagecraft_core::{Action, ProviderConfig, SecretsProvider, SyncError, SyncOptions, SyncReport};
+use stagecraft_core::{
+    Action, ProviderConfig, SecretsProvider, SyncError, SyncOptions, SyncReport,
+};
 use stagecraft_providers::envfile::EnvFile;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -28,23 +30,34 @@ impl Dir {
     }
 
     fn names(&self) -> Vec<String> {
-        let mut names: Vec<_> =
-            fs::read_dir(self.0.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        let mut names: Vec<_> = fs::read_dir(self.0.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
         names.sort();
         names
     }
 }
 
 fn run(opts: SyncOptions) -> Result<SyncReport, SyncError> {
-    tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(EnvFile.sync(opts))
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(EnvFile.sync(opts))
 }
 
 fn sync(source: &Path, target: &Path) -> SyncOptions {
-    SyncOptions::default().source(source.to_str().unwrap()).target(target.to_str().unwrap())
+    SyncOptions::default()
+        .source(source.to_str().unwrap())
+        .target(target.to_str().unwrap())
 }
 
 fn actions(report: &SyncReport) -> Vec<(&str, Action)> {
-    report.changes.iter().map(|c| (c.key.as_str(), c.action)).collect()
+    report
+        .changes
+        .iter()
+        .map(|c| (c.key.as_str(), c.action))
+        .collect()
 }
 
 fn mode(path: &Path) -> u32 {
@@ -54,14 +67,31 @@ fn mode(path: &Path) -> u32 {
 #[test]
 fn creates_a_new_private_target_with_every_key() {
     let dir = Dir::new();
-    let source = dir.file(".env.local", "A=1\nexport B='two words'\n# note\nC=\"x\\ny\"\n");
+    let source = dir.file(
+        ".env.local",
+        "A=1\nexport B='two words'\n# note\nC=\"x\\ny\"\n",
+    );
     let target = dir.path(".env.staging");
     let report = run(sync(&source, &target)).unwrap();
-    assert_eq!(actions(&report), [("A", Action::Added), ("B", Action::Added), ("C", Action::Added)]);
+    assert_eq!(
+        actions(&report),
+        [
+            ("A", Action::Added),
+            ("B", Action::Added),
+            ("C", Action::Added)
+        ]
+    );
     assert!(report.written);
-    assert_eq!(fs::read_to_string(&target).unwrap(), "A=1\nB='two words'\nC=\"x\\ny\"\n");
+    assert_eq!(
+        fs::read_to_string(&target).unwrap(),
+        "A=1\nB='two words'\nC=\"x\\ny\"\n"
+    );
     assert_eq!(mode(&target), 0o600);
-    assert_eq!(dir.names(), [".env.local", ".env.staging"], "no temporary or backup file is left behind");
+    assert_eq!(
+        dir.names(),
+        [".env.local", ".env.staging"],
+        "no temporary or backup file is left behind"
+    );
 }
 
 #[test]
@@ -72,7 +102,14 @@ fn updates_in_place_and_keeps_everything_else() {
     let target = dir.file("dst.env", original);
     fs::set_permissions(&target, fs::Permissions::from_mode(0o640)).unwrap();
     let report = run(sync(&source, &target)).unwrap();
-    assert_eq!(actions(&report), [("DB", Action::Changed), ("API_KEY", Action::Unchanged), ("ADDED", Action::Added)]);
+    assert_eq!(
+        actions(&report),
+        [
+            ("DB", Action::Changed),
+            ("API_KEY", Action::Unchanged),
+            ("ADDED", Action::Added)
+        ]
+    );
     assert_eq!(
         fs::read_to_string(&target).unwrap(),
         "# staging settings\r\nexport DB=new-db # rotated monthly\r\n\r\nOTHER=kept\r\nAPI_KEY=same\r\nLAST='x'\r\nADDED=1\r\n"
@@ -107,7 +144,10 @@ fn prune_removes_keys_the_source_lacks_and_only_then() {
     assert_eq!(actions(&report), [("KEEP", Action::Unchanged)]);
     assert!(!report.written);
     let report = run(sync(&source, &target).prune(true)).unwrap();
-    assert_eq!(actions(&report), [("KEEP", Action::Unchanged), ("STALE", Action::Removed)]);
+    assert_eq!(
+        actions(&report),
+        [("KEEP", Action::Unchanged), ("STALE", Action::Removed)]
+    );
     assert_eq!(fs::read_to_string(&target).unwrap(), "KEEP=1\n# comment\n");
 }
 
@@ -117,13 +157,23 @@ fn keys_select_and_missing_keys_are_listed() {
     let source = dir.file("src.env", "A=1\nB=2\nC=3\n");
     let target = dir.path("dst.env");
     let report = run(sync(&source, &target).keys(["C", "A"])).unwrap();
-    assert_eq!(actions(&report), [("C", Action::Added), ("A", Action::Added)]);
+    assert_eq!(
+        actions(&report),
+        [("C", Action::Added), ("A", Action::Added)]
+    );
     assert_eq!(fs::read_to_string(&target).unwrap(), "C=3\nA=1\n");
 
     let error = run(sync(&source, &target).keys(["A", "NOPE", "ALSO_NOPE"])).unwrap_err();
     assert!(matches!(error, SyncError::Input(_)));
-    assert_eq!(error.to_string(), format!("{} does not define NOPE, ALSO_NOPE", source.display()));
-    assert_eq!(fs::read_to_string(&target).unwrap(), "C=3\nA=1\n", "nothing is written");
+    assert_eq!(
+        error.to_string(),
+        format!("{} does not define NOPE, ALSO_NOPE", source.display())
+    );
+    assert_eq!(
+        fs::read_to_string(&target).unwrap(),
+        "C=3\nA=1\n",
+        "nothing is written"
+    );
 }
 
 #[test]
@@ -136,7 +186,11 @@ fn a_second_sync_changes_nothing() {
     let report = run(sync(&source, &target)).unwrap();
     assert!(!report.written);
     assert!(!report.has_changes());
-    assert_eq!(fs::metadata(&target).unwrap().ino(), inode, "the target is not replaced");
+    assert_eq!(
+        fs::metadata(&target).unwrap().ino(),
+        inode,
+        "the target is not replaced"
+    );
 }
 
 #[test]
@@ -158,7 +212,11 @@ fn config_paths_are_relative_to_stagecraft_yml_and_options_override_them() {
     dir.file(".env.local", "A=1\n");
     let yaml = "secrets:\n  provider: envfile\n  providers:\n    envfile:\n      source_file: .env.local\n      target_file: .env.out\n";
     let config_path = dir.file("stagecraft.yml", yaml);
-    let config = ProviderConfig::from_document(&config_path, yaml.into(), &["secrets", "providers", "envfile"]);
+    let config = ProviderConfig::from_document(
+        &config_path,
+        yaml.into(),
+        &["secrets", "providers", "envfile"],
+    );
     run(SyncOptions::new(config.clone())).unwrap();
     assert_eq!(fs::read_to_string(dir.path(".env.out")).unwrap(), "A=1\n");
 
@@ -214,9 +272,18 @@ fn a_broken_source_line_names_file_and_line_only() {
     let source = dir.file("src.env", &format!("A={CANARY}\nB=\"{CANARY}\nC=1\n"));
     let target = dir.file("dst.env", "A=old\n");
     let message = fails(sync(&source, &target), &target);
-    assert_eq!(message, format!("{}:2: unterminated double quote", source.display()));
+    assert_eq!(
+        message,
+        format!("{}:2: unterminated double quote", source.display())
+    );
     let source = dir.file("src2.env", &format!("A='{CANARY}' {CANARY}\n"));
-    assert_eq!(fails(sync(&source, &target), &target), format!("{}:1: unexpected text after the closing quote", source.display()));
+    assert_eq!(
+        fails(sync(&source, &target), &target),
+        format!(
+            "{}:1: unexpected text after the closing quote",
+            source.display()
+        )
+    );
 }
 
 #[test]
@@ -224,7 +291,10 @@ fn a_broken_target_is_not_overwritten() {
     let dir = Dir::new();
     let source = dir.file("src.env", "A=1\n");
     let target = dir.file("dst.env", &format!("X='{CANARY}\n"));
-    assert_eq!(fails(sync(&source, &target), &target), format!("{}:1: unterminated single quote", target.display()));
+    assert_eq!(
+        fails(sync(&source, &target), &target),
+        format!("{}:1: unterminated single quote", target.display())
+    );
 }
 
 #[test]
@@ -234,24 +304,45 @@ fn file_system_failures() {
     let target = dir.file("dst.env", "A=old\n");
 
     let missing = dir.path("missing.env");
-    assert_eq!(fails(sync(&missing, &target), &target), format!("{} does not exist", missing.display()));
+    assert_eq!(
+        fails(sync(&missing, &target), &target),
+        format!("{} does not exist", missing.display())
+    );
 
     let unreadable = dir.path("a-directory");
     fs::create_dir(&unreadable).unwrap();
-    assert_eq!(fails(sync(&unreadable, &target), &target), format!("{} is a directory, not a file", unreadable.display()));
-    assert_eq!(fails(sync(&source, &unreadable), &target), format!("{} is a directory, not a file", unreadable.display()));
+    assert_eq!(
+        fails(sync(&unreadable, &target), &target),
+        format!("{} is a directory, not a file", unreadable.display())
+    );
+    assert_eq!(
+        fails(sync(&source, &unreadable), &target),
+        format!("{} is a directory, not a file", unreadable.display())
+    );
 
     let no_dir = dir.path("no/such/dir/.env");
     let message = fails(sync(&source, &no_dir), &target);
-    assert!(message.contains("directory") && message.contains("does not exist"), "{message}");
+    assert!(
+        message.contains("directory") && message.contains("does not exist"),
+        "{message}"
+    );
 
     fs::set_permissions(&target, fs::Permissions::from_mode(0o444)).unwrap();
     let message = fails(sync(&source, &target), &target);
-    assert_eq!(message, format!("{} is read-only; make it writable to let the sync replace it", target.display()));
+    assert_eq!(
+        message,
+        format!(
+            "{} is read-only; make it writable to let the sync replace it",
+            target.display()
+        )
+    );
 
     let latin1 = dir.path("latin1.env");
     fs::write(&latin1, b"A=1\nB=caf\xe9\n").unwrap();
-    assert_eq!(fails(sync(&latin1, &dir.path("new.env")), &dir.path("new.env")), format!("{}:2: not valid UTF-8", latin1.display()));
+    assert_eq!(
+        fails(sync(&latin1, &dir.path("new.env")), &dir.path("new.env")),
+        format!("{}:2: not valid UTF-8", latin1.display())
+    );
 }
 
 #[test]

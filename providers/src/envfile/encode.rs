@@ -21,7 +21,12 @@ const CLASSES: [u8; 256] = {
     while b < 256 {
         let c = b as u8;
         // Characters that every dotenv reader takes literally in a bare value.
-        if c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b'/' | b':' | b'@' | b'%' | b'+' | b',' | b'=') {
+        if c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'_' | b'-' | b'.' | b'/' | b':' | b'@' | b'%' | b'+' | b',' | b'='
+            )
+        {
             classes[b] = 0;
         }
         b += 1;
@@ -41,7 +46,9 @@ const CLASSES: [u8; 256] = {
 /// - a value ending in `\` that must not be quoted (see [`Unrepresentable`]): bare, when
 ///   python-dotenv reads it back unchanged.
 pub(crate) fn encode(value: &str, out: &mut String) -> Result<(), Unrepresentable> {
-    let class = value.bytes().fold(0, |class, b| class | CLASSES[usize::from(b)]);
+    let class = value
+        .bytes()
+        .fold(0, |class, b| class | CLASSES[usize::from(b)]);
     if class == 0 {
         out.push_str(value);
     } else if class & (QUOTE | BACKSLASH | LINE_BREAK) == 0 {
@@ -77,7 +84,8 @@ pub(crate) fn encode(value: &str, out: &mut String) -> Result<(), Unrepresentabl
 /// in single quotes, which a key holding `'` cannot be.
 pub(crate) fn encode_key(key: &str, out: &mut String) -> Result<(), Unrepresentable> {
     let space = |c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c);
-    let plain = !key.starts_with(['\'', '\u{feff}']) && !key.contains(|c: char| c == '=' || c == '#' || space(c));
+    let plain = !key.starts_with(['\'', '\u{feff}'])
+        && !key.contains(|c: char| c == '=' || c == '#' || space(c));
     if !key.is_empty() && plain {
         out.push_str(key);
     } else if !key.is_empty() && !key.contains('\'') {
@@ -97,7 +105,9 @@ fn reads_back_bare(value: &str) -> bool {
         && !value.starts_with(space)
         && !value.ends_with(space)
         && !value.contains(['\n', '\r'])
-        && !value.char_indices().any(|(i, c)| c == '#' && value[..i].ends_with(space))
+        && !value
+            .char_indices()
+            .any(|(i, c)| c == '#' && value[..i].ends_with(space))
 }
 
 #[cfg(test)]
@@ -126,13 +136,22 @@ mod tests {
     #[test]
     fn picks_the_plainest_form() {
         assert_eq!(encoded("").unwrap(), "");
-        assert_eq!(encoded("postgres://u@h:5432/db").unwrap(), "postgres://u@h:5432/db");
+        assert_eq!(
+            encoded("postgres://u@h:5432/db").unwrap(),
+            "postgres://u@h:5432/db"
+        );
         assert_eq!(encoded("pa$$w0rd").unwrap(), "'pa$$w0rd'");
         assert_eq!(encoded("a #b").unwrap(), "'a #b'");
         assert_eq!(encoded(" padded ").unwrap(), "' padded '");
         assert_eq!(encoded("it's").unwrap(), "\"it's\"");
-        assert_eq!(encoded("line\nbreak\r\"q\" \\").unwrap_err(), Unrepresentable);
-        assert_eq!(encoded("line\nbreak\r\"q\" \\x").unwrap(), "\"line\\nbreak\\r\\\"q\\\" \\\\x\"");
+        assert_eq!(
+            encoded("line\nbreak\r\"q\" \\").unwrap_err(),
+            Unrepresentable
+        );
+        assert_eq!(
+            encoded("line\nbreak\r\"q\" \\x").unwrap(),
+            "\"line\\nbreak\\r\\\"q\\\" \\\\x\""
+        );
         assert_eq!(encoded("C:\\dir\\").unwrap(), "C:\\dir\\");
         assert_eq!(encoded(" C:\\dir\\").unwrap_err(), Unrepresentable);
     }

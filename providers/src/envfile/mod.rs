@@ -25,14 +25,17 @@ mod parse;
 pub use parse::ParseError;
 
 use crate::fs::{self, FsError};
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
 use parse::{Binding, Document};
 use serde::Deserialize;
-use stagecraft_core::{Action, ConfigError, KeyChange, ProviderConfig, SecretsProvider, SyncError, SyncOptions, SyncReport, secrets_provider};
+use stagecraft_core::{
+    Action, ConfigError, KeyChange, ProviderConfig, SecretsProvider, SyncError, SyncOptions,
+    SyncReport, secrets_provider,
+};
+use std::hash::BuildHasher;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-
-/// Keys come from the user's own files, so a fast hash without DoS resistance is fine.
-type HashMap<K, V> = foldhash::HashMap<K, V>;
 
 /// Syncs keys from one env file (`.env.local`) to another (`.env.staging`).
 #[secrets_provider("envfile")]
@@ -113,18 +116,44 @@ impl SecretsProvider for EnvFile {
     async fn sync(&self, opts: SyncOptions) -> Result<SyncReport, SyncError> {
         let options: Options = opts.config.decode()?;
         // Paths in stagecraft.yml are relative to it; paths given directly, to the current directory.
-        let base = opts.config.origin().and_then(Path::parent).unwrap_or(Path::new(""));
+        let base = opts
+            .config
+            .origin()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new(""));
         let section = opts.config.yaml_path();
-        let file = |given: &Option<String>, configured: Option<PathBuf>, role, field, flag| {
-            match (given, configured) {
-                (Some(given), _) => Ok(PathBuf::from(given)),
-                (None, Some(configured)) => Ok(base.join(configured)),
-                (None, None) => Err(Error::MissingFile { role, setting: setting(&section, field), flag }),
-            }
+        let file = |given: &Option<String>, configured: Option<PathBuf>, role, field, flag| match (
+            given, configured,
+        ) {
+            (Some(given), _) => Ok(PathBuf::from(given)),
+            (None, Some(configured)) => Ok(base.join(configured)),
+            (None, None) => Err(Error::MissingFile {
+                role,
+                setting: setting(&section, field),
+                flag,
+            }),
         };
-        let source = file(&opts.source, options.source_file, "source", "source_file", "--from")?;
-        let target = file(&opts.target, options.target_file, "target", "target_file", "--to")?;
-        Ok(sync_files(&source, &target, &opts.keys, opts.dry_run, opts.prune)?)
+        let source = file(
+            &opts.source,
+            options.source_file,
+            "source",
+            "source_file",
+            "--from",
+        )?;
+        let target = file(
+            &opts.target,
+            options.target_file,
+            "target",
+            "target_file",
+            "--to",
+        )?;
+        Ok(sync_files(
+            &source,
+            &target,
+            &opts.keys,
+            opts.dry_run,
+            opts.prune,
+        )?)
     }
 
     fn check_config(&self, config: &ProviderConfig) -> Result<(), ConfigError> {
@@ -133,12 +162,20 @@ impl SecretsProvider for EnvFile {
 }
 
 fn setting(section: &str, field: &str) -> String {
-    if section.is_empty() { field.to_owned() } else { format!("{section}.{field}") }
+    if section.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{section}.{field}")
+    }
 }
 
 /// Reads and parses an env file, warning about bare keys.
 fn parse_file<'a>(path: &Path, text: &'a str) -> Result<Document<'a>, Error> {
-    let doc = parse::parse(text).map_err(|e| Error::Parse { path: path.to_owned(), line: e.line, error: e.error })?;
+    let doc = parse::parse(text).map_err(|e| Error::Parse {
+        path: path.to_owned(),
+        line: e.line,
+        error: e.error,
+    })?;
     tracing::debug!(file = %path.display(), statements = doc.bindings.len(), "read env file");
     for bare in doc.bindings.iter().filter(|b| b.form.is_none()) {
         tracing::warn!(file = %path.display(), line = bare.line, key = bare.key, "key without `=` carries no value; skipped");
@@ -149,34 +186,53 @@ fn parse_file<'a>(path: &Path, text: &'a str) -> Result<Document<'a>, Error> {
 /// The last binding of each key that has a value, in the order keys first appear.
 struct Values<'d, 'a> {
     order: Vec<&'d Binding<'a>>,
-    index: HashMap<&'a str, usize>,
+    /// Positions in `order`, by the hash of their key: 4 bytes a key, so that the index of a
+    /// large file stays in cache.
+    index: HashTable<u32>,
+    hasher: FixedState,
 }
 
 impl<'d, 'a> Values<'d, 'a> {
     fn of(doc: &'d Document<'a>) -> Self {
-        let mut values = Values {
-            order: Vec::with_capacity(doc.bindings.len()),
-            index: HashMap::with_capacity_and_hasher(doc.bindings.len(), Default::default()),
-        };
+        let mut order: Vec<&'d Binding<'a>> = Vec::with_capacity(doc.bindings.len());
+        let mut index = HashTable::with_capacity(doc.bindings.len());
+        // Keys come from the user's own files, so a fast hash without DoS resistance is fine.
+        let hasher = FixedState::default();
         for binding in doc.bindings.iter().filter(|b| b.form.is_some()) {
-            match values.index.get(binding.key) {
-                Some(&i) => values.order[i] = binding,
+            let hash = hasher.hash_one(binding.key);
+            match index.find(hash, |&i| order[i as usize].key == binding.key) {
+                Some(&i) => order[i as usize] = binding,
                 None => {
-                    values.index.insert(binding.key, values.order.len());
-                    values.order.push(binding);
+                    let position = u32::try_from(order.len()).expect("fewer than 2^32 statements");
+                    index
+                        .insert_unique(hash, position, |&i| hasher.hash_one(order[i as usize].key));
+                    order.push(binding);
                 }
             }
         }
-        values
+        Values {
+            order,
+            index,
+            hasher,
+        }
     }
 
     fn get(&self, key: &str) -> Option<&'d Binding<'a>> {
-        self.index.get(key).map(|&i| self.order[i])
+        let hash = self.hasher.hash_one(key);
+        self.index
+            .find(hash, |&i| self.order[i as usize].key == key)
+            .map(|&i| self.order[i as usize])
     }
 }
 
 /// Syncs `keys` (all when empty) from the env file `source` into `target`.
-pub fn sync_files(source: &Path, target: &Path, keys: &[String], dry_run: bool, prune: bool) -> Result<SyncReport, Error> {
+pub fn sync_files(
+    source: &Path,
+    target: &Path,
+    keys: &[String],
+    dry_run: bool,
+    prune: bool,
+) -> Result<SyncReport, Error> {
     let source_text = fs::read_text(source)?;
     let source_doc = parse_file(source, &source_text)?;
     let source_values = Values::of(&source_doc);
@@ -184,12 +240,23 @@ pub fn sync_files(source: &Path, target: &Path, keys: &[String], dry_run: bool, 
     let selected: &[&Binding<'_>] = if keys.is_empty() {
         &source_values.order
     } else {
-        let missing: Vec<String> = keys.iter().filter(|k| source_values.get(k).is_none()).cloned().collect();
+        let missing: Vec<String> = keys
+            .iter()
+            .filter(|k| source_values.get(k).is_none())
+            .cloned()
+            .collect();
         if !missing.is_empty() {
-            return Err(Error::MissingKeys { path: source.to_owned(), keys: missing });
+            return Err(Error::MissingKeys {
+                path: source.to_owned(),
+                keys: missing,
+            });
         }
         let mut seen = foldhash::HashSet::default();
-        chosen = keys.iter().filter(|k| seen.insert(k.as_str())).filter_map(|k| source_values.get(k)).collect();
+        chosen = keys
+            .iter()
+            .filter(|k| seen.insert(k.as_str()))
+            .filter_map(|k| source_values.get(k))
+            .collect();
         &chosen
     };
 
@@ -212,16 +279,35 @@ pub fn sync_files(source: &Path, target: &Path, keys: &[String], dry_run: bool, 
             Some(current) if current.value() == binding.value() => Action::Unchanged,
             Some(current) => {
                 check_representable(binding)?;
-                in_place.push(Edit::Replace { at: current, with: binding });
+                in_place.push(Edit::Replace {
+                    at: current,
+                    with: binding,
+                });
                 Action::Changed
             }
         };
-        report.changes.push(KeyChange { key: binding.key.to_owned(), action });
+        report.changes.push(KeyChange {
+            key: binding.key.to_owned(),
+            action,
+        });
     }
     if prune {
-        for stale in target_values.order.iter().filter(|b| source_values.get(b.key).is_none()) {
-            in_place.extend(target_doc.bindings.iter().filter(|b| b.key == stale.key).map(|at| Edit::Remove { at }));
-            report.changes.push(KeyChange { key: stale.key.to_owned(), action: Action::Removed });
+        for stale in target_values
+            .order
+            .iter()
+            .filter(|b| source_values.get(b.key).is_none())
+        {
+            in_place.extend(
+                target_doc
+                    .bindings
+                    .iter()
+                    .filter(|b| b.key == stale.key)
+                    .map(|at| Edit::Remove { at }),
+            );
+            report.changes.push(KeyChange {
+                key: stale.key.to_owned(),
+                action: Action::Removed,
+            });
         }
     }
     if (in_place.is_empty() && appended.is_empty()) || dry_run {
@@ -236,7 +322,10 @@ pub fn sync_files(source: &Path, target: &Path, keys: &[String], dry_run: bool, 
 /// A change to a statement of the target.
 enum Edit<'d, 'a> {
     /// Give `at` the value of the source's `with`.
-    Replace { at: &'d Binding<'a>, with: &'d Binding<'a> },
+    Replace {
+        at: &'d Binding<'a>,
+        with: &'d Binding<'a>,
+    },
     /// Delete the line(s) of `at`.
     Remove { at: &'d Binding<'a> },
 }
@@ -264,7 +353,7 @@ fn apply(
     for edit in &in_place {
         match edit {
             Edit::Replace { at, with } => {
-                out.write_all(text[copied..at.value_start].as_bytes())?;
+                out.write_all(&text.as_bytes()[copied..at.value_start])?;
                 write_value(with, out)?;
                 copied = at.value_start + at.written.len();
                 // `KEY="old"#note` is a comment after a quote, but `KEY=new#note` is a value.
@@ -273,12 +362,12 @@ fn apply(
                 }
             }
             Edit::Remove { at } => {
-                out.write_all(text[copied..at.start].as_bytes())?;
+                out.write_all(&text.as_bytes()[copied..at.start])?;
                 copied = at.end;
             }
         }
     }
-    out.write_all(text[copied..].as_bytes())?;
+    out.write_all(&text.as_bytes()[copied..])?;
     if !appended.is_empty() && out.last.is_some_and(|b| b != b'\n' && b != b'\r') {
         out.write_all(line_ending.as_bytes())?;
     }
@@ -286,7 +375,8 @@ fn apply(
     for binding in appended {
         key.clear();
         // `check_representable` accepted this key before anything was written.
-        encode::encode_key(binding.key, &mut key).map_err(|_| io::Error::other("a key checked as representable is not"))?;
+        encode::encode_key(binding.key, &mut key)
+            .map_err(|_| io::Error::other("a key checked as representable is not"))?;
         out.write_all(key.as_bytes())?;
         out.write_all(b"=")?;
         write_value(binding, out)?;
@@ -322,11 +412,17 @@ fn check_representable(binding: &Binding<'_>) -> Result<(), Error> {
     if binding.is_portable() {
         return Ok(());
     }
-    encode_value(binding.key, &binding.value().unwrap_or_default(), &mut String::new())
+    encode_value(
+        binding.key,
+        &binding.value().unwrap_or_default(),
+        &mut String::new(),
+    )
 }
 
 fn encode_key(key: &str, out: &mut String) -> Result<(), Error> {
-    encode::encode_key(key, out).map_err(|_| Error::UnrepresentableKey { key: key.to_owned() })
+    encode::encode_key(key, out).map_err(|_| Error::UnrepresentableKey {
+        key: key.to_owned(),
+    })
 }
 
 /// Writes a source binding's value: as it was written when that form reads the same anywhere
@@ -344,18 +440,26 @@ fn write_value(binding: &Binding<'_>, out: &mut dyn Write) -> io::Result<()> {
 }
 
 fn encode_value(key: &str, value: &str, out: &mut String) -> Result<(), Error> {
-    encode::encode(value, out).map_err(|_| Error::Unrepresentable { key: key.to_owned() })
+    encode::encode(value, out).map_err(|_| Error::Unrepresentable {
+        key: key.to_owned(),
+    })
 }
 
 /// Parses env file text into its keys and values (last one wins), for tests and tools.
 pub fn read_str(text: &str) -> Result<Vec<(String, String)>, (usize, ParseError)> {
     let doc = parse::parse(text).map_err(|e| (e.line, e.error))?;
     let values = Values::of(&doc);
-    Ok(values.order.iter().map(|b| (b.key.to_owned(), b.value().unwrap_or_default().into_owned())).collect())
+    Ok(values
+        .order
+        .iter()
+        .map(|b| (b.key.to_owned(), b.value().unwrap_or_default().into_owned()))
+        .collect())
 }
 
 /// Writes keys and values as env file text, one `KEY=value` line each.
-pub fn write_string<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<String, Error> {
+pub fn write_string<'a>(
+    entries: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<String, Error> {
     let mut out = String::new();
     for (key, value) in entries {
         encode_key(key, &mut out)?;

@@ -58,7 +58,10 @@ impl Binding<'_> {
 
     /// Whether `written` reads as the same value wherever it is copied.
     pub(crate) fn is_portable(&self) -> bool {
-        !matches!(self.form, Some(Form::Single { portable: false } | Form::Double { portable: false }))
+        !matches!(
+            self.form,
+            Some(Form::Single { portable: false } | Form::Double { portable: false })
+        )
     }
 }
 
@@ -99,7 +102,10 @@ fn is_space(c: char) -> bool {
 fn prefix_len(s: &str, keep: impl Fn(char) -> bool) -> usize {
     for (i, &b) in s.as_bytes().iter().enumerate() {
         if b >= 0x80 {
-            return i + s[i..].char_indices().find(|&(_, c)| !keep(c)).map_or(s.len() - i, |(j, _)| j);
+            return i + s[i..]
+                .char_indices()
+                .find(|&(_, c)| !keep(c))
+                .map_or(s.len() - i, |(j, _)| j);
         }
         if !keep(char::from(b)) {
             return i;
@@ -159,7 +165,8 @@ impl<'a> Reader<'a> {
 
     /// The end of the current line, before its line break.
     fn line_end(&self) -> usize {
-        memchr::memchr2(b'\r', b'\n', self.rest().as_bytes()).map_or(self.text.len(), |i| self.pos + i)
+        memchr::memchr2(b'\r', b'\n', self.rest().as_bytes())
+            .map_or(self.text.len(), |i| self.pos + i)
     }
 
     /// `[^\S\r\n]*(?:\r\n|\n|\r|$)`: true when only spaces remain on the line; consumes them and
@@ -211,7 +218,11 @@ impl<'a> Reader<'a> {
                 break (at, true);
             }
             // A backslash: with `escapes`, `\<quote>` does not close the value.
-            i = if escapes && bytes.get(at + 1) == Some(&quote) { at + 2 } else { at + 1 };
+            i = if escapes && bytes.get(at + 1) == Some(&quote) {
+                at + 2
+            } else {
+                at + 1
+            };
         };
         self.advance_to(close + 1);
         Some((open + 1..close, forward))
@@ -284,27 +295,38 @@ fn unquoted_len(part: &str) -> usize {
 
 /// Parses a whole file. `text` may start with a BOM, which is skipped.
 pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
-    let start = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
-    let mut r = Reader { text, pos: start, line: 1 };
+    let start = if text.starts_with('\u{feff}') {
+        '\u{feff}'.len_utf8()
+    } else {
+        0
+    };
+    let mut r = Reader {
+        text,
+        pos: start,
+        line: 1,
+    };
     let mut bindings = Vec::new();
     loop {
+        // Each statement starts at the start of a line; blank lines before it are skipped.
+        let before = r.pos;
         r.skip_spaces(true);
         if r.pos == text.len() {
             break;
         }
         let line = r.line;
-        let line_start = text[..r.pos].rfind(['\n', '\r']).map_or(start, |i| i + 1);
+        let skipped = &text.as_bytes()[before..r.pos];
+        let line_start = memchr::memrchr2(b'\n', b'\r', skipped).map_or(before, |i| before + i + 1);
         let fail = |error| LineError { line, error };
         if r.peek() == Some(b'#') {
             r.pos = r.line_end();
             continue;
         }
         // `(?:export[^\S\r\n]+)?`
-        if let Some(after) = r.rest().strip_prefix("export") {
-            if after.starts_with(|c: char| is_space(c) && c != '\r' && c != '\n') {
-                r.pos += "export".len();
-                r.skip_spaces(false);
-            }
+        if let Some(after) = r.rest().strip_prefix("export")
+            && after.starts_with(|c: char| is_space(c) && c != '\r' && c != '\n')
+        {
+            r.pos += "export".len();
+            r.skip_spaces(false);
         }
         let key = match r.peek() {
             // `export #comment`: python-dotenv reads no key and no error.
@@ -317,7 +339,9 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
             }
             // `'([^']+)'`
             Some(b'\'') => {
-                let (span, _) = r.quoted(b'\'', false).ok_or(fail(ParseError::UnterminatedSingleQuote))?;
+                let (span, _) = r
+                    .quoted(b'\'', false)
+                    .ok_or(fail(ParseError::UnterminatedSingleQuote))?;
                 if span.is_empty() {
                     return Err(fail(ParseError::MissingKey));
                 }
@@ -342,14 +366,21 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
             match r.peek() {
                 Some(q @ (b'\'' | b'"')) => {
                     let double = q == b'"';
-                    let unterminated =
-                        if double { ParseError::UnterminatedDoubleQuote } else { ParseError::UnterminatedSingleQuote };
+                    let unterminated = if double {
+                        ParseError::UnterminatedDoubleQuote
+                    } else {
+                        ParseError::UnterminatedSingleQuote
+                    };
                     let (inner, portable) = r.quoted(q, true).ok_or(fail(unterminated))?;
                     r.comment();
                     if !r.end_of_line() {
                         return Err(fail(ParseError::TextAfterQuote));
                     }
-                    let form = if double { Form::Double { portable } } else { Form::Single { portable } };
+                    let form = if double {
+                        Form::Double { portable }
+                    } else {
+                        Form::Single { portable }
+                    };
                     (Some(form), at, inner.end + 1)
                 }
                 None | Some(b'\r' | b'\n') => {
@@ -405,16 +436,48 @@ mod tests {
         let spans: Vec<_> = doc.bindings.iter().map(|b| b.written).collect();
         assert_eq!(spans, ["plain", "'single'", "\"dq\\\"\"", ""]);
         let lines: Vec<_> = doc.bindings.iter().map(|b| &text[b.start..b.end]).collect();
-        assert_eq!(lines, ["A=plain # c\n", "export B = 'single' #c\r\n", "C=\"dq\\\"\"\n", "D=\n"]);
+        assert_eq!(
+            lines,
+            [
+                "A=plain # c\n",
+                "export B = 'single' #c\r\n",
+                "C=\"dq\\\"\"\n",
+                "D=\n"
+            ]
+        );
     }
 
     #[test]
     fn errors_name_the_line_of_the_statement() {
         let err = |text| parse(text).unwrap_err();
-        assert_eq!(err("A=1\n\nB=\"open\nC=3\n"), LineError { line: 3, error: ParseError::UnterminatedDoubleQuote });
-        assert_eq!(err("A=1\r\nB='x' y\r\n"), LineError { line: 2, error: ParseError::TextAfterQuote });
-        assert_eq!(err("A=1\rB C\r"), LineError { line: 2, error: ParseError::ExpectedEquals });
-        assert_eq!(err("=1\n"), LineError { line: 1, error: ParseError::MissingKey });
+        assert_eq!(
+            err("A=1\n\nB=\"open\nC=3\n"),
+            LineError {
+                line: 3,
+                error: ParseError::UnterminatedDoubleQuote
+            }
+        );
+        assert_eq!(
+            err("A=1\r\nB='x' y\r\n"),
+            LineError {
+                line: 2,
+                error: ParseError::TextAfterQuote
+            }
+        );
+        assert_eq!(
+            err("A=1\rB C\r"),
+            LineError {
+                line: 2,
+                error: ParseError::ExpectedEquals
+            }
+        );
+        assert_eq!(
+            err("=1\n"),
+            LineError {
+                line: 1,
+                error: ParseError::MissingKey
+            }
+        );
     }
 
     #[test]
