@@ -485,3 +485,60 @@ fn secret_values_never_reach_the_output() {
         "the secrets were synced"
     );
 }
+
+/// SIGKILL at any moment of a sync leaves the target whole: the old file or the new one.
+#[test]
+fn a_killed_sync_leaves_the_old_or_the_new_target() {
+    let project = Project::empty();
+    let mut source = String::new();
+    for i in 0..60_000 {
+        source.push_str(&format!(
+            "KEY_{i}='value {i} with some padding to make the file large'\n"
+        ));
+    }
+    project.write("big.env", &source);
+    let old = "OLD=1\n";
+    let args = [
+        "secrets",
+        "sync",
+        "--provider",
+        "envfile",
+        "--from",
+        "big.env",
+        "--to",
+        "target.env",
+    ];
+    project.write("target.env", old);
+    let started = std::time::Instant::now();
+    assert_eq!(project.run(&args).code(), 0);
+    let full = started.elapsed();
+    let new = project.read("target.env").unwrap();
+
+    let (mut saw_old, mut saw_new) = (false, false);
+    for attempt in 0..20u32 {
+        // Kill times spread from the start to half again as long as a whole sync takes.
+        let delay = full * attempt / 13;
+        project.write("target.env", old);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stagecraft"))
+            .args(args)
+            .current_dir(project.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        child.wait().unwrap();
+        let target = project.read("target.env").unwrap();
+        assert!(
+            target == old || target == new,
+            "a kill after {delay:?} left a partial target"
+        );
+        saw_old |= target == old;
+        saw_new |= target == new;
+    }
+    assert!(
+        saw_old && saw_new,
+        "the kills landed both before and after the replace"
+    );
+}
