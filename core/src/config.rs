@@ -153,18 +153,8 @@ impl fmt::Debug for ProviderConfig {
 
 /// Builds [`ConfigError::Invalid`] from a YAML error, keeping its position but not the values it
 /// may quote. `path` is the full YAML path (serde_path_to_error writes `.` for the root).
-pub(crate) fn invalid(
-    file: Option<PathBuf>,
-    path: String,
-    error: &serde_yaml::Error,
-) -> ConfigError {
-    let location = error
-        .location()
-        .map(|l| Location {
-            line: l.line(),
-            column: l.column(),
-        })
-        .unwrap_or_default();
+fn invalid(file: Option<PathBuf>, path: String, error: &serde_yaml::Error) -> ConfigError {
+    let location = location_of(error).unwrap_or_default();
     let mut message = error.to_string();
     if let Some(at) = message.find(" at line ") {
         message.truncate(at);
@@ -443,12 +433,16 @@ fn locate(text: &str, path: &[&str]) -> Location {
         return start;
     }
     match Section::<Here>::new(path).deserialize(serde_yaml::Deserializer::from_str(text)) {
-        Err(e) => e.location().map_or(start, |l| Location {
-            line: l.line(),
-            column: l.column(),
-        }),
+        Err(e) => location_of(&e).unwrap_or(start),
         Ok(_) => start,
     }
+}
+
+fn location_of(error: &serde_yaml::Error) -> Option<Location> {
+    error.location().map(|l| Location {
+        line: l.line(),
+        column: l.column(),
+    })
 }
 
 /// Deserializes the value at a path of nested maps as `T`, skipping everything else, so that
