@@ -116,6 +116,10 @@ fn prefix_len(s: &str, keep: impl Fn(char) -> bool) -> usize {
 
 /// The number of line breaks (`\r\n`, `\n` or `\r`) in `bytes`.
 fn count_breaks(bytes: &[u8]) -> usize {
+    let Some(first) = memchr::memchr2(b'\n', b'\r', bytes) else {
+        return 0;
+    };
+    let bytes = &bytes[first..];
     let lf = memchr::memchr_iter(b'\n', bytes).count();
     let lone_cr = memchr::memchr_iter(b'\r', bytes)
         .filter(|&i| bytes.get(i + 1) != Some(&b'\n'))
