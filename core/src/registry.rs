@@ -37,11 +37,11 @@ pub enum RegistryError {
         /// The ID asked for.
         id: String,
         /// The registered IDs, sorted.
-        known: Vec<String>,
+        known: Vec<&'static str>,
     },
 }
 
-fn suggestion(id: &str, known: &[String]) -> String {
+fn suggestion(id: &str, known: &[&str]) -> String {
     known
         .iter()
         .map(|k| (strsim::damerau_levenshtein(id, k), k))
@@ -51,7 +51,7 @@ fn suggestion(id: &str, known: &[String]) -> String {
         .unwrap_or_default()
 }
 
-fn registered(known: &[String]) -> String {
+fn registered(known: &[&str]) -> String {
     if known.is_empty() {
         " (none registered)".to_owned()
     } else {
@@ -209,7 +209,7 @@ impl Registry {
         RegistryError::UnknownProvider {
             kind: KIND,
             id: id.to_owned(),
-            known: self.ids().map(str::to_owned).collect(),
+            known: self.ids().collect(),
         }
     }
 
