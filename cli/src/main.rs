@@ -230,6 +230,6 @@ fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
         written = report.written,
         "sync finished"
     );
-    output::report(&id, &report, args.dry_run, args.json);
-    Ok(())
+    // The sync is done; failing to print its report (a closed pipe) is an external failure.
+    output::report(&id, &report, args.dry_run, args.json).map_err(|e| Failure::External(e.into()))
 }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 use stagecraft_core::{Action, Registry, SyncReport};
-use std::io::IsTerminal;
+use std::io::{self, BufWriter, IsTerminal, Write};
 
 /// `error: …` followed by the error's causes, on stderr.
 pub(crate) fn print_error(error: &(dyn std::error::Error + '_)) {
@@ -83,7 +83,14 @@ struct ReportJson<'a> {
 }
 
 /// The plan (dry run) or result of a sync: a table of keys and actions, or one JSON document.
-pub(crate) fn report(provider: &str, report: &SyncReport, dry_run: bool, json: bool) {
+pub(crate) fn report(
+    provider: &str,
+    report: &SyncReport,
+    dry_run: bool,
+    json: bool,
+) -> io::Result<()> {
+    // One line a key: buffered, since stdout alone flushes every line.
+    let mut out = BufWriter::new(io::stdout().lock());
     let summary = Summary::of(report);
     if json {
         let doc = ReportJson {
@@ -92,25 +99,17 @@ pub(crate) fn report(provider: &str, report: &SyncReport, dry_run: bool, json: b
             report,
             summary,
         };
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).expect("report serializes")
-        );
-        return;
+        serde_json::to_writer_pretty(&mut out, &doc)?;
+        writeln!(out)?;
+        return out.flush();
     }
-    let colour = use_colour(&std::io::stdout());
-    let paint = |code: &str, text: &str| {
-        if colour {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
-    };
+    let colour = use_colour(&io::stdout());
     let heading = if dry_run { "Plan" } else { "Sync" };
-    println!(
+    writeln!(
+        out,
         "{heading} ({provider}): {} -> {}",
         report.source, report.target
-    );
+    )?;
     let width = report
         .changes
         .iter()
@@ -124,8 +123,16 @@ pub(crate) fn report(provider: &str, report: &SyncReport, dry_run: bool, json: b
             Action::Removed => ("-", "31"),
             Action::Unchanged | Action::Skipped => (" ", "2"),
         };
-        let line = format!("  {sign} {:width$}  {}", change.key, change.action);
-        println!("{}", paint(code, &line));
+        let (start, end) = if colour {
+            (format!("\x1b[{code}m"), "\x1b[0m")
+        } else {
+            (String::new(), "")
+        };
+        writeln!(
+            out,
+            "{start}  {sign} {:width$}  {}{end}",
+            change.key, change.action
+        )?;
     }
     let Summary {
         added,
@@ -134,17 +141,19 @@ pub(crate) fn report(provider: &str, report: &SyncReport, dry_run: bool, json: b
         removed,
         skipped,
     } = summary;
-    let mut counts =
-        format!("{added} added, {changed} changed, {unchanged} unchanged, {removed} removed");
+    write!(
+        out,
+        "{added} added, {changed} changed, {unchanged} unchanged, {removed} removed"
+    )?;
     if skipped > 0 {
-        counts.push_str(&format!(", {skipped} skipped"));
+        write!(out, ", {skipped} skipped")?;
     }
-    let outcome = if dry_run {
-        "dry run: nothing was written".to_owned()
+    if dry_run {
+        writeln!(out, "; dry run: nothing was written.")?;
     } else if report.written {
-        format!("wrote {}", report.target)
+        writeln!(out, "; wrote {}.", report.target)?;
     } else {
-        format!("{} is up to date", report.target)
-    };
-    println!("{counts}; {outcome}.");
+        writeln!(out, "; {} is up to date.", report.target)?;
+    }
+    out.flush()
 }

@@ -79,21 +79,36 @@ pub(crate) fn encode(value: &str, out: &mut String) -> Result<(), Unrepresentabl
     Ok(())
 }
 
-/// Appends the written form of `key`: as it is when it reads back as an unquoted key (no `=`,
-/// `#` or space, and no leading `'` or BOM, which the reader skips at the start of a file), else
-/// in single quotes, which a key holding `'` cannot be.
+/// Whether `key` must be written in single quotes: it must when it would not read back as an
+/// unquoted key (it holds `=`, `#` or a space, or starts with `'` or a BOM, which the reader
+/// skips at the start of a file). A key that needs quotes but holds `'`, or an empty key, cannot
+/// be written.
+pub(crate) fn key_needs_quotes(key: &str) -> Result<bool, Unrepresentable> {
+    let plain = if key.is_ascii() {
+        !key.starts_with('\'')
+            && !key
+                .bytes()
+                .any(|b| matches!(b, b'=' | b'#' | b' ' | b'\t'..=b'\r' | 0x1c..=0x1f))
+    } else {
+        let space = |c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c);
+        !key.starts_with(['\'', '\u{feff}'])
+            && !key.contains(|c: char| c == '=' || c == '#' || space(c))
+    };
+    match (key.is_empty(), plain) {
+        (false, true) => Ok(false),
+        (false, false) if !key.contains('\'') => Ok(true),
+        _ => Err(Unrepresentable),
+    }
+}
+
+/// Appends the written form of `key` (see [`key_needs_quotes`]).
 pub(crate) fn encode_key(key: &str, out: &mut String) -> Result<(), Unrepresentable> {
-    let space = |c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c);
-    let plain = !key.starts_with(['\'', '\u{feff}'])
-        && !key.contains(|c: char| c == '=' || c == '#' || space(c));
-    if !key.is_empty() && plain {
-        out.push_str(key);
-    } else if !key.is_empty() && !key.contains('\'') {
+    if key_needs_quotes(key)? {
         out.push('\'');
         out.push_str(key);
         out.push('\'');
     } else {
-        return Err(Unrepresentable);
+        out.push_str(key);
     }
     Ok(())
 }

@@ -218,6 +218,9 @@ impl<'d, 'a> Values<'d, 'a> {
     }
 
     fn get(&self, key: &str) -> Option<&'d Binding<'a>> {
+        if self.order.is_empty() {
+            return None;
+        }
         let hash = self.hasher.hash_one(key);
         self.index
             .find(hash, |&i| self.order[i as usize].key == key)
@@ -338,7 +341,11 @@ fn apply(
     appended: &[&Binding<'_>],
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let out = &mut LastByte { out, last: None };
+    let mut out = Chunks {
+        out,
+        buf: Vec::with_capacity(Chunks::SIZE),
+        last: None,
+    };
     let text = doc.text;
     let line_ending = match text.find(['\r', '\n']).map(|at| &text[at..]) {
         Some(rest) if rest.starts_with("\r\n") => "\r\n",
@@ -353,62 +360,77 @@ fn apply(
     for edit in &in_place {
         match edit {
             Edit::Replace { at, with } => {
-                out.write_all(&text.as_bytes()[copied..at.value_start])?;
-                write_value(with, out)?;
+                out.push(&text.as_bytes()[copied..at.value_start])?;
+                write_value(with, &mut out)?;
                 copied = at.value_start + at.written.len();
                 // `KEY="old"#note` is a comment after a quote, but `KEY=new#note` is a value.
                 if text[copied..].starts_with('#') {
-                    out.write_all(b" ")?;
+                    out.push(b" ")?;
                 }
             }
             Edit::Remove { at } => {
-                out.write_all(&text.as_bytes()[copied..at.start])?;
+                out.push(&text.as_bytes()[copied..at.start])?;
                 copied = at.end;
             }
         }
     }
-    out.write_all(&text.as_bytes()[copied..])?;
+    out.push(&text.as_bytes()[copied..])?;
     if !appended.is_empty() && out.last.is_some_and(|b| b != b'\n' && b != b'\r') {
-        out.write_all(line_ending.as_bytes())?;
+        out.push(line_ending.as_bytes())?;
     }
-    let mut key = String::new();
     for binding in appended {
-        key.clear();
         // `check_representable` accepted this key before anything was written.
-        encode::encode_key(binding.key, &mut key)
-            .map_err(|_| io::Error::other("a key checked as representable is not"))?;
-        out.write_all(key.as_bytes())?;
-        out.write_all(b"=")?;
-        write_value(binding, out)?;
-        out.write_all(line_ending.as_bytes())?;
+        if encode::key_needs_quotes(binding.key) == Ok(true) {
+            out.push(b"'")?;
+            out.push(binding.key.as_bytes())?;
+            out.push(b"'=")?;
+        } else {
+            out.push(binding.key.as_bytes())?;
+            out.push(b"=")?;
+        }
+        write_value(binding, &mut out)?;
+        out.push(line_ending.as_bytes())?;
     }
-    Ok(())
+    out.finish()
 }
 
-/// A writer that remembers the last byte written, to know whether an appended key starts a
-/// line of its own.
-struct LastByte<'w> {
+/// Gathers the output in 64 KiB chunks, since each line is several small pieces that would
+/// otherwise each pay for a call through `dyn Write`. Remembers the last byte, to know whether
+/// an appended key starts a line of its own.
+struct Chunks<'w> {
     out: &'w mut dyn Write,
+    buf: Vec<u8>,
     last: Option<u8>,
 }
 
-impl Write for LastByte<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let written = self.out.write(buf)?;
-        if written > 0 {
-            self.last = Some(buf[written - 1]);
+impl Chunks<'_> {
+    const SIZE: usize = 1 << 16;
+
+    fn push(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if let Some(&last) = bytes.last() {
+            self.last = Some(last);
         }
-        Ok(written)
+        if self.buf.len() + bytes.len() > Self::SIZE {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        if bytes.len() > Self::SIZE {
+            return self.out.write_all(bytes);
+        }
+        self.buf.extend_from_slice(bytes);
+        Ok(())
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        self.out.flush()
+    fn finish(self) -> io::Result<()> {
+        self.out.write_all(&self.buf)
     }
 }
 
 /// Fails when a source key or value that will be written has no form that reads back the same.
 fn check_representable(binding: &Binding<'_>) -> Result<(), Error> {
-    encode_key(binding.key, &mut String::new())?;
+    encode::key_needs_quotes(binding.key).map_err(|_| Error::UnrepresentableKey {
+        key: binding.key.to_owned(),
+    })?;
     if binding.is_portable() {
         return Ok(());
     }
@@ -428,15 +450,15 @@ fn encode_key(key: &str, out: &mut String) -> Result<(), Error> {
 /// Writes a source binding's value: as it was written when that form reads the same anywhere
 /// (it does by construction, being what the value was read from), else in the plainest form
 /// that reads back the same.
-fn write_value(binding: &Binding<'_>, out: &mut dyn Write) -> io::Result<()> {
+fn write_value(binding: &Binding<'_>, out: &mut Chunks<'_>) -> io::Result<()> {
     if binding.is_portable() {
-        return out.write_all(binding.written.as_bytes());
+        return out.push(binding.written.as_bytes());
     }
     let mut encoded = String::new();
     // `check_representable` accepted this value before anything was written.
     encode::encode(&binding.value().unwrap_or_default(), &mut encoded)
         .map_err(|_| io::Error::other("a value checked as representable is not"))?;
-    out.write_all(encoded.as_bytes())
+    out.push(encoded.as_bytes())
 }
 
 fn encode_value(key: &str, value: &str, out: &mut String) -> Result<(), Error> {
