@@ -59,14 +59,48 @@ fn registered(known: &[&str]) -> String {
     }
 }
 
-type RegisteredHook = dyn Fn(&str, &str) + Send + Sync;
-type LookupHook = dyn Fn(&str, &str, bool) + Send + Sync;
 type Dynamic = Arc<[&'static dyn DynSecretsProvider]>;
+
+/// An instrumentation hook that can be replaced at any time; unset, it costs one atomic load.
+struct Hook<F: ?Sized> {
+    set: AtomicBool,
+    hook: RwLock<Option<Arc<F>>>,
+}
+
+impl<F: ?Sized> Hook<F> {
+    const fn new() -> Self {
+        Hook {
+            set: AtomicBool::new(false),
+            hook: RwLock::new(None),
+        }
+    }
+
+    #[inline(always)]
+    fn is_set(&self) -> bool {
+        self.set.load(Ordering::Acquire)
+    }
+
+    fn get(&self) -> Option<Arc<F>> {
+        if !self.is_set() {
+            return None;
+        }
+        self.hook
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn replace(&self, hook: Arc<F>) {
+        *self.hook.write().unwrap_or_else(PoisonError::into_inner) = Some(hook);
+        self.set.store(true, Ordering::Release);
+    }
+}
 
 /// A thread-safe registry of secrets providers.
 ///
 /// Build one over the merged static tables with [`secrets_registry!`](crate::secrets_registry);
-/// lookups of static providers binary-search that table without a lock or an allocation.
+/// lookups of static providers use that table's perfect-hash index, built at compile time,
+/// without a lock or an allocation.
 /// Providers added with [`Registry::register`] live behind an `RwLock` and are never dropped.
 pub struct Registry {
     name: &'static str,
@@ -76,10 +110,8 @@ pub struct Registry {
     /// can hold a snapshot without holding the lock.
     dynamic: RwLock<Option<Dynamic>>,
     has_dynamic: AtomicBool,
-    on_registered: RwLock<Option<Arc<RegisteredHook>>>,
-    has_on_registered: AtomicBool,
-    on_lookup: RwLock<Option<Arc<LookupHook>>>,
-    has_on_lookup: AtomicBool,
+    on_registered: Hook<dyn Fn(&str, &str) + Send + Sync>,
+    on_lookup: Hook<dyn Fn(&str, &str, bool) + Send + Sync>,
 }
 
 impl Registry {
@@ -98,10 +130,8 @@ impl Registry {
             index,
             dynamic: RwLock::new(None),
             has_dynamic: AtomicBool::new(false),
-            on_registered: RwLock::new(None),
-            has_on_registered: AtomicBool::new(false),
-            on_lookup: RwLock::new(None),
-            has_on_lookup: AtomicBool::new(false),
+            on_registered: Hook::new(),
+            on_lookup: Hook::new(),
         }
     }
 
@@ -159,15 +189,8 @@ impl Registry {
             registry = self.name,
             "secrets provider registered"
         );
-        if self.has_on_registered.load(Ordering::Acquire) {
-            let hook = self
-                .on_registered
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone();
-            if let Some(hook) = hook {
-                hook(KIND, id);
-            }
+        if let Some(hook) = self.on_registered.get() {
+            hook(KIND, id);
         }
         Ok(())
     }
@@ -176,7 +199,7 @@ impl Registry {
     #[inline(always)]
     pub fn get(&self, id: &str) -> Result<&'static dyn DynSecretsProvider, RegistryError> {
         match self.find(id) {
-            Some(provider) if !self.has_on_lookup.load(Ordering::Acquire) => Ok(provider),
+            Some(provider) if !self.on_lookup.is_set() => Ok(provider),
             found => self.get_slow(id, found),
         }
     }
@@ -190,15 +213,8 @@ impl Registry {
         id: &str,
         found: Option<&'static dyn DynSecretsProvider>,
     ) -> Result<&'static dyn DynSecretsProvider, RegistryError> {
-        if self.has_on_lookup.load(Ordering::Acquire) {
-            let hook = self
-                .on_lookup
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone();
-            if let Some(hook) = hook {
-                hook(KIND, id, found.is_some());
-            }
+        if let Some(hook) = self.on_lookup.get() {
+            hook(KIND, id, found.is_some());
         }
         found.ok_or_else(|| self.unknown(id))
     }
@@ -248,20 +264,12 @@ impl Registry {
 
     /// Calls `hook(kind, id)` after each successful registration, replacing any earlier hook.
     pub fn on_provider_registered(&self, hook: impl Fn(&str, &str) + Send + Sync + 'static) {
-        *self
-            .on_registered
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(hook));
-        self.has_on_registered.store(true, Ordering::Release);
+        self.on_registered.replace(Arc::new(hook));
     }
 
     /// Calls `hook(kind, id, found)` on each [`Registry::get`], replacing any earlier hook.
     pub fn on_provider_lookup(&self, hook: impl Fn(&str, &str, bool) + Send + Sync + 'static) {
-        *self
-            .on_lookup
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(hook));
-        self.has_on_lookup.store(true, Ordering::Release);
+        self.on_lookup.replace(Arc::new(hook));
     }
 
     #[inline(always)]
