@@ -60,6 +60,8 @@ fn registered(known: &[&str]) -> String {
 }
 
 type Dynamic = Arc<[&'static dyn DynSecretsProvider]>;
+type RegisteredHook = dyn Fn(&str, &str) + Send + Sync;
+type LookupHook = dyn Fn(&str, &str, bool) + Send + Sync;
 
 /// An instrumentation hook that can be replaced at any time; unset, it costs one atomic load.
 struct Hook<F: ?Sized> {
@@ -110,8 +112,8 @@ pub struct Registry {
     /// can hold a snapshot without holding the lock.
     dynamic: RwLock<Option<Dynamic>>,
     has_dynamic: AtomicBool,
-    on_registered: Hook<dyn Fn(&str, &str) + Send + Sync>,
-    on_lookup: Hook<dyn Fn(&str, &str, bool) + Send + Sync>,
+    on_registered: Hook<RegisteredHook>,
+    on_lookup: Hook<LookupHook>,
 }
 
 impl Registry {
