@@ -140,12 +140,21 @@ fn parent(path: &Path) -> &Path {
 /// file or the new one, never a mix: a temporary file in the same directory, written and flushed
 /// to disk, renamed over the target, then the directory flushed. An existing file keeps its
 /// permissions; a new one is created readable and writable by its owner only (0600). When
-/// `contents` fails, the target is left as it was.
+/// `contents` fails, the target is left as it was. A symbolic link is followed, so that the file
+/// it points to is replaced and the link stays.
 pub fn write_atomically(
     path: &Path,
     contents: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<(), FsError> {
     check_writable(path)?;
+    let resolved;
+    let path = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            resolved = fs::canonicalize(path).map_err(|e| io_error("write", path, e))?;
+            resolved.as_path()
+        }
+        _ => path,
+    };
     let write_error = |e| io_error("write", path, e);
     let dir = parent(path);
     let existing = fs::metadata(path).ok().map(|m| m.permissions());
@@ -222,6 +231,18 @@ mod tests {
             [".env"],
             "no temporary or backup file is left behind"
         );
+    }
+
+    #[test]
+    fn a_symlink_is_followed_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.env");
+        fs::write(&real, "A=1\n").unwrap();
+        let link = dir.path().join(".env");
+        std::os::unix::fs::symlink("real.env", &link).unwrap();
+        write_atomically(&link, |w| w.write_all(b"A=2\n")).unwrap();
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(fs::read_to_string(&real).unwrap(), "A=2\n");
     }
 
     #[test]
