@@ -47,6 +47,7 @@
 extern crate self as stagecraft_core;
 
 pub mod config;
+pub mod conformance;
 mod lookup;
 mod provider;
 mod registry;

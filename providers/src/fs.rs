@@ -241,7 +241,12 @@ mod tests {
         let link = dir.path().join(".env");
         std::os::unix::fs::symlink("real.env", &link).unwrap();
         write_atomically(&link, |w| w.write_all(b"A=2\n")).unwrap();
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(fs::read_to_string(&real).unwrap(), "A=2\n");
     }
 

@@ -362,3 +362,34 @@ fn a_100_mb_file_syncs() {
     assert_eq!(fs::read(&target).unwrap().len(), text.len());
     assert!(!run(sync(&source, &target)).unwrap().written);
 }
+
+/// The envfile provider on real files in a temporary directory.
+struct EnvFileFixture {
+    dir: Dir,
+}
+
+impl stagecraft_core::conformance::Fixture for EnvFileFixture {
+    fn seed(&mut self, secrets: &[(&str, &str)]) -> SyncOptions {
+        let text = stagecraft_providers::envfile::write_string(secrets.iter().copied()).unwrap();
+        let source = self.dir.file("source.env", &text);
+        sync(&source, &self.dir.path("target.env"))
+    }
+
+    fn read_target(&mut self) -> std::collections::BTreeMap<String, String> {
+        let text = fs::read_to_string(self.dir.path("target.env")).unwrap_or_default();
+        stagecraft_providers::envfile::read_str(&text)
+            .unwrap()
+            .into_iter()
+            .collect()
+    }
+}
+
+#[test]
+fn conformance() {
+    let mut fixture = EnvFileFixture { dir: Dir::new() };
+    let provider: &dyn stagecraft_core::DynSecretsProvider = &EnvFile;
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(stagecraft_core::conformance::check(provider, &mut fixture));
+}
