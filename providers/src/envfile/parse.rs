@@ -279,22 +279,11 @@ fn unescape(raw: &str, double: bool) -> Cow<'_, str> {
 /// An unquoted value: the rest of the line, cut at the first spaces followed by `#`
 /// (`re.sub(r"\s+#.*", "", part)`), then without trailing spaces (`rstrip()`).
 fn unquoted_len(part: &str) -> usize {
-    if !part.contains('#') {
-        return part.trim_end_matches(is_space).len();
-    }
-    let mut cut = part.len();
-    let mut run_start = None;
-    for (i, c) in part.char_indices() {
-        if is_space(c) {
-            run_start.get_or_insert(i);
-        } else if c == '#' && run_start.is_some() {
-            cut = run_start.unwrap_or(i);
-            break;
-        } else {
-            run_start = None;
-        }
-    }
-    part[..cut].trim_end_matches(is_space).len()
+    // The leftmost `#` with a space before it starts the comment; the spaces go with it.
+    let comment = memchr::memchr_iter(b'#', part.as_bytes())
+        .find(|&at| part[..at].ends_with(is_space))
+        .unwrap_or(part.len());
+    part[..comment].trim_end_matches(is_space).len()
 }
 
 /// Parses a whole file. `text` may start with a BOM, which is skipped.
