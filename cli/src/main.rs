@@ -194,6 +194,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
+    if args.keys.iter().any(|k| k.trim().is_empty()) {
+        return Err(Failure::Input("--keys has an empty key name".into()));
+    }
     // With the provider, source and target all on the command line, no config file is needed.
     let self_sufficient = args.provider.is_some() && args.from.is_some() && args.to.is_some();
     let config = match Config::load(config_path.unwrap_or(Path::new(DEFAULT_CONFIG))) {

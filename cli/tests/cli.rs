@@ -147,6 +147,9 @@ fn keys_selects_and_a_missing_key_fails() {
     project
         .run(&["secrets", "sync", "--keys", "API_KEY,NOPE"])
         .fails_with(1, "error: .env.local does not define NOPE\n");
+    project
+        .run(&["secrets", "sync", "--keys", "API_KEY,,B"])
+        .fails_with(1, "error: --keys has an empty key name\n");
 }
 
 #[test]
