@@ -11,7 +11,7 @@
 //!
 //! `SyncOptions::source` and `target` (the CLI's `--from` and `--to`, relative to the current
 //! directory) override the two files. The files are read in the dialect of python-dotenv 1.x
-//! without interpolation (see [`parse`]); `$` is never expanded.
+//! without interpolation (`parse.rs` says how, rule by rule); `$` is never expanded.
 //!
 //! The target is updated in place: keys whose value changed are rewritten where they stand, new
 //! keys are appended, and everything else (comments, blank lines, order, `export` prefixes, line
