@@ -18,6 +18,11 @@
 //! endings, keys the source lacks unless `prune` is set) is kept. The file is replaced
 //! atomically, and not at all when no value changed. A dry run reports the same changes and
 //! writes nothing.
+//!
+//! A value is written in the form the source wrote it in: that form reads back as the same
+//! string by construction. Only a value whose form depends on what follows it in the source (a
+//! quoted value closed by the reader's backtracking) is re-encoded, in the plainest form that
+//! this reader and python-dotenv read back unchanged (`encode.rs`).
 
 mod encode;
 mod parse;
