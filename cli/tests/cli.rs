@@ -519,8 +519,8 @@ fn a_killed_sync_leaves_the_old_or_the_new_target() {
 
     let (mut saw_old, mut saw_new) = (false, false);
     for attempt in 0..20u32 {
-        // Kill times spread from the start to half again as long as a whole sync takes.
-        let delay = full * attempt / 13;
+        // Kill times spread from the start to three times as long as a whole sync took.
+        let delay = full * attempt * 3 / 19;
         project.write("target.env", old);
         let mut child = Command::new(env!("CARGO_BIN_EXE_stagecraft"))
             .args(args)
