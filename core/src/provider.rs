@@ -181,6 +181,11 @@ impl SyncReport {
         }
     }
 
+    /// Each key with what happened to it, in order.
+    pub fn actions(&self) -> impl Iterator<Item = (&str, Action)> {
+        self.changes.iter().map(|c| (c.key.as_str(), c.action))
+    }
+
     /// How many keys got `action`.
     pub fn count(&self, action: Action) -> usize {
         self.changes.iter().filter(|c| c.action == action).count()

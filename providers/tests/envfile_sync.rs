@@ -53,11 +53,7 @@ fn sync(source: &Path, target: &Path) -> SyncOptions {
 }
 
 fn actions(report: &SyncReport) -> Vec<(&str, Action)> {
-    report
-        .changes
-        .iter()
-        .map(|c| (c.key.as_str(), c.action))
-        .collect()
+    report.actions().collect()
 }
 
 fn mode(path: &Path) -> u32 {
