@@ -4,6 +4,7 @@
 //! and maps the outcome to the exit code the README documents.
 
 mod output;
+mod signals;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 use stagecraft_core::{Config, ConfigError, SyncError, SyncOptions};
@@ -22,7 +23,7 @@ const DEFAULT_CONFIG: &str = "stagecraft.yml";
     about = "Sync secrets between env files, Encore dev secrets and secret stores"
 )]
 #[command(
-    after_help = "Examples:\n  stagecraft secrets sync --dry-run\n  stagecraft --config deploy/stagecraft.yml secrets sync --keys DATABASE_URL,API_KEY\n  stagecraft secrets sync --provider envfile --from .env.local --to .env.staging\n  stagecraft config validate\n\nExit codes: 0 success (also nothing to do), 1 invalid input or config, 2 a provider or external failure, 3 an internal error."
+    after_help = "Examples:\n  stagecraft secrets sync --dry-run\n  stagecraft --config deploy/stagecraft.yml secrets sync --keys DATABASE_URL,API_KEY\n  stagecraft secrets sync --provider envfile --from .env.local --to .env.staging\n  stagecraft config validate\n\nExit codes: 0 success (also nothing to do), 1 invalid input or config, 2 a provider or external failure, 3 an internal error, 130 interrupted (after completing the sync under way)."
 )]
 struct Cli {
     /// The config file [default: ./stagecraft.yml].
@@ -108,6 +109,8 @@ enum Failure {
     Input(Box<dyn std::error::Error>),
     /// A provider or something outside failed (exit 2).
     External(Box<dyn std::error::Error>),
+    /// Ctrl-C or SIGTERM arrived while a sync ran; it was let finish first (exit 130).
+    Interrupted,
 }
 
 impl From<SyncError> for Failure {
@@ -149,6 +152,12 @@ fn main() -> ExitCode {
                 Failure::External(error) => {
                     output::print_error(error.as_ref());
                     2
+                }
+                Failure::Interrupted => {
+                    output::print_error(&*Box::<dyn std::error::Error>::from(
+                        "interrupted; the sync under way was completed first",
+                    ));
+                    130
                 }
             };
             ExitCode::from(code)
@@ -227,6 +236,9 @@ fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::External(e.into()))?;
+    let mut held = runtime
+        .block_on(async { signals::Held::new() })
+        .map_err(|e| Failure::External(e.into()))?;
     let report = runtime.block_on(provider.sync(opts))?;
     tracing::info!(
         keys = report.changes.len(),
@@ -234,5 +246,10 @@ fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
         "sync finished"
     );
     // The sync is done; failing to print its report (a closed pipe) is an external failure.
-    output::report(&id, &report, args.dry_run, args.json).map_err(|e| Failure::External(e.into()))
+    output::report(&id, &report, args.dry_run, args.json)
+        .map_err(|e| Failure::External(e.into()))?;
+    if runtime.block_on(held.arrived()) {
+        return Err(Failure::Interrupted);
+    }
+    Ok(())
 }

@@ -545,3 +545,71 @@ fn a_killed_sync_leaves_the_old_or_the_new_target() {
         "the kills landed both before and after the replace"
     );
 }
+
+/// Ctrl-C while a sync writes lets it finish: no temporary copy of the secrets is left behind.
+#[test]
+fn an_interrupted_sync_leaves_no_temporary_file() {
+    let project = Project::empty();
+    let mut source = String::new();
+    for i in 0..60_000 {
+        source.push_str(&format!(
+            "KEY_{i}='value {i} with some padding to make the file large'\n"
+        ));
+    }
+    project.write("big.env", &source);
+    let args = [
+        "secrets",
+        "sync",
+        "--provider",
+        "envfile",
+        "--from",
+        "big.env",
+        "--to",
+        "target.env",
+    ];
+    project.write("target.env", "OLD=1\n");
+    let started = std::time::Instant::now();
+    assert_eq!(project.run(&args).code(), 0);
+    let full = started.elapsed();
+    let new = project.read("target.env").unwrap();
+
+    let mut interrupted = 0;
+    for attempt in 0..12u32 {
+        project.write("target.env", "OLD=1\n");
+        let child = Command::new(env!("CARGO_BIN_EXE_stagecraft"))
+            .args(args)
+            .current_dir(project.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(full * attempt / 8);
+        let sent = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        let target = project.read("target.env").unwrap();
+        assert!(
+            target == "OLD=1\n" || target == new,
+            "a partial target after {attempt}: {} bytes, {:?}",
+            target.len(),
+            &target[..target.len().min(40)]
+        );
+        let stray: Vec<_> = fs::read_dir(project.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.ends_with(".tmp"))
+            .collect();
+        assert!(stray.is_empty(), "temporary files left behind: {stray:?}");
+        if sent.success() && output.status.code() == Some(130) {
+            interrupted += 1;
+            assert_eq!(target, new, "an interrupted sync is completed");
+            assert_eq!(
+                String::from_utf8_lossy(&output.stderr),
+                "error: interrupted; the sync under way was completed first\n"
+            );
+        }
+    }
+    assert!(interrupted > 0, "some signal landed during a sync");
+}
