@@ -113,6 +113,10 @@ enum Failure {
     Interrupted,
 }
 
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted; the sync under way was completed first")]
+struct Interrupted;
+
 impl From<SyncError> for Failure {
     fn from(error: SyncError) -> Self {
         match error {
@@ -154,9 +158,7 @@ fn main() -> ExitCode {
                     2
                 }
                 Failure::Interrupted => {
-                    output::print_error(&*Box::<dyn std::error::Error>::from(
-                        "interrupted; the sync under way was completed first",
-                    ));
+                    output::print_error(&Interrupted);
                     130
                 }
             };
