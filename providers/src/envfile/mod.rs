@@ -385,7 +385,7 @@ fn apply(
     }
     for binding in appended {
         // `check_representable` accepted this key before anything was written.
-        if encode::key_needs_quotes(binding.key) == Ok(true) {
+        if key_needs_quotes(binding) == Ok(true) {
             out.push(b"'")?;
             out.push(binding.key.as_bytes())?;
             out.push(b"'=")?;
@@ -431,9 +431,20 @@ impl Chunks<'_> {
     }
 }
 
+/// Whether a source key must be written in quotes (`encode::key_needs_quotes`). A key the
+/// source wrote unquoted has none of the characters that need them, so only one that starts
+/// with a BOM (which the reader skips at the start of a file) or was quoted is looked at.
+fn key_needs_quotes(binding: &Binding<'_>) -> Result<bool, encode::Unrepresentable> {
+    if binding.quoted_key || binding.key.starts_with('\u{feff}') {
+        encode::key_needs_quotes(binding.key)
+    } else {
+        Ok(false)
+    }
+}
+
 /// Fails when a source key or value that will be written has no form that reads back the same.
 fn check_representable(binding: &Binding<'_>) -> Result<(), Error> {
-    encode::key_needs_quotes(binding.key).map_err(|_| Error::UnrepresentableKey {
+    key_needs_quotes(binding).map_err(|_| Error::UnrepresentableKey {
         key: binding.key.to_owned(),
     })?;
     if binding.is_portable() {

@@ -19,6 +19,8 @@ pub(crate) struct Document<'a> {
 #[derive(Debug)]
 pub(crate) struct Binding<'a> {
     pub(crate) key: &'a str,
+    /// Whether the key was written in single quotes.
+    pub(crate) quoted_key: bool,
     /// How the value is written; `None` for a bare key without `=`.
     pub(crate) form: Option<Form>,
     /// The value as written, quotes included; empty for an empty value.
@@ -323,7 +325,7 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
             r.pos += "export".len();
             r.skip_spaces(false);
         }
-        let key = match r.peek() {
+        let (key, quoted_key) = match r.peek() {
             // `export #comment`: python-dotenv reads no key and no error.
             Some(b'#') => {
                 r.comment();
@@ -340,7 +342,7 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
                 if span.is_empty() {
                     return Err(fail(ParseError::MissingKey));
                 }
-                &text[span]
+                (&text[span], true)
             }
             // `([^=\#\s]+)`
             _ => {
@@ -350,7 +352,7 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
                 }
                 let key = &text[r.pos..r.pos + len];
                 r.pos += len;
-                key
+                (key, false)
             }
         };
         r.skip_spaces(false);
@@ -400,6 +402,7 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
         };
         bindings.push(Binding {
             key,
+            quoted_key,
             form,
             written: &text[value_start..value_end],
             value_start,
