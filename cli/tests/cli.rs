@@ -227,45 +227,37 @@ fn config_not_found() {
         .fails_with(1, "error: config file deploy/stagecraft.yml not found\n");
 }
 
+/// `secrets sync` with this config fails with exit code 1 and exactly this message.
+#[track_caller]
+fn config_fails(yaml: &str, stderr: &str) {
+    let project = Project::new();
+    project.write("stagecraft.yml", yaml);
+    project.run(&["secrets", "sync"]).fails_with(1, stderr);
+}
+
 #[test]
 fn malformed_yaml_names_line_and_column() {
-    let project = Project::new();
-    project.write(
-        "stagecraft.yml",
+    config_fails(
         "secrets:\n  provider: envfile\n  providers: [\n",
-    );
-    project.run(&["secrets", "sync"]).fails_with(
-        1,
         "error: stagecraft.yml:4:1: did not find expected node content\n",
     );
 }
 
 #[test]
 fn missing_provider() {
-    let project = Project::new();
-    project.write(
-        "stagecraft.yml",
+    config_fails(
         "secrets:\n  providers:\n    envfile: {}\n",
-    );
-    project.run(&["secrets", "sync"]).fails_with(
-        1,
         "error: stagecraft.yml:2:3: secrets: missing `provider`; set it to one of: envfile\n",
     );
 }
 
 #[test]
 fn unknown_provider_suggests_the_nearest() {
-    let project = Project::new();
-    project.write(
-        "stagecraft.yml",
+    config_fails(
         &CONFIG.replace("provider: envfile", "provider: envfle"),
-    );
-    project.run(&["secrets", "sync"]).fails_with(
-        1,
         "error: stagecraft.yml:2:13: secrets.provider: unknown secrets provider \"envfle\"; did you mean \"envfile\"? (registered: envfile)\n",
     );
-    project.write("stagecraft.yml", CONFIG);
-    project
+    Project::new()
         .run(&["secrets", "sync", "--provider", "vault"])
         .fails_with(
             1,
@@ -275,47 +267,28 @@ fn unknown_provider_suggests_the_nearest() {
 
 #[test]
 fn providers_must_be_a_map() {
-    let project = Project::new();
-    project.write(
-        "stagecraft.yml",
+    config_fails(
         "secrets:\n  provider: envfile\n  providers: envfile\n",
-    );
-    project.run(&["secrets", "sync"]).fails_with(
-        1,
         "error: stagecraft.yml:3:14: secrets.providers: expected a map of provider sections\n",
     );
 }
 
 #[test]
 fn the_provider_needs_a_section() {
-    let project = Project::new();
-    project.write(
-        "stagecraft.yml",
+    config_fails(
         "secrets:\n  provider: envfile\n  providers: {}\n",
-    );
-    project.run(&["secrets", "sync"]).fails_with(
-        1,
         "error: stagecraft.yml:3:14: secrets.providers: missing section for provider `envfile`\n",
     );
 }
 
 #[test]
 fn provider_section_errors_name_the_yaml_path() {
-    let project = Project::new();
-    project.write(
-        "stagecraft.yml",
+    config_fails(
         &CONFIG.replace("source_file: .env.local", "source_file: [a, b]"),
-    );
-    project.run(&["secrets", "sync"]).fails_with(
-        1,
         "error: stagecraft.yml:5:20: secrets.providers.envfile.source_file: invalid type: sequence, expected path string\n",
     );
-    project.write(
-        "stagecraft.yml",
+    config_fails(
         &CONFIG.replace("source_file:", "sourcefile:"),
-    );
-    project.run(&["secrets", "sync"]).fails_with(
-        1,
         "error: stagecraft.yml:5:7: secrets.providers.envfile.sourcefile: unknown field `sourcefile`, expected `source_file` or `target_file`\n",
     );
 }
