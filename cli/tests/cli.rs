@@ -462,56 +462,85 @@ fn secret_values_never_reach_the_output() {
     );
 }
 
+const OLD_TARGET: &str = "OLD=1\n";
+const BIG_SYNC: [&str; 8] = [
+    "secrets",
+    "sync",
+    "--provider",
+    "envfile",
+    "--from",
+    "big.env",
+    "--to",
+    "target.env",
+];
+
+/// A project whose sync of a large source into `target.env` takes long enough to be interrupted.
+struct BigSync {
+    project: Project,
+    /// How long one whole sync took.
+    full: std::time::Duration,
+    /// What the target holds after a whole sync.
+    new: String,
+}
+
+impl BigSync {
+    fn new() -> Self {
+        let project = Project::empty();
+        let mut source = String::new();
+        for i in 0..60_000 {
+            source.push_str(&format!(
+                "KEY_{i}='value {i} with some padding to make the file large'\n"
+            ));
+        }
+        project.write("big.env", &source);
+        project.write("target.env", OLD_TARGET);
+        let started = std::time::Instant::now();
+        assert_eq!(project.run(&BIG_SYNC).code(), 0);
+        let full = started.elapsed();
+        let new = project.read("target.env").unwrap();
+        BigSync { project, full, new }
+    }
+
+    /// Puts the old target back and starts a sync, its stderr piped.
+    fn spawn(&self) -> std::process::Child {
+        self.project.write("target.env", OLD_TARGET);
+        Command::new(env!("CARGO_BIN_EXE_stagecraft"))
+            .args(BIG_SYNC)
+            .current_dir(self.project.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// The target, after asserting that it is whole: the old one or the new one.
+    #[track_caller]
+    fn whole_target(&self, after: &str) -> String {
+        let target = self.project.read("target.env").unwrap();
+        assert!(
+            target == OLD_TARGET || target == self.new,
+            "{after} left a partial target: {} bytes",
+            target.len()
+        );
+        target
+    }
+}
+
 /// SIGKILL at any moment of a sync leaves the target whole: the old file or the new one.
 #[test]
 fn a_killed_sync_leaves_the_old_or_the_new_target() {
-    let project = Project::empty();
-    let mut source = String::new();
-    for i in 0..60_000 {
-        source.push_str(&format!(
-            "KEY_{i}='value {i} with some padding to make the file large'\n"
-        ));
-    }
-    project.write("big.env", &source);
-    let old = "OLD=1\n";
-    let args = [
-        "secrets",
-        "sync",
-        "--provider",
-        "envfile",
-        "--from",
-        "big.env",
-        "--to",
-        "target.env",
-    ];
-    project.write("target.env", old);
-    let started = std::time::Instant::now();
-    assert_eq!(project.run(&args).code(), 0);
-    let full = started.elapsed();
-    let new = project.read("target.env").unwrap();
-
+    let big = BigSync::new();
     let (mut saw_old, mut saw_new) = (false, false);
     for attempt in 0..20u32 {
         // Kill times spread from the start to three times as long as a whole sync took.
-        let delay = full * attempt * 3 / 19;
-        project.write("target.env", old);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_stagecraft"))
-            .args(args)
-            .current_dir(project.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let delay = big.full * attempt * 3 / 19;
+        let mut child = big.spawn();
         std::thread::sleep(delay);
         let _ = child.kill();
         child.wait().unwrap();
-        let target = project.read("target.env").unwrap();
-        assert!(
-            target == old || target == new,
-            "a kill after {delay:?} left a partial target"
-        );
-        saw_old |= target == old;
-        saw_new |= target == new;
+        let target = big.whole_target(&format!("a kill after {delay:?}"));
+        saw_old |= target == OLD_TARGET;
+        saw_new |= target == big.new;
     }
     assert!(
         saw_old && saw_new,
@@ -522,54 +551,19 @@ fn a_killed_sync_leaves_the_old_or_the_new_target() {
 /// Ctrl-C while a sync writes lets it finish: no temporary copy of the secrets is left behind.
 #[test]
 fn an_interrupted_sync_leaves_no_temporary_file() {
-    let project = Project::empty();
-    let mut source = String::new();
-    for i in 0..60_000 {
-        source.push_str(&format!(
-            "KEY_{i}='value {i} with some padding to make the file large'\n"
-        ));
-    }
-    project.write("big.env", &source);
-    let args = [
-        "secrets",
-        "sync",
-        "--provider",
-        "envfile",
-        "--from",
-        "big.env",
-        "--to",
-        "target.env",
-    ];
-    project.write("target.env", "OLD=1\n");
-    let started = std::time::Instant::now();
-    assert_eq!(project.run(&args).code(), 0);
-    let full = started.elapsed();
-    let new = project.read("target.env").unwrap();
-
+    let big = BigSync::new();
     let mut interrupted = 0;
     for attempt in 0..12u32 {
-        project.write("target.env", "OLD=1\n");
-        let child = Command::new(env!("CARGO_BIN_EXE_stagecraft"))
-            .args(args)
-            .current_dir(project.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(full * attempt / 8);
+        let delay = big.full * attempt / 8;
+        let child = big.spawn();
+        std::thread::sleep(delay);
         let sent = Command::new("kill")
             .args(["-INT", &child.id().to_string()])
             .status()
             .unwrap();
         let output = child.wait_with_output().unwrap();
-        let target = project.read("target.env").unwrap();
-        assert!(
-            target == "OLD=1\n" || target == new,
-            "a partial target after {attempt}: {} bytes, {:?}",
-            target.len(),
-            &target[..target.len().min(40)]
-        );
-        let stray: Vec<_> = fs::read_dir(project.path())
+        let target = big.whole_target(&format!("an interrupt after {delay:?}"));
+        let stray: Vec<_> = fs::read_dir(big.project.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .filter(|name| name.ends_with(".tmp"))
@@ -577,7 +571,7 @@ fn an_interrupted_sync_leaves_no_temporary_file() {
         assert!(stray.is_empty(), "temporary files left behind: {stray:?}");
         if sent.success() && output.status.code() == Some(130) {
             interrupted += 1;
-            assert_eq!(target, new, "an interrupted sync is completed");
+            assert_eq!(target, big.new, "an interrupted sync is completed");
             assert_eq!(
                 String::from_utf8_lossy(&output.stderr),
                 "error: interrupted; the sync under way was completed first\n"
