@@ -48,6 +48,7 @@ extern crate self as stagecraft_core;
 
 pub mod config;
 pub mod conformance;
+pub mod interrupt;
 mod lookup;
 mod provider;
 mod registry;
