@@ -242,7 +242,21 @@ pub fn sync_files(
     prune: bool,
 ) -> Result<SyncReport, Error> {
     let source_text = fs::read_text(source)?;
-    let source_doc = parse_file(source, &source_text)?;
+    sync_text(source, &source_text, target, keys, dry_run, prune)
+}
+
+/// Syncs `keys` (all when empty) from env file text into the env file `target`, with the same
+/// rules as [`sync_files`]; `source` names the text in messages and the report. Other providers
+/// use it to write what they read elsewhere into an env file (encode it with [`write_string`]).
+pub fn sync_text(
+    source: &Path,
+    source_text: &str,
+    target: &Path,
+    keys: &[String],
+    dry_run: bool,
+    prune: bool,
+) -> Result<SyncReport, Error> {
+    let source_doc = parse_file(source, source_text)?;
     let source_values = Values::of(&source_doc);
     let chosen: Vec<&Binding<'_>>;
     let selected: &[&Binding<'_>] = if keys.is_empty() {
