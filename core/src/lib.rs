@@ -125,12 +125,14 @@ macro_rules! secrets_registry {
             const TABLES: &[&[$crate::Entry]] = &[$($table),*];
             const MERGED: [$crate::Entry; $crate::__private::merged_len(TABLES)] =
                 $crate::__private::merge(TABLES);
-            const INDEX: ([u16; $crate::__private::index_len(MERGED.len())], u64) =
-                $crate::__private::build_index(&MERGED);
+            const INDEX: $crate::__private::BuiltIndex<
+                { $crate::__private::index_len(MERGED.len()) },
+                { $crate::__private::pilots_len(MERGED.len()) },
+            > = $crate::__private::build_index(&MERGED);
             $crate::Registry::from_table(
                 ::core::concat!(::core::module_path!(), "::", ::core::stringify!($name)),
                 &MERGED,
-                $crate::__private::Index::new(&INDEX.0, INDEX.1),
+                $crate::__private::Index::new(&INDEX.slots, &INDEX.pilots, INDEX.seed),
             )
         };
     };
@@ -139,7 +141,7 @@ macro_rules! secrets_registry {
 /// What generated code needs. Not public API: anything here may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::lookup::{Index, build_index, index_len};
+    pub use crate::lookup::{BuiltIndex, Index, build_index, index_len, pilots_len};
     pub use crate::table::{
         Entry, StaticProvider, UniqueProviderId, assert_listed, merge, merged_len,
     };

@@ -147,6 +147,13 @@ impl Registry {
         self.table
     }
 
+    /// Whether lookups in the static table use its perfect-hash index (false only for tables
+    /// of over 32,767 providers, which are binary-searched). For tests; not public API.
+    #[doc(hidden)]
+    pub fn is_hashed(&self) -> bool {
+        self.index.is_hashed()
+    }
+
     /// Registers a provider at run time.
     ///
     /// # Panics
