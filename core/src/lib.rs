@@ -78,13 +78,27 @@ pub use stagecraft_macros::secrets_provider;
 /// ```ignore
 /// stagecraft_core::provider_table!(envfile::EnvFile, #[cfg(feature = "vault")] vault::Vault);
 /// ```
+///
+/// `stagecraft_codegen` writes a call ending in `; generated = true`, followed by the providers it found
+/// but cannot list (with the reason), so that the attribute explains at each of them why it is
+/// missing from the table.
 #[macro_export]
 macro_rules! provider_table {
-    ($($(#[$cfg:meta])* $provider:path),* $(,)?) => {
+    (
+        $($(#[$cfg:meta])* $provider:path),* $(,)?
+        $(; generated = $generated:literal $(, $unlisted:literal => $reason:literal)* $(,)?)?
+    ) => {
         /// The type-level keys of this crate's provider IDs are implemented for this type.
         #[doc(hidden)]
         #[allow(dead_code, unreachable_pub)]
         struct __ProviderIdKeys;
+
+        impl $crate::__private::TableNotes for __ProviderIdKeys {
+            const NOTES: $crate::__private::Notes = $crate::__private::Notes {
+                generated: false $(|| $generated)?,
+                unlisted: &[$($(($unlisted, $reason)),*)?],
+            };
+        }
 
         /// This crate's secrets providers, sorted by ID.
         pub const SECRETS_PROVIDERS: &[$crate::Entry] = {
@@ -143,6 +157,7 @@ macro_rules! secrets_registry {
 pub mod __private {
     pub use crate::lookup::{BuiltIndex, Index, build_index, index_len, pilots_len};
     pub use crate::table::{
-        Entry, StaticProvider, UniqueProviderId, assert_listed, merge, merged_len,
+        Entry, Notes, StaticProvider, TableNotes, UniqueProviderId, assert_listed, merge,
+        merged_len,
     };
 }

@@ -256,11 +256,28 @@ const fn duplicate(first: &Entry, second: &Entry) -> ! {
     panic!("{}", msg.as_str())
 }
 
-/// Fails const evaluation when `entry` is not in `table` (sorted by ID, as `merge` leaves it): a
-/// provider hidden from the table's generator (behind a macro), or a stale hand-written table.
+/// What a crate's table says about the providers it leaves out. Not public API.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Notes {
+    /// Whether `stagecraft_codegen` generated the table.
+    pub generated: bool,
+    /// Providers the generator found but could not list: their path from the crate root
+    /// (`crate::a::X`) and why.
+    pub unlisted: &'static [(&'static str, &'static str)],
+}
+
+/// Implemented by `provider_table!` for the crate's `__ProviderIdKeys`. Not public API.
+#[doc(hidden)]
+pub trait TableNotes {
+    const NOTES: Notes;
+}
+
+/// Fails const evaluation when `entry` is not in `table` (sorted by ID, as `merge` leaves it),
+/// saying why when the table's generator knows, and what it cannot see when it does not.
 /// A binary search, so that checking every provider of a crate costs O(n log n).
 #[doc(hidden)]
-pub const fn assert_listed(entry: &Entry, table: &[Entry]) {
+pub const fn assert_listed(entry: &Entry, table: &[Entry], notes: &Notes) {
     let (mut lo, mut hi) = (0, table.len());
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
@@ -271,13 +288,39 @@ pub const fn assert_listed(entry: &Entry, table: &[Entry]) {
             Ordering::Equal => break,
         }
     }
-    let msg = Message::new()
-        .push("secrets provider ")
-        .push_entry(entry)
+    let msg = Message::new().push("secrets provider ").push_entry(entry);
+    let mut i = 0;
+    while i < notes.unlisted.len() {
+        let (path, reason) = notes.unlisted[i];
+        if cmp(in_crate(path), in_crate(entry.type_path)).is_eq() {
+            panic!("{}", msg.push(" ").push(reason).as_str());
+        }
+        i += 1;
+    }
+    let msg = msg
         .push(" with id \"")
         .push(entry.id)
-        .push("\" is missing from crate::SECRETS_PROVIDERS: list it in `provider_table!` or generate the table with `stagecraft_codegen` from build.rs");
-    panic!("{}", msg.as_str())
+        .push("\" is missing from crate::SECRETS_PROVIDERS");
+    if notes.generated {
+        panic!("{}", msg.push(", which stagecraft_codegen generated from the module tree: it cannot see a provider declared by a macro, under `cfg_attr`, or in an `include!`d file; declare the struct directly in a module file").as_str())
+    }
+    panic!("{}", msg.push(": list it in `provider_table!` or generate the table with `stagecraft_codegen` from build.rs").as_str())
+}
+
+/// A type path without its first segment (the crate's name, or `crate`).
+const fn in_crate(path: &str) -> &str {
+    let bytes = path.as_bytes();
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        if bytes[i] == b':' && bytes[i + 1] == b':' {
+            return match core::str::from_utf8(bytes.split_at(i + 2).1) {
+                Ok(rest) => rest,
+                Err(_) => path,
+            };
+        }
+        i += 1;
+    }
+    path
 }
 
 /// Byte-wise comparison, the same order as `str::cmp`.
@@ -449,11 +492,15 @@ pub(crate) mod tests {
             entry("aws", "a::Aws"),
             entry("envfile", "a::EnvFile"),
         ]]);
-        assert_listed(&entry("envfile", "a::EnvFile"), &TABLE);
-        assert_listed(&entry("vault", "a::Vault"), &TABLE);
+        const NONE: Notes = Notes {
+            generated: false,
+            unlisted: &[],
+        };
+        assert_listed(&entry("envfile", "a::EnvFile"), &TABLE, &NONE);
+        assert_listed(&entry("vault", "a::Vault"), &TABLE, &NONE);
         for (id, ty) in [("envfile", "b::EnvFile"), ("encore", "a::Encore"), ("zzz", "a::Aws")] {
             let missing = entry(id, ty);
-            assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| assert_listed(&missing, &TABLE))).is_err());
+            assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| assert_listed(&missing, &TABLE, &NONE))).is_err());
         }
     }
 

@@ -41,7 +41,7 @@ fn fallback(item: &ItemStruct) -> TokenStream {
     let (impl_generics, ty_generics, where_clause) = item.generics.split_for_impl();
     quote! {
         impl #impl_generics ::stagecraft_core::ProviderIdentity for #ident #ty_generics #where_clause {
-            fn id(&self) -> &str {
+            fn id(&self) -> &::core::primitive::str {
                 ::core::unreachable!("#[secrets_provider] failed to expand")
             }
         }
@@ -79,11 +79,11 @@ fn expand(id: &LitStr, item: &ItemStruct) -> TokenStream {
             }
 
             impl ::stagecraft_core::ProviderIdentity for #ident {
-                fn id(&self) -> &str {
+                fn id(&self) -> &::core::primitive::str {
                     <Self as #private::StaticProvider>::ENTRY.id()
                 }
 
-                fn description(&self) -> &str {
+                fn description(&self) -> &::core::primitive::str {
                     <Self as #private::StaticProvider>::ENTRY.description()
                 }
             }
@@ -96,6 +96,7 @@ fn expand(id: &LitStr, item: &ItemStruct) -> TokenStream {
             #private::assert_listed(
                 &<#ident as #private::StaticProvider>::ENTRY,
                 crate::SECRETS_PROVIDERS,
+                &<crate::__ProviderIdKeys as #private::TableNotes>::NOTES,
             )
         };
     }
