@@ -12,15 +12,28 @@
 //! (and those of the modules around them) so that rustc evaluates them, sorts by ID and writes
 //! `$OUT_DIR/secrets_providers.rs`. Two unconditional providers with one ID become a
 //! `compile_error!` naming both places. What the scan cannot see (a provider behind a macro or a
-//! `cfg_attr`) is caught by the membership check that the attribute emits.
+//! `cfg_attr`) is caught by the membership check that the attribute emits, which then says what
+//! the scan cannot see; a provider the crate root cannot name (a private module on its path) is
+//! left out of the table and reported at the struct.
+//!
+//! A binary calls [`registry`] instead and declares `stagecraft_core::include_registry!(static
+//! REGISTRY);`: its registry then holds its own providers and those of every provider crate it
+//! depends on, found through cargo's `links` metadata. A provider crate makes itself findable by
+//! setting `links` (any unique name) in its `Cargo.toml`.
+//!
+//! A registry listed by hand (`secrets_registry!`) in a crate whose build script calls
+//! [`generate`] or [`registry`] is checked too: each provider crate it depends on, and its own
+//! table, that the list leaves out is a **build-script warning** (`cargo::warning`), not an
+//! error, since a binary may mean to leave a provider out. A crate without such a build script
+//! gets no check: use [`registry`].
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use quote::quote;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::{env, fs};
 use syn::ext::IdentExt as _;
-use syn::parse::ParseStream;
+use syn::parse::{ParseStream, Parser as _};
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Expr, ExprLit, Item, ItemMod, Lit, LitStr, Meta, Token, UseTree, Visibility};
 
@@ -52,20 +65,129 @@ pub struct Provider {
 /// When `CARGO_MANIFEST_DIR` or `OUT_DIR` is unset (outside a build script), or the file cannot
 /// be written: a build script reports failure by panicking.
 pub fn generate() {
-    let manifest_dir = PathBuf::from(
-        env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set by cargo"),
-    );
-    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"));
-    let scan = scan(&manifest_dir, &crate_root(&manifest_dir));
-    for file in scan.files.iter().chain(&scan.watched_dirs) {
-        println!(
-            "cargo:rerun-if-changed={}",
-            manifest_dir.join(file).display()
+    Build::from_env().write_table();
+}
+
+/// Does what [`generate`] does, and writes `$OUT_DIR/secrets_registry.rs`: the list of every
+/// provider table this crate can see, its own (`crate::SECRETS_PROVIDERS`) and that of each
+/// dependency whose build script calls [`generate`] and whose `Cargo.toml` sets `links`. A
+/// binary then declares its complete registry with one line at its crate root:
+///
+/// ```ignore
+/// stagecraft_core::include_registry!(static REGISTRY);
+/// ```
+///
+/// A provider dependency is found through cargo's `links` metadata, which cargo passes only to
+/// direct dependents: a provider crate reached through another crate is listed by that crate,
+/// and a dependency renamed in `Cargo.toml` must be listed by hand.
+///
+/// # Panics
+/// As [`generate`].
+pub fn registry() {
+    let build = Build::from_env();
+    build.write_table();
+    let path = build.out_dir.join("secrets_registry.rs");
+    fs::write(&path, render_registry(&build.provider_crates))
+        .unwrap_or_else(|e| panic!("stagecraft-codegen: cannot write {}: {e}", path.display()));
+}
+
+/// What a build script knows: where the crate is, what the scan found, and the provider crates
+/// among its dependencies.
+struct Build {
+    manifest_dir: PathBuf,
+    out_dir: PathBuf,
+    scan: Scan,
+    provider_crates: Vec<String>,
+}
+
+/// The `links` metadata key a provider crate's build script sets to its crate name.
+const METADATA_KEY: &str = "stagecraft_secrets_providers";
+
+impl Build {
+    fn from_env() -> Build {
+        let manifest_dir = PathBuf::from(
+            env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set by cargo"),
         );
+        let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"));
+        let scan = scan(&manifest_dir, &crate_root(&manifest_dir));
+        Build {
+            manifest_dir,
+            out_dir,
+            scan,
+            provider_crates: provider_crates(env::vars()),
+        }
     }
-    let out = out_dir.join("secrets_providers.rs");
-    fs::write(&out, render(&scan.providers))
-        .unwrap_or_else(|e| panic!("stagecraft-codegen: cannot write {}: {e}", out.display()));
+
+    /// Writes `secrets_providers.rs`, tells cargo what to watch, passes this crate's name to
+    /// dependents, and warns about registries that leave out a provider table.
+    fn write_table(&self) {
+        for file in self.scan.files.iter().chain(&self.scan.watched_dirs) {
+            println!(
+                "cargo:rerun-if-changed={}",
+                self.manifest_dir.join(file).display()
+            );
+        }
+        let out = self.out_dir.join("secrets_providers.rs");
+        fs::write(&out, render(&self.scan.providers))
+            .unwrap_or_else(|e| panic!("stagecraft-codegen: cannot write {}: {e}", out.display()));
+        if env::var_os("CARGO_MANIFEST_LINKS").is_some() {
+            let crate_name = env::var("CARGO_PKG_NAME").unwrap_or_default().replace('-', "_");
+            println!("cargo::metadata={METADATA_KEY}={crate_name}");
+        }
+        let own_table = !self.scan.providers.is_empty();
+        for warning in omissions(&self.scan.registries, &self.provider_crates, own_table) {
+            println!("cargo::warning={warning}");
+        }
+    }
+}
+
+/// The crates that passed [`METADATA_KEY`] to this build script, sorted: cargo sets
+/// `DEP_<LINKS>_<KEY>` for each direct dependency whose build script printed the key.
+fn provider_crates(vars: impl Iterator<Item = (String, String)>) -> Vec<String> {
+    let suffix = format!("_{}", METADATA_KEY.to_uppercase());
+    let mut crates: Vec<String> = vars
+        .filter(|(name, _)| name.starts_with("DEP_") && name.ends_with(&suffix))
+        .map(|(_, crate_name)| crate_name)
+        .collect();
+    crates.sort();
+    crates.dedup();
+    crates
+}
+
+/// A warning for each table that a `secrets_registry!` leaves out: a provider crate this crate
+/// depends on, or its own table when it declares providers.
+fn omissions(
+    registries: &[RegistryCall],
+    provider_crates: &[String],
+    own_table: bool,
+) -> Vec<String> {
+    let own = own_table.then(|| "crate".to_owned());
+    let mut warnings = Vec::new();
+    for registry in registries {
+        for name in provider_crates.iter().chain(own.as_ref()) {
+            if !registry.crates.contains(name) {
+                warnings.push(format!(
+                    "{}:{}: `secrets_registry!` does not list `{name}::SECRETS_PROVIDERS`, so those providers are missing from `{}` at run time; list the table, or declare the registry with `stagecraft_codegen::registry()` and `stagecraft_core::include_registry!`",
+                    registry.file.display(),
+                    registry.line,
+                    registry.name,
+                ));
+            }
+        }
+    }
+    warnings
+}
+
+/// The generated list of tables for `include_registry!`: an expression of type `&[&[Entry]]`.
+pub fn render_registry(provider_crates: &[String]) -> String {
+    let mut out = String::from(
+        "// @generated by stagecraft-codegen from the crate's dependencies. Do not edit.\n&[\n",
+    );
+    for name in provider_crates {
+        writeln!(out, "    ::{name}::SECRETS_PROVIDERS,").expect("writing to a String cannot fail");
+    }
+    out.push_str("    crate::SECRETS_PROVIDERS,\n]\n");
+    out
 }
 
 /// `src/lib.rs`, or `src/main.rs` when the crate has no library.
@@ -88,6 +210,21 @@ pub struct Scan {
     /// The nearest existing directories of module files that were looked for and missing: a
     /// file created there later must rerun the scan.
     pub watched_dirs: Vec<PathBuf>,
+    /// The `secrets_registry!` calls, to check that they list every provider table.
+    pub registries: Vec<RegistryCall>,
+}
+
+/// A `secrets_registry!` call found by the scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryCall {
+    /// The static it declares.
+    pub name: String,
+    /// The file that calls it, relative to the crate's manifest directory.
+    pub file: PathBuf,
+    /// The line of the call.
+    pub line: usize,
+    /// The first path segment of each table listed (`provider_a`, `crate`).
+    pub crates: Vec<String>,
 }
 
 /// Scans the module tree that starts at `root` (relative to `manifest_dir`). A file that is
@@ -240,6 +377,11 @@ impl Walker<'_> {
                     }
                 }
                 Item::Mod(m) => self.module(m, file, dir, children, &module),
+                Item::Macro(m) if is_named(&m.mac.path, "secrets_registry") => {
+                    if let Some(call) = registry_call(&m.mac, file) {
+                        self.scan.registries.push(call);
+                    }
+                }
                 _ => {}
             }
         }
@@ -289,6 +431,44 @@ impl Walker<'_> {
             self.file(&children.join(name).join("mod.rs"), true, inner);
         }
     }
+}
+
+fn is_named(path: &syn::Path, name: &str) -> bool {
+    path.segments.last().is_some_and(|s| s.ident == name)
+}
+
+/// Reads `secrets_registry!(… static NAME = [tables…])`.
+fn registry_call(mac: &syn::Macro, file: &Path) -> Option<RegistryCall> {
+    let mut name = None;
+    let mut crates = None;
+    let mut previous_static = false;
+    for token in mac.tokens.clone() {
+        match &token {
+            TokenTree::Ident(ident) if previous_static => name = Some(ident.to_string()),
+            TokenTree::Group(group) if group.delimiter() == Delimiter::Bracket => {
+                let tables = Punctuated::<Expr, Token![,]>::parse_terminated
+                    .parse2(group.stream())
+                    .ok()?;
+                crates = Some(
+                    tables
+                        .iter()
+                        .filter_map(|table| match table {
+                            Expr::Path(p) => p.path.segments.first().map(|s| s.ident.to_string()),
+                            _ => None,
+                        })
+                        .collect(),
+                );
+            }
+            _ => {}
+        }
+        previous_static = matches!(&token, TokenTree::Ident(i) if i == "static");
+    }
+    Some(RegistryCall {
+        name: name?,
+        file: file.to_owned(),
+        line: mac.path.segments.last()?.ident.span().start().line,
+        crates: crates?,
+    })
 }
 
 /// The names `use …::secrets_provider as name;` gives the attribute among these items.
@@ -740,5 +920,48 @@ fn main() {}
             rendered.contains("\"crate::outer::private::Hidden\" => \"is declared in private module `crate::outer::private`"),
             "{rendered}"
         );
+    }
+
+    #[test]
+    fn provider_crates_come_from_links_metadata() {
+        let vars = [
+            ("DEP_STAGECRAFT_PROVIDERS_STAGECRAFT_SECRETS_PROVIDERS", "stagecraft_providers"),
+            ("DEP_ACME_STAGECRAFT_SECRETS_PROVIDERS", "acme_providers"),
+            ("DEP_Z_INCLUDE", "/usr/include"),
+            ("STAGECRAFT_SECRETS_PROVIDERS", "not_a_dependency"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        assert_eq!(
+            provider_crates(vars.into_iter()),
+            ["acme_providers", "stagecraft_providers"]
+        );
+        assert_eq!(
+            render_registry(&["acme_providers".to_owned()]),
+            "// @generated by stagecraft-codegen from the crate's dependencies. Do not edit.\n&[\n    ::acme_providers::SECRETS_PROVIDERS,\n    crate::SECRETS_PROVIDERS,\n]\n"
+        );
+    }
+
+    #[test]
+    fn a_hand_written_registry_that_omits_a_provider_table_is_warned_about() {
+        let dir = crate_with(&[(
+            "src/main.rs",
+            "#[secrets_provider(\"local\")]\npub struct Local;\n\nstagecraft_core::secrets_registry!(pub static REGISTRY = [\n    acme::SECRETS_PROVIDERS,\n]);\nfn main() {}\n",
+        )]);
+        let scan = scan(dir.path(), Path::new("src/main.rs"));
+        assert_eq!(
+            scan.registries,
+            [RegistryCall {
+                name: "REGISTRY".to_owned(),
+                file: PathBuf::from("src/main.rs"),
+                line: 4,
+                crates: vec!["acme".to_owned()],
+            }]
+        );
+        let crates = ["acme".to_owned(), "stagecraft_providers".to_owned()];
+        let warnings = omissions(&scan.registries, &crates, true);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        assert!(warnings[0].starts_with("src/main.rs:4: `secrets_registry!` does not list `stagecraft_providers::SECRETS_PROVIDERS`, so those providers are missing from `REGISTRY` at run time"), "{warnings:?}");
+        assert!(warnings[1].contains("does not list `crate::SECRETS_PROVIDERS`"), "{warnings:?}");
+        assert!(omissions(&scan.registries, &crates[..1], false).is_empty());
     }
 }

@@ -134,9 +134,12 @@ macro_rules! include_providers {
 #[macro_export]
 macro_rules! secrets_registry {
     ($(#[$attr:meta])* $vis:vis static $name:ident = [$($table:expr),* $(,)?] $(;)?) => {
+        $crate::secrets_registry!(@tables $(#[$attr])* $vis static $name = &[$($table),*]);
+    };
+    (@tables $(#[$attr:meta])* $vis:vis static $name:ident = $tables:expr) => {
         $(#[$attr])*
         $vis static $name: $crate::Registry = {
-            const TABLES: &[&[$crate::Entry]] = &[$($table),*];
+            const TABLES: &[&[$crate::Entry]] = $tables;
             const MERGED: [$crate::Entry; $crate::__private::merged_len(TABLES)] =
                 $crate::__private::merge(TABLES);
             const INDEX: $crate::__private::BuiltIndex<
@@ -149,6 +152,28 @@ macro_rules! secrets_registry {
                 $crate::__private::Index::new(&INDEX.slots, &INDEX.pilots, INDEX.seed),
             )
         };
+    };
+}
+
+/// Declares the crate's complete registry: its own providers and those of every dependency
+/// that provides some, as `stagecraft_codegen::registry()` found them from `build.rs`. Invoke
+/// it once, at the crate root, instead of `include_providers!`:
+///
+/// ```ignore
+/// // build.rs: fn main() { stagecraft_codegen::registry(); }
+/// stagecraft_core::include_registry!(pub static REGISTRY);
+/// ```
+///
+/// A provider crate is found when its build script calls `stagecraft_codegen::generate()` and
+/// its `Cargo.toml` sets `links` (any unique name, such as `links = "stagecraft-providers-acme"`),
+/// which is how cargo passes its name to the crates that depend on it.
+#[macro_export]
+macro_rules! include_registry {
+    ($(#[$attr:meta])* $vis:vis static $name:ident $(;)?) => {
+        $crate::include_providers!();
+        $crate::secrets_registry!(@tables $(#[$attr])* $vis static $name = ::core::include!(
+            ::core::concat!(::core::env!("OUT_DIR"), "/secrets_registry.rs")
+        ));
     };
 }
 
