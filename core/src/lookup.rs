@@ -90,28 +90,26 @@ const K2: u64 = 0xe703_7ed1_a0b4_28db;
 /// The odd multiplier that spreads a pilot-adjusted hash over the slots.
 const K3: u64 = 0x9e37_79b9_7f4a_7c15;
 
-/// The seeded hash of an ID. It reads every byte (the key, the tail and any middle words) and the
-/// length, so two distinct IDs collide only for some seeds, never for all of them: a new seed
-/// always separates them.
+/// The seeded hash of an ID from its key and tail. It reads every byte (the key, the tail and
+/// any middle words) and the length, so two distinct IDs collide only for some seeds, never for
+/// all of them: a new seed always separates them.
 #[inline(always)]
-fn hash(id: &[u8], seed: u64) -> u64 {
-    let mut h = fold(key_bytes(id) ^ seed, tail(id) ^ K1) ^ id.len() as u64;
+fn hash(id: &[u8], key: u64, tail: u64, seed: u64) -> u64 {
+    let mut h = fold(key ^ seed, tail ^ K1) ^ id.len() as u64;
     if id.len() > 16 {
-        for chunk in id[8..id.len() - 8].chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            h = fold(h ^ u64::from_be_bytes(word), K2);
-        }
+        h = hash_middle(h, &id[8..id.len() - 8]);
     }
     h
 }
 
-#[inline(always)]
-fn key_bytes(id: &[u8]) -> u64 {
-    match id.first_chunk::<8>() {
-        Some(first) => u64::from_be_bytes(*first),
-        None => key_const(id),
+#[cold]
+fn hash_middle(mut h: u64, middle: &[u8]) -> u64 {
+    for chunk in middle.chunks(8) {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        h = fold(h ^ u64::from_be_bytes(word), K2);
     }
+    h
 }
 
 /// [`hash`] in const context.
@@ -184,16 +182,14 @@ impl Index {
                 .ok()
                 .map(|i| &table[i]);
         }
-        let h = hash(id.as_bytes(), self.seed);
-        let pilot = self.pilots[bucket(h, self.pilots.len())];
+        let (key, tail, len) = (key(id), tail(id.as_bytes()), id.len());
+        let h = hash(id.as_bytes(), key, tail, self.seed);
+        let pilot = *self.pilots.get(bucket(h, self.pilots.len()))?;
         let slot = ((h ^ pilot).wrapping_mul(K3) >> self.shift) as usize;
         let position = usize::from(*self.slots.get(slot)?).checked_sub(1)?;
         let entry = table.get(position)?;
-        let len = id.len();
         // Key, tail and length settle IDs of up to 16 bytes; longer ones compare their middle.
-        let same = entry.key() == key(id)
-            && entry.tail() == tail(id.as_bytes())
-            && entry.id().len() == len;
+        let same = entry.key() == key && entry.tail() == tail && entry.id().len() == len;
         (same && (len <= 16 || same_tail(entry.id(), id))).then_some(entry)
     }
 }
@@ -387,7 +383,8 @@ mod tests {
         ] {
             assert_eq!(key(id), key_const(id.as_bytes()), "{id}");
             assert_eq!(tail(id.as_bytes()), tail_const(id.as_bytes()), "{id}");
-            assert_eq!(hash(id.as_bytes(), 77), hash_const(id.as_bytes(), 77), "{id}");
+            let b = id.as_bytes();
+            assert_eq!(hash(b, key(id), tail(b), 77), hash_const(b, 77), "{id}");
         }
     }
 
