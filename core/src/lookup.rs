@@ -95,7 +95,7 @@ const K3: u64 = 0x9e37_79b9_7f4a_7c15;
 /// all of them: a new seed always separates them.
 #[inline(always)]
 fn hash(id: &[u8], key: u64, tail: u64, seed: u64) -> u64 {
-    let mut h = fold(key ^ seed, tail ^ K1) ^ id.len() as u64;
+    let mut h = fold((key ^ seed).wrapping_add(id.len() as u64), tail ^ K1);
     if id.len() > 16 {
         h = hash_middle(h, &id[8..id.len() - 8]);
     }
@@ -114,7 +114,10 @@ fn hash_middle(mut h: u64, middle: &[u8]) -> u64 {
 
 /// [`hash`] in const context.
 const fn hash_const(id: &[u8], seed: u64) -> u64 {
-    let mut h = fold(key_const(id) ^ seed, tail_const(id) ^ K1) ^ id.len() as u64;
+    let mut h = fold(
+        (key_const(id) ^ seed).wrapping_add(id.len() as u64),
+        tail_const(id) ^ K1,
+    );
     if id.len() > 16 {
         let mut at = 8;
         while at < id.len() - 8 {
@@ -134,9 +137,13 @@ const fn hash_const(id: &[u8], seed: u64) -> u64 {
     h
 }
 
-/// A perfect-hash index over a table, in the "hash and displace" scheme of PTHash: the hash of
-/// an ID picks a bucket, the bucket's pilot moves its IDs to slots no other ID uses, and
-/// `slots[slot]` is the entry's position plus one (0: empty). One hash, two loads, one compare.
+/// A perfect-hash index over a table: `slots[slot]` is the entry's position plus one (0: empty).
+///
+/// Up to [`SMALL`] entries, the slot is the top bits of the hash, in about `n²` slots: a seed
+/// under which no two IDs share a slot turns up within a few tries. Larger tables use the "hash
+/// and displace" scheme of PTHash in about `2n` slots: the hash picks a bucket, and the bucket's
+/// pilot moves its IDs to slots no other ID uses. A lookup is one hash, one or two loads and
+/// one compare.
 #[derive(Debug, Clone, Copy)]
 pub struct Index {
     slots: &'static [u16],
@@ -156,7 +163,7 @@ impl Index {
 
     #[doc(hidden)]
     pub const fn new(slots: &'static [u16], pilots: &'static [u64], seed: u64) -> Self {
-        if seed == 0 || slots.is_empty() || pilots.is_empty() {
+        if seed == 0 || slots.is_empty() {
             return Self::NONE;
         }
         Index {
@@ -184,8 +191,12 @@ impl Index {
         }
         let (key, tail, len) = (key(id), tail(id.as_bytes()), id.len());
         let h = hash(id.as_bytes(), key, tail, self.seed);
-        let pilot = *self.pilots.get(bucket(h, self.pilots.len()))?;
-        let slot = ((h ^ pilot).wrapping_mul(K3) >> self.shift) as usize;
+        let slot = if self.pilots.is_empty() {
+            (h >> self.shift) as usize
+        } else {
+            let pilot = *self.pilots.get(bucket(h, self.pilots.len()))?;
+            ((h ^ pilot).wrapping_mul(K3) >> self.shift) as usize
+        };
         let position = usize::from(*self.slots.get(slot)?).checked_sub(1)?;
         let entry = table.get(position)?;
         // Key, tail and length settle IDs of up to 16 bytes; longer ones compare their middle.
@@ -200,21 +211,27 @@ const fn bucket(h: u64, buckets: usize) -> usize {
     (h >> 32) as usize & (buckets - 1)
 }
 
-/// The number of slots of the index of an `n`-entry table: a power of two at least twice `n`,
-/// so that pilots find free slots within a few tries. 0 (no index) past 32,767 entries.
+/// The largest table indexed without pilots (in at most 4,096 slots).
+const SMALL: usize = 64;
+
+/// The number of slots of the index of an `n`-entry table: a power of two at least `n²` up to
+/// [`SMALL`] entries, else at least `2n`, so that seeds or pilots that fit turn up within a few
+/// tries. 0 (no index) past 32,767 entries.
 #[doc(hidden)]
 pub const fn index_len(n: usize) -> usize {
     if n == 0 || n > (u16::MAX as usize) / 2 {
         return 0;
     }
-    let slots = (2 * n).next_power_of_two();
+    let slots = if n <= SMALL { n * n } else { 2 * n };
+    let slots = slots.next_power_of_two();
     if slots < 4 { 4 } else { slots }
 }
 
-/// The number of buckets (pilots) of the index of an `n`-entry table: about one per 4 entries.
+/// The number of buckets (pilots) of the index of an `n`-entry table: none up to [`SMALL`]
+/// entries, else about one per 4 entries.
 #[doc(hidden)]
 pub const fn pilots_len(n: usize) -> usize {
-    if index_len(n) == 0 {
+    if n <= SMALL || index_len(n) == 0 {
         return 0;
     }
     n.div_ceil(4).next_power_of_two()
@@ -235,14 +252,15 @@ const PILOT_TRIES: u64 = 1 << 16;
 /// Builds the index of `table`. `M` is [`index_len`] and `B` [`pilots_len`] of its length.
 ///
 /// Buckets are placed largest first; each takes the first pilot under which all its IDs land on
-/// free, distinct slots. IDs collide in full only under some seeds (see [`hash`]), so a seed
-/// that fails is replaced; seed 0 (no index) would mean 64 seeds failed in a row.
+/// free, distinct slots; without pilots, a seed fits when all IDs land on distinct slots. IDs
+/// collide only under some seeds (see [`hash`]), so a seed that fails is replaced; seed 0 (no
+/// index) would take 256 failures in a row, each less likely than not.
 #[doc(hidden)]
 pub const fn build_index<const M: usize, const B: usize>(table: &[Entry]) -> BuiltIndex<M, B> {
     let n = table.len();
     let mut state = 0x853c_49e6_748f_ea9b_u64;
     let mut attempt = 0;
-    while M > 0 && B > 0 && n <= M && attempt < 64 {
+    while M > 0 && n <= M && attempt < 256 {
         state = state.wrapping_add(K3);
         let seed = splitmix(state) | 1;
         let mut index = BuiltIndex {
@@ -276,6 +294,18 @@ const fn place_buckets<const M: usize, const B: usize>(
 ) -> bool {
     let n = table.len();
     let shift = 64 - M.trailing_zeros();
+    if B == 0 {
+        let mut i = 0;
+        while i < n {
+            let slot = (hash_const(table[i].id().as_bytes(), index.seed) >> shift) as usize;
+            if index.slots[slot] != 0 {
+                return false;
+            }
+            index.slots[slot] = i as u16 + 1;
+            i += 1;
+        }
+        return true;
+    }
     // The hash of each entry, and the entries grouped by bucket (a counting sort).
     let mut hashes = [0u64; M];
     let mut sizes = [0u16; B];
