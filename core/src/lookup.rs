@@ -102,7 +102,7 @@ fn hash(id: &[u8], key: u64, tail: u64, seed: u64) -> u64 {
     h
 }
 
-#[cold]
+/// Folds in the bytes between the key and the tail of an ID longer than 16 bytes.
 fn hash_middle(mut h: u64, middle: &[u8]) -> u64 {
     for chunk in middle.chunks(8) {
         let mut word = [0u8; 8];
