@@ -4,7 +4,6 @@
 //! with `RUST_LOG=trace`; both runs are checked for the canary on stdout and stderr.
 
 use std::fs;
-use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -433,22 +432,22 @@ fn interrupt_stuck(project: &Project, args: &[&str], signal: &str) -> Run {
     Run(exit_of(child))
 }
 
+/// A sync stuck reading its config from a FIFO nobody writes stops at once on each signal. (A
+/// FIFO as the env file source is refused before it is opened, so the config is the FIFO here.)
 #[test]
 fn a_stuck_sync_stops_at_once_on_a_signal() {
     let project = Project::new();
     let fifo = project.0.path().join("fifo");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let sync = ["--config", "fifo", "secrets", "sync"];
     for signal in ["INT", "TERM", "HUP"] {
-        let sync = ["secrets", "sync", "--provider", "envfile", "--from", "fifo", "--to", "out.env"];
         interrupt_stuck(&project, &sync, signal).fails(130, "error: interrupted\n");
-        let config = ["--config", "fifo", "secrets", "sync"];
-        interrupt_stuck(&project, &config, signal).fails(130, "error: interrupted\n");
-        let run = interrupt_stuck(&project, &[&config[..], &["--json"]].concat(), signal);
+        let run = interrupt_stuck(&project, &[&sync[..], &["--json"]].concat(), signal);
         run.fails(130, "error: interrupted\n");
         assert_eq!(
             run.json(),
             serde_json::json!({"error": {"kind": "interrupted", "message": "interrupted", "causes": [], "exit_code": 130}})
         );
     }
-    assert!(!Path::new(&project.0.path().join("out.env")).exists());
+    assert_eq!(project.read(".env.staging"), None);
 }

@@ -178,7 +178,7 @@ fn invalid(file: Option<PathBuf>, path: String, error: &serde_yaml::Error) -> Co
     ConfigError::Invalid {
         file,
         location: location.unwrap_or_default(),
-        message: without_values(&message, &path),
+        message: redact(without_path(&message, &path)),
         path,
     }
 }
@@ -206,25 +206,29 @@ const SAFE_PHRASES: [&str; 6] = [
     "too many alias expansions",
 ];
 
+/// `message` without the YAML path serde_yaml puts first, which may differ from `path` (which
+/// ends at the offending key): a known message is found where it starts.
+fn without_path<'m>(message: &'m str, path: &str) -> &'m str {
+    let known = SERDE_PHRASES.iter().chain(&SAFE_PHRASES);
+    if let Some(at) = known.filter_map(|p| message.find(p)).min() {
+        return &message[at..];
+    }
+    message
+        .strip_prefix(path)
+        .and_then(|rest| rest.strip_prefix(": "))
+        .unwrap_or(message)
+}
+
 /// serde quotes the offending value in "invalid type: string \"…\", expected …", and serde_yaml
 /// puts its own YAML path before that in a whole-document parse, so the message is rebuilt from
 /// what is known to be safe: the kind of value found (from a fixed list) and what was expected
-/// (the deserializer's own words). Other messages lose the YAML path, which `path` has.
-fn without_values(message: &str, path: &str) -> String {
+/// (the deserializer's own words).
+fn redact(message: &str) -> String {
     let found = SERDE_PHRASES
         .iter()
         .filter_map(|phrase| message.find(phrase).map(|at| (at, *phrase)))
         .min();
     let Some((at, phrase)) = found else {
-        // serde_yaml's YAML path may differ from `path` (which ends at the offending key), so
-        // known messages are found where they start.
-        if let Some(at) = SAFE_PHRASES.iter().filter_map(|p| message.find(p)).min() {
-            return message[at..].to_owned();
-        }
-        let message = message
-            .strip_prefix(path)
-            .and_then(|rest| rest.strip_prefix(": "))
-            .unwrap_or(message);
         return message.to_owned();
     };
     let rest = &message[at + phrase.len()..];
@@ -719,7 +723,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
 
 /// A scalar map key, for finding duplicates: `1` and `"1"` differ, as in YAML.
 #[derive(PartialEq, Eq, Hash)]
-enum Key {
+enum SeenKey {
     Str(String),
     Int(i128),
     Float(u64),
@@ -730,19 +734,19 @@ enum Key {
 /// A map key that must differ from the keys before it in its map. Keys that are collections or
 /// tagged are only walked.
 struct UniqueKey<'s, 'b> {
-    seen: &'s mut std::collections::HashSet<Key>,
+    seen: &'s mut std::collections::HashSet<SeenKey>,
     walk: Walk<'b>,
 }
 
 impl UniqueKey<'_, '_> {
-    fn insert<E: de::Error>(self, key: Key) -> Result<(), E> {
+    fn insert<E: de::Error>(self, key: SeenKey) -> Result<(), E> {
         self.walk.spend()?;
         let shown = match &key {
-            Key::Str(s) => format!("`{s}`"),
-            Key::Int(i) => format!("`{i}`"),
-            Key::Float(bits) => format!("`{}`", f64::from_bits(*bits)),
-            Key::Bool(b) => format!("`{b}`"),
-            Key::Null => "`null`".to_owned(),
+            SeenKey::Str(s) => format!("`{s}`"),
+            SeenKey::Int(i) => format!("`{i}`"),
+            SeenKey::Float(bits) => format!("`{}`", f64::from_bits(*bits)),
+            SeenKey::Bool(b) => format!("`{b}`"),
+            SeenKey::Null => "`null`".to_owned(),
         };
         if self.seen.insert(key) {
             Ok(())
@@ -768,31 +772,31 @@ impl<'de> Visitor<'de> for UniqueKey<'_, '_> {
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        self.insert(Key::Bool(v))
+        self.insert(SeenKey::Bool(v))
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.insert(Key::Int(v.into()))
+        self.insert(SeenKey::Int(v.into()))
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.insert(Key::Int(v.into()))
+        self.insert(SeenKey::Int(v.into()))
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        self.insert(Key::Float(v.to_bits()))
+        self.insert(SeenKey::Float(v.to_bits()))
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        self.insert(Key::Str(v.to_owned()))
+        self.insert(SeenKey::Str(v.to_owned()))
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        self.insert(Key::Null)
+        self.insert(SeenKey::Null)
     }
 
     fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        self.insert(Key::Null)
+        self.insert(SeenKey::Null)
     }
 
     fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
