@@ -89,7 +89,8 @@ fn error_json(failure: &Failure) -> serde_json::Value {
 /// escapes such as `\u{1b}`.
 pub(crate) fn escape(text: &str) -> Cow<'_, str> {
     let unsafe_char = |c: char| {
-        c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
     };
     if !text.contains(unsafe_char) {
         return Cow::Borrowed(text);

@@ -18,7 +18,7 @@ impl Project {
     fn new() -> Self {
         let project = Project(tempfile::tempdir().unwrap());
         project.write("stagecraft.yml", CONFIG);
-        project.write(".env.local", &format!("A={CANARY}\nB='{CANARY}'\n"));
+        project.write(".env.local", format!("A={CANARY}\nB='{CANARY}'\n"));
         project
     }
 
@@ -66,7 +66,10 @@ struct Run(Output);
 
 impl Run {
     fn code(&self) -> i32 {
-        self.0.status.code().expect("exited, not killed by a signal")
+        self.0
+            .status
+            .code()
+            .expect("exited, not killed by a signal")
     }
 
     fn stdout(&self) -> String {
@@ -135,7 +138,10 @@ fn tagged_values_are_never_quoted_in_any_section() {
             ),
         );
         config_fails(
-            CONFIG.replace("target_file: .env.staging", &format!("token: {tag} \"{CANARY}\"")),
+            CONFIG.replace(
+                "target_file: .env.staging",
+                &format!("token: {tag} \"{CANARY}\""),
+            ),
             &format!(
                 "stagecraft.yml:6:14: secrets.providers.envfile.token: invalid value: string, expected {expected}"
             ),
@@ -178,7 +184,10 @@ fn config_encodings_other_than_utf8_get_a_position() {
         .encode_utf16()
         .flat_map(u16::to_le_bytes)
         .collect();
-    config_fails(&utf16, "stagecraft.yml:1:1: the file is UTF-16; save it as UTF-8");
+    config_fails(
+        &utf16,
+        "stagecraft.yml:1:1: the file is UTF-16; save it as UTF-8",
+    );
     config_fails(
         &utf16[2..],
         "stagecraft.yml:1:2: NUL character: is the file UTF-16? save it as UTF-8",
@@ -293,7 +302,12 @@ fn json_failures_are_one_document_with_the_same_exit_code() {
             "input",
             ".env.local does not define NOPE",
         ),
-        (&["secrets", "sync", "--json", "--to", ""], 1, "input", "--to is empty"),
+        (
+            &["secrets", "sync", "--json", "--to", ""],
+            1,
+            "input",
+            "--to is empty",
+        ),
         (
             &["secrets", "sync", "--json", "--bogus"],
             1,
@@ -323,14 +337,27 @@ fn json_failures_are_one_document_with_the_same_exit_code() {
         );
         let without: Vec<&str> = args.iter().copied().filter(|a| *a != "--json").collect();
         let plain = project.run(&without);
-        assert_eq!((plain.code(), plain.stdout()), (code, String::new()), "{without:?}");
+        assert_eq!(
+            (plain.code(), plain.stdout()),
+            (code, String::new()),
+            "{without:?}"
+        );
     }
-    let run = project.run(&["secrets", "sync", "--json", "--to", "/sys/kernel/stagecraft.env"]);
+    let run = project.run(&[
+        "secrets",
+        "sync",
+        "--json",
+        "--to",
+        "/sys/kernel/stagecraft.env",
+    ]);
     assert_eq!(run.code(), 2, "{}", run.stderr());
     let doc = run.json();
     assert_eq!(doc["error"]["kind"], "external");
     assert_eq!(doc["error"]["exit_code"], 2);
-    assert_eq!(doc["error"]["message"], "cannot write /sys/kernel/stagecraft.env");
+    assert_eq!(
+        doc["error"]["message"],
+        "cannot write /sys/kernel/stagecraft.env"
+    );
     assert_eq!(doc["error"]["causes"].as_array().unwrap().len(), 1);
 }
 
@@ -351,7 +378,10 @@ fn check_exits_4_when_the_target_is_out_of_sync() {
     let run = project.run(&["secrets", "sync", "--check", "--json"]);
     assert_eq!(run.code(), 4);
     let plan = run.json();
-    assert_eq!((&plan["dry_run"], &plan["summary"]["added"]), (&true.into(), &2.into()));
+    assert_eq!(
+        (&plan["dry_run"], &plan["summary"]["added"]),
+        (&true.into(), &2.into())
+    );
 
     assert_eq!(project.run(&["secrets", "sync"]).code(), 0);
     let run = project.run(&["secrets", "sync", "--check", "--json"]);
@@ -359,11 +389,17 @@ fn check_exits_4_when_the_target_is_out_of_sync() {
     assert_eq!(run.json()["summary"]["unchanged"], 2);
 
     // A key only the target has is drift only when pruning.
-    project.write(".env.staging", format!("A={CANARY}\nB='{CANARY}'\nSTALE=1\n"));
+    project.write(
+        ".env.staging",
+        format!("A={CANARY}\nB='{CANARY}'\nSTALE=1\n"),
+    );
     assert_eq!(project.run(&["secrets", "sync", "--check"]).code(), 0);
     project
         .run(&["secrets", "sync", "--check", "--prune"])
-        .fails(4, "error: .env.staging is not in sync with .env.local: 1 of 3 keys would change\n");
+        .fails(
+            4,
+            "error: .env.staging is not in sync with .env.local: 1 of 3 keys would change\n",
+        );
 }
 
 #[test]
@@ -395,7 +431,8 @@ fn catches_signals(pid: u32) -> bool {
         .find_map(|line| line.strip_prefix("SigCgt:"))
         .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
         .unwrap_or(0);
-    let wanted = (1 << (1 - 1)) | (1 << (2 - 1)) | (1 << (15 - 1));
+    // Bit N-1 stands for signal N: SIGHUP 1, SIGINT 2, SIGTERM 15.
+    let wanted = 1 | (1 << 1) | (1 << 14);
     caught & wanted == wanted
 }
 
@@ -421,7 +458,10 @@ fn interrupt_stuck(project: &Project, args: &[&str], signal: &str) -> Run {
         .spawn()
         .unwrap();
     while !catches_signals(child.id()) {
-        assert!(child.try_wait().unwrap().is_none(), "exited before the signal");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "exited before the signal"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     let sent = Command::new("kill")
@@ -438,7 +478,13 @@ fn interrupt_stuck(project: &Project, args: &[&str], signal: &str) -> Run {
 fn a_stuck_sync_stops_at_once_on_a_signal() {
     let project = Project::new();
     let fifo = project.0.path().join("fifo");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
     let sync = ["--config", "fifo", "secrets", "sync"];
     for signal in ["INT", "TERM", "HUP"] {
         interrupt_stuck(&project, &sync, signal).fails(130, "error: interrupted\n");

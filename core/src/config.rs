@@ -561,44 +561,78 @@ fn location_at(text: &str, index: usize) -> Location {
 
 /// Where flow collections (`[`, `{`) first nest deeper than [`MAX_DEPTH`], if they do.
 ///
-/// A scan of the text, not a parse: quoted scalars and comments are skipped where they can
-/// start, and anything else is counted, so brackets inside plain or block scalars count too.
+/// A scan of the text, not a parse, whose count never falls below the real depth, so that no
+/// file can hide its nesting from it: quoted scalars are recognised only where a node can start
+/// (so `it's` in a plain scalar starts nothing), brackets in comments do not count, and a bracket
+/// opened inside quotes counts until it is closed there, and for good if it is not, in case the
+/// quotes were not real. The price: brackets in plain scalars count, and more than 128 brackets
+/// left open inside quoted strings (`"[a-z"`) are refused.
 fn too_deep(text: &str) -> Option<Location> {
-    #[derive(PartialEq)]
+    #[derive(Clone, Copy, PartialEq)]
     enum In {
         Plain,
-        Single,
-        Double,
+        Quoted(char),
         Comment,
+        /// A tag or anchor (`!t`, `&a`) before a node.
+        Property,
     }
     let mut state = In::Plain;
-    let mut depth = 0usize;
+    // Openers outside quotes and not yet closed; openers in quotes that were not closed there;
+    // openers in the quotes being scanned and not yet closed.
+    let (mut open, mut kept, mut quoted) = (0usize, 0usize, 0usize);
+    // Whether the next character starts a node, and whether only indentation and `- ` or `? `
+    // come before it on its line.
+    let (mut node_start, mut line_start) = (true, true);
     let mut previous = '\n';
-    let mut chars = text.char_indices();
+    let mut chars = text.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
-        match state {
-            In::Plain => match c {
-                '#' if previous.is_whitespace() => state = In::Comment,
-                '\'' | '"' if previous.is_whitespace() || "[{,:".contains(previous) => {
-                    state = if c == '"' { In::Double } else { In::Single };
-                }
-                '[' | '{' => {
-                    depth += 1;
-                    if depth > MAX_DEPTH {
-                        return Some(location_at(text, at));
-                    }
-                }
-                ']' | '}' => depth = depth.saturating_sub(1),
-                _ => {}
-            },
-            // `''` inside single quotes is a quote; it ends and restarts the scan, harmlessly.
-            In::Single if c == '\'' => state = In::Plain,
-            In::Double if c == '\\' => {
+        let next_is_space = chars.peek().is_none_or(|(_, n)| n.is_whitespace());
+        match (state, c) {
+            (In::Comment | In::Property | In::Plain, '\n') => {
+                state = In::Plain;
+                (node_start, line_start) = (true, true);
+            }
+            (In::Comment, _) => {}
+            (In::Property, c) if c.is_whitespace() => state = In::Plain,
+            (In::Property, _) => {}
+            (In::Quoted('\''), '\'') if chars.peek().is_some_and(|(_, n)| *n == '\'') => {
                 chars.next();
             }
-            In::Double if c == '"' => state = In::Plain,
-            In::Comment if c == '\n' => state = In::Plain,
-            _ => {}
+            (In::Quoted('"'), '\\') => {
+                chars.next();
+            }
+            (In::Quoted(quote), c) if c == quote => {
+                state = In::Plain;
+                kept += std::mem::take(&mut quoted);
+                node_start = false;
+            }
+            (In::Quoted(_), '[' | '{') => quoted += 1,
+            (In::Quoted(_), ']' | '}') => quoted = quoted.saturating_sub(1),
+            (In::Quoted(_), _) => {}
+            (In::Plain, ' ' | '\t' | '\r') => {}
+            (In::Plain, '#') if previous.is_whitespace() => state = In::Comment,
+            (In::Plain, '\'' | '"') if node_start => state = In::Quoted(c),
+            (In::Plain, '!' | '&') if node_start => state = In::Property,
+            (In::Plain, '[' | '{') => {
+                open += 1;
+                (node_start, line_start) = (true, false);
+            }
+            (In::Plain, ']' | '}') => {
+                open = open.saturating_sub(1);
+                (node_start, line_start) = (false, false);
+            }
+            (In::Plain, ',') => node_start = open + kept > 0,
+            (In::Plain, ':') if next_is_space || matches!(previous, '\'' | '"') => {
+                node_start = true;
+            }
+            (In::Plain, '-' | '?') if next_is_space && line_start => node_start = true,
+            (In::Plain, _) => (node_start, line_start) = (false, false),
+        }
+        if matches!(c, '[' | '{')
+            && matches!(state, In::Plain | In::Quoted(_))
+            && open + kept + quoted > MAX_DEPTH
+        {
+            return Some(location_at(text, at));
         }
         previous = c;
     }
@@ -1099,12 +1133,17 @@ mod tests {
         ] {
             assert_eq!(
                 parse_error(&format!("project:\n  api_token: {tag} s3cr3t\n")),
-                format!("c.yml:2:14: project.api_token: invalid value: string, expected {expected}")
+                format!(
+                    "c.yml:2:14: project.api_token: invalid value: string, expected {expected}"
+                )
             );
         }
         // A value that imitates the message around it.
         let err = parse_error("a:\n  - !!int \"s3cr3t, expected x at line 9 column 9\"\n");
-        assert_eq!(err, "c.yml:2:5: a[0]: invalid value: string, expected an integer");
+        assert_eq!(
+            err,
+            "c.yml:2:5: a[0]: invalid value: string, expected an integer"
+        );
     }
 
     #[test]
@@ -1123,8 +1162,13 @@ mod tests {
     #[test]
     fn alias_bombs_are_refused_with_a_position() {
         let mut text = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
-        for (from, to) in ["abcdefgh".chars().zip("bcdefghi".chars())] .into_iter().flatten() {
-            text.push_str(&format!("{to}: &{to} [*{from},*{from},*{from},*{from},*{from},*{from},*{from},*{from}]\n"));
+        for (from, to) in ["abcdefgh".chars().zip("bcdefghi".chars())]
+            .into_iter()
+            .flatten()
+        {
+            text.push_str(&format!(
+                "{to}: &{to} [*{from},*{from},*{from},*{from},*{from},*{from},*{from},*{from}]\n"
+            ));
         }
         let err = parse_error(&text);
         assert!(err.starts_with("c.yml:") && err.contains("alias"), "{err}");
@@ -1142,13 +1186,48 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_refused_before_parsing() {
-        let err = parse_error(&format!("a: {}{}", "[".repeat(100_000), "]".repeat(100_000)));
-        assert_eq!(err, "c.yml:1:132: collections nested deeper than 128 levels");
+        let err = parse_error(&format!(
+            "a: {}{}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        ));
+        assert_eq!(
+            err,
+            "c.yml:1:132: collections nested deeper than 128 levels"
+        );
         let err = parse_error(&format!("a: {}", "{a: ".repeat(100_000)));
-        assert_eq!(err, "c.yml:1:516: collections nested deeper than 128 levels");
-        // Brackets in quotes and comments do not count.
-        let quoted = format!("a: '{}'\nb: \"{}\" # {}\n", "[".repeat(200), "{".repeat(200), "[".repeat(200));
-        assert!(Config::parse(Path::new("c.yml"), quoted).is_ok());
+        assert_eq!(
+            err,
+            "c.yml:1:516: collections nested deeper than 128 levels"
+        );
+        // Nesting hidden behind a quote that is not one, or closed by brackets in quotes.
+        for hiding in [
+            "a: it's\nb: ",
+            "a: x - 'y\nb: ",
+            "a: x [ 'y\nb: ",
+            "b: [x 'y, ",
+            "b: ",
+        ] {
+            let text = format!("{hiding}{}'z{}'\n", "[".repeat(200), "]".repeat(200));
+            let err = parse_error(&text);
+            assert!(
+                err.ends_with(": collections nested deeper than 128 levels"),
+                "{hiding:?}: {err}"
+            );
+        }
+        let text = format!("{} !t '{}'", "[".repeat(200), "]".repeat(200));
+        assert!(parse_error(&text).ends_with("deeper than 128 levels"));
+        // Brackets in comments do not count, nor those closed inside their quotes.
+        let quoted = format!(
+            "a: '{0}'\nb: \"{0}\" # {1}\n",
+            "[x]{y}".repeat(200),
+            "[".repeat(200)
+        );
+        Config::parse(Path::new("c.yml"), quoted).unwrap();
+        // Quoted brackets closed inside their quotes, many times over.
+        let mut flows = "x: \"[a-z\"\n".to_owned();
+        flows.push_str(&"y: [{'k': \"[v]\", \"u\":'{}', w: 'it''s [x]'}]\n".repeat(500));
+        assert_eq!(too_deep(&flows), None);
     }
 
     #[test]
@@ -1159,7 +1238,9 @@ mod tests {
             let path = dir.join(name);
             std::fs::write(&path, bytes).unwrap();
             let err = Config::load(&path).unwrap_err().to_string();
-            err.strip_prefix(&path.display().to_string()).unwrap().to_owned()
+            err.strip_prefix(&path.display().to_string())
+                .unwrap()
+                .to_owned()
         };
         assert_eq!(
             load("utf16.yml", b"\xff\xfea\x00:\x00 \x001\x00\n\x00"),
