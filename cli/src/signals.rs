@@ -4,6 +4,7 @@
 //! stuck reading a FIFO; while one does, the request is recorded and `main` exits with 130 once
 //! the sync has returned.
 
+#[cfg(unix)]
 use stagecraft_core::interrupt;
 
 /// Starts the signal thread. From then on the three signals no longer end the process by
@@ -29,6 +30,7 @@ pub(crate) fn install() -> std::io::Result<()> {
 }
 
 /// Ends the process at once: nothing is under way that stopping would leave half done.
+#[cfg(unix)]
 fn exit_interrupted() -> ! {
     crate::output::fail(&crate::Failure::Interrupted { completed: false });
     std::process::exit(crate::EXIT_INTERRUPTED)
