@@ -457,7 +457,12 @@ fn interrupt_stuck(project: &Project, args: &[&str], signal: &str) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
     while !catches_signals(child.id()) {
+        assert!(
+            Instant::now() < deadline,
+            "the signal handlers were never installed"
+        );
         assert!(
             child.try_wait().unwrap().is_none(),
             "exited before the signal"
