@@ -588,7 +588,8 @@ pub fn render(providers: &[Provider]) -> String {
             writeln!(out, "{error}").expect("writing to a String cannot fail");
         }
     }
-    out.push_str("::stagecraft_core::provider_table! {\n");
+    // `include_providers!` imports `provider_table!` under this name through `$crate`.
+    out.push_str("__stagecraft_provider_table! {\n");
     for provider in &listed {
         for cfg in &provider.cfgs {
             writeln!(out, "    {cfg}").expect("writing to a String cannot fail");

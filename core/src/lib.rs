@@ -115,6 +115,10 @@ macro_rules! provider_table {
 #[macro_export]
 macro_rules! include_providers {
     () => {
+        // The generated file calls the table macro by this name, so that it resolves through
+        // `$crate` even when this crate is renamed in Cargo.toml or reached through a facade.
+        #[doc(hidden)]
+        use $crate::provider_table as __stagecraft_provider_table;
         ::core::include!(::core::concat!(
             ::core::env!("OUT_DIR"),
             "/secrets_providers.rs"
