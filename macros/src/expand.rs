@@ -20,12 +20,15 @@ pub(crate) fn secrets_provider(args: TokenStream, input: TokenStream) -> TokenSt
         .and_then(|a| validate::id(&a.id));
     let checked = validate::item(&item);
     match (args, id, checked) {
-        (Ok(args), Ok(()), Ok(provider)) => expand(&args.id, provider),
+        (Ok(args), Ok(()), Ok(provider)) => expand(&args.id, &args.core_path(), provider),
         (args, id, checked) => {
+            let core = args
+                .as_ref()
+                .map_or_else(|_| quote!(::stagecraft_core), Args::core_path);
             let errors = [args.err(), id.err(), checked.err()].into_iter().flatten();
             let error = validate::combine(errors.collect::<Vec<_>>()).unwrap_err();
             let fallback = match &item {
-                Item::Struct(item) => fallback(item),
+                Item::Struct(item) => fallback(item, &core),
                 _ => TokenStream::new(),
             };
             let output = with_error(input, error);
@@ -36,11 +39,11 @@ pub(crate) fn secrets_provider(args: TokenStream, input: TokenStream) -> TokenSt
 
 /// On error, the identity impl that the user's `impl SecretsProvider` requires, so that the
 /// attribute's error is not followed by a spurious "`ProviderIdentity` is not implemented".
-fn fallback(item: &ItemStruct) -> TokenStream {
+fn fallback(item: &ItemStruct, core: &TokenStream) -> TokenStream {
     let ident = &item.ident;
     let (impl_generics, ty_generics, where_clause) = item.generics.split_for_impl();
     quote! {
-        impl #impl_generics ::stagecraft_core::ProviderIdentity for #ident #ty_generics #where_clause {
+        impl #impl_generics #core::ProviderIdentity for #ident #ty_generics #where_clause {
             fn id(&self) -> &::core::primitive::str {
                 ::core::unreachable!("#[secrets_provider] failed to expand")
             }
@@ -54,12 +57,13 @@ fn with_error(item: TokenStream, error: syn::Error) -> TokenStream {
 }
 
 /// The identity impls, the type-level key and the membership check for one provider.
-fn expand(id: &LitStr, item: &ItemStruct) -> TokenStream {
+/// `core` is the path of `stagecraft_core` (`crate = path`, else `::stagecraft_core`).
+fn expand(id: &LitStr, core: &TokenStream, item: &ItemStruct) -> TokenStream {
     let ident = &item.ident;
     let cfgs = item.attrs.iter().filter(|a| a.path().is_ident("cfg"));
     let description = description(&item.attrs);
     let key = fnv1a_128(id.value().as_bytes());
-    let private = quote!(::stagecraft_core::__private);
+    let private = quote!(#core::__private);
     // Spanned on the struct so that a type error in generated code points at the user's item.
     let line = quote_spanned!(ident.span()=> ::core::line!());
     quote! {
@@ -78,7 +82,7 @@ fn expand(id: &LitStr, item: &ItemStruct) -> TokenStream {
                 );
             }
 
-            impl ::stagecraft_core::ProviderIdentity for #ident {
+            impl #core::ProviderIdentity for #ident {
                 fn id(&self) -> &::core::primitive::str {
                     <Self as #private::StaticProvider>::ENTRY.id()
                 }
