@@ -343,7 +343,9 @@ const fn place_buckets<const M: usize, const B: usize>(
     while size > 0 {
         b = 0;
         while b < B {
-            if sizes[b] == size && !place_bucket(index, &hashes, &members, starts[b], size, b, shift) {
+            if sizes[b] == size
+                && !place_bucket(index, &hashes, &members, starts[b], size, b, shift)
+            {
                 return false;
             }
             b += 1;
@@ -474,12 +476,16 @@ mod tests {
             (1..=56).map(|n| format!("x{}b", "a".repeat(n))).collect(),
         );
         let big: [Vec<String>; 4] = [
-            (0..N).map(|i| format!("stagecraft.{i:05}.provider")).collect(),
+            (0..N)
+                .map(|i| format!("stagecraft.{i:05}.provider"))
+                .collect(),
             (0..N)
                 .map(|i| format!("{}{i:04}{}", "p".repeat(20), "s".repeat(20)))
                 .collect(),
             (0..N).map(|i| format!("{i}")).collect(),
-            (0..N).map(|i| format!("{}.{i}", "a".repeat(60 - i.to_string().len()))).collect(),
+            (0..N)
+                .map(|i| format!("{}.{i}", "a".repeat(60 - i.to_string().len())))
+                .collect(),
         ];
         for ids in big {
             check::<{ index_len(N) }, { pilots_len(N) }>(ids);
@@ -500,7 +506,10 @@ mod tests {
         let index = Index::new(&built.slots, &built.pilots, built.seed);
         assert!(index.is_hashed(), "{:?}…", &ids[..2]);
         for (position, id) in ids.iter().enumerate() {
-            assert!(std::ptr::eq(index.find(table, id).unwrap(), &table[position]));
+            assert!(std::ptr::eq(
+                index.find(table, id).unwrap(),
+                &table[position]
+            ));
             let near = format!("{}{}", &id[..id.len() - 1], "~");
             assert!(index.find(table, &near).is_none(), "{near}");
         }

@@ -467,8 +467,12 @@ pub(crate) mod tests {
     }
 
     fn merge_panic(tables: &[&[Entry]]) -> String {
-        let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| merge::<4>(tables))).unwrap_err();
-        payload.downcast_ref::<String>().cloned().unwrap_or_default()
+        let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| merge::<4>(tables)))
+            .unwrap_err();
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default()
     }
 
     #[test]
@@ -498,9 +502,18 @@ pub(crate) mod tests {
         };
         assert_listed(&entry("envfile", "a::EnvFile"), &TABLE, &NONE);
         assert_listed(&entry("vault", "a::Vault"), &TABLE, &NONE);
-        for (id, ty) in [("envfile", "b::EnvFile"), ("encore", "a::Encore"), ("zzz", "a::Aws")] {
+        for (id, ty) in [
+            ("envfile", "b::EnvFile"),
+            ("encore", "a::Encore"),
+            ("zzz", "a::Aws"),
+        ] {
             let missing = entry(id, ty);
-            assert!(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| assert_listed(&missing, &TABLE, &NONE))).is_err());
+            assert!(
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| assert_listed(
+                    &missing, &TABLE, &NONE
+                )))
+                .is_err()
+            );
         }
     }
 

@@ -305,7 +305,10 @@ fn a_panicking_registered_hook_leaves_the_provider_registered_and_the_registry_u
             panic!("hook failed");
         }
     });
-    assert_eq!(panic_message(|| registry.register(fake("boom"))), "hook failed");
+    assert_eq!(
+        panic_message(|| registry.register(fake("boom"))),
+        "hook failed"
+    );
     assert!(registry.has("boom"));
     assert_eq!(
         registry.try_register(fake("boom")),

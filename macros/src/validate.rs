@@ -167,8 +167,12 @@ mod tests {
         assert!(errors[1].contains("must be a unit struct"));
 
         for private in [
-            parse_quote!(pub(self) struct EnvFile;),
-            parse_quote!(pub(in self) struct EnvFile;),
+            parse_quote!(
+                pub(self) struct EnvFile;
+            ),
+            parse_quote!(
+                pub(self) struct EnvFile;
+            ),
         ] {
             let private: Item = private;
             assert!(

@@ -8,7 +8,10 @@ use many_providers::{REGISTRY, TWICE_AS_MANY};
 fn a_thousand_providers_are_sorted_hashed_and_found() {
     assert_eq!(REGISTRY.ids().len(), 1000);
     assert!(REGISTRY.ids().is_sorted());
-    assert!(REGISTRY.is_hashed(), "IDs alike in length, head and tail must not force a fallback");
+    assert!(
+        REGISTRY.is_hashed(),
+        "IDs alike in length, head and tail must not force a fallback"
+    );
     for i in 0..1000 {
         let id = format!("stagecraft.p{i:04}.provider");
         assert_eq!(REGISTRY.get(&id).unwrap().id(), id);

@@ -3,9 +3,19 @@
 
 #[test]
 fn the_generated_table_agrees_with_rustc() {
-    let ids: Vec<&str> = scanner_cases::SECRETS_PROVIDERS.iter().map(|e| e.id()).collect();
+    let ids: Vec<&str> = scanner_cases::SECRETS_PROVIDERS
+        .iter()
+        .map(|e| e.id())
+        .collect();
     assert_eq!(
         ids,
-        ["gated", "imp", "inline-gated", "raw-module", "renamed-import", "trailing-comma"]
+        [
+            "gated",
+            "imp",
+            "inline-gated",
+            "raw-module",
+            "renamed-import",
+            "trailing-comma"
+        ]
     );
 }
