@@ -70,6 +70,10 @@ pub use table::Entry;
 /// [`ProviderIdentity`] (the ID, and the first line of the doc comment as the description),
 /// makes a second provider with the same ID in the crate a compile error, and checks that the
 /// crate's `SECRETS_PROVIDERS` table lists the provider.
+///
+/// A crate that depends on `stagecraft-core` under another name, or through a facade crate that
+/// re-exports it, says where it is with `crate = path`, as serde's `#[serde(crate = "…")]`:
+/// `#[sc::secrets_provider("envfile", crate = ::sc)]`.
 pub use stagecraft_macros::secrets_provider;
 
 /// Declares this crate's provider table, `pub const SECRETS_PROVIDERS: &[Entry]`, sorted by ID

@@ -66,7 +66,12 @@ impl Args {
         if input.peek(Token![crate]) {
             let key: Token![crate] = input.parse()?;
             let _: Token![=] = input.parse()?;
-            let path: syn::Path = input.parse()?;
+            let path = input.parse::<syn::Path>().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "#[secrets_provider] `crate` expects a path to stagecraft_core, such as `::my_facade::core`",
+                )
+            })?;
             if self.krate.is_some() {
                 return Err(syn::Error::new_spanned(
                     key,
@@ -136,6 +141,10 @@ mod tests {
                 .unwrap_err()
                 .contains("`crate` is given twice")
         );
-        assert!(parse(quote!("a", crate = "sc")).is_err());
+        assert!(
+            parse(quote!("a", crate = "sc"))
+                .unwrap_err()
+                .contains("`crate` expects a path")
+        );
     }
 }
