@@ -122,7 +122,9 @@ impl From<SyncError> for Failure {
         match error {
             SyncError::Config(e) => Failure::Config(vec![e]),
             e @ SyncError::Input(_) => Failure::Input(e.into()),
-            e @ SyncError::External(_) => Failure::External(e.into()),
+            e @ (SyncError::External(_) | SyncError::Partial { .. }) => {
+                Failure::External(e.into())
+            }
         }
     }
 }
@@ -225,7 +227,8 @@ fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
     let mut opts = SyncOptions::new(config.map(|c| c.provider_config(&id)).unwrap_or_default())
         .keys(args.keys)
         .dry_run(args.dry_run)
-        .prune(args.prune);
+        .prune(args.prune)
+        .progress(!args.json && std::io::stderr().is_terminal());
     opts.source = args.from;
     opts.target = args.to;
     tracing::info!(
@@ -241,7 +244,15 @@ fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
     let mut held = runtime
         .block_on(async { signals::Held::new() })
         .map_err(|e| Failure::External(e.into()))?;
-    let report = runtime.block_on(provider.sync(opts))?;
+    let report = match runtime.block_on(provider.sync(opts)) {
+        // Some keys failed: the report says which were synced, then the error says why.
+        Err(SyncError::Partial { report, error }) => {
+            output::report(&id, &report, args.dry_run, args.json)
+                .map_err(|e| Failure::External(e.into()))?;
+            return Err(Failure::External(error));
+        }
+        result => result?,
+    };
     tracing::info!(
         keys = report.changes.len(),
         written = report.written,

@@ -59,6 +59,14 @@ struct Summary {
     unchanged: usize,
     removed: usize,
     skipped: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    set: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    failed: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -69,6 +77,8 @@ impl Summary {
             unchanged: report.count(Action::Unchanged),
             removed: report.count(Action::Removed),
             skipped: report.count(Action::Skipped),
+            set: report.count(Action::Set),
+            failed: report.count(Action::Failed),
         }
     }
 }
@@ -120,7 +130,8 @@ pub(crate) fn report(
     // Written piece by piece: `format!` padding for each of 100,000 keys showed in profiles.
     for change in &report.changes {
         let (sign, code) = match change.action {
-            Action::Added => ("+", "32"),
+            Action::Added | Action::Set => ("+", "32"),
+            Action::Failed => ("!", "1;31"),
             Action::Changed => ("~", "33"),
             Action::Removed => ("-", "31"),
             Action::Unchanged | Action::Skipped => (" ", "2"),
@@ -143,13 +154,24 @@ pub(crate) fn report(
         unchanged,
         removed,
         skipped,
+        set,
+        failed,
     } = summary;
+    for note in &report.notes {
+        writeln!(out, "note: {note}")?;
+    }
     write!(
         out,
         "{added} added, {changed} changed, {unchanged} unchanged, {removed} removed"
     )?;
     if skipped > 0 {
         write!(out, ", {skipped} skipped")?;
+    }
+    if set > 0 {
+        write!(out, ", {set} set")?;
+    }
+    if failed > 0 {
+        write!(out, ", {failed} failed")?;
     }
     if dry_run {
         writeln!(out, "; dry run: nothing was written.")?;
