@@ -338,9 +338,12 @@ pub(super) async fn push(
 }
 
 fn target_name(selection: &Selection) -> String {
-    match selection.flag() {
-        Some((flag, names)) => format!("encore secret set {flag} {names}"),
-        None => ".secrets.local.cue".to_owned(),
+    match selection {
+        Selection::Envs(envs) => format!("Encore secrets for env {}", envs.join(",")),
+        _ => match selection.flag() {
+            Some((_, types)) => format!("Encore secrets for {types}"),
+            None => super::cue::FILE_NAME.to_owned(),
+        },
     }
 }
 
