@@ -355,7 +355,10 @@ pub(super) async fn dry_run(plan: &Plan, entries: &[(String, String)]) -> SyncRe
         target_name(&plan.selection),
     );
     let redactor = Redactor::new(entries);
-    let existing = match list(plan, redactor.capture_limit()).await {
+    let guard = interrupt::hold();
+    let listed = list(plan, redactor.capture_limit()).await;
+    drop(guard);
+    let existing = match listed {
         Ok(table) => Some(existing_keys(&table, &plan.selection)),
         Err(error) => {
             let why = match classify(plan, error, &redactor) {

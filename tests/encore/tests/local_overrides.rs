@@ -166,3 +166,31 @@ proptest! {
         prop_assert_eq!(read_cue(&app.overrides(), &text).unwrap(), expected);
     }
 }
+
+/// The shared conformance suite, with `.secrets.local.cue` as the target.
+struct OverridesFixture {
+    app: App,
+}
+
+impl stagecraft_core::conformance::Fixture for OverridesFixture {
+    fn seed(&mut self, secrets: &[(&str, &str)]) -> SyncOptions {
+        let text = envfile::write_string(secrets.iter().copied()).unwrap();
+        fs::write(self.app.path().join(".env.local"), text).unwrap();
+        to_overrides(&self.app)
+    }
+
+    fn read_target(&mut self) -> std::collections::BTreeMap<String, String> {
+        let text = fs::read_to_string(self.app.overrides()).unwrap_or_default();
+        read_cue(&self.app.overrides(), &text)
+            .unwrap()
+            .into_iter()
+            .collect()
+    }
+}
+
+#[test]
+fn conformance() {
+    let mut fixture = OverridesFixture { app: App::new("") };
+    let provider: &dyn stagecraft_core::DynSecretsProvider = &stagecraft_providers::encore::Encore;
+    common::runtime().block_on(stagecraft_core::conformance::check(provider, &mut fixture));
+}
