@@ -122,9 +122,7 @@ impl From<SyncError> for Failure {
         match error {
             SyncError::Config(e) => Failure::Config(vec![e]),
             e @ SyncError::Input(_) => Failure::Input(e.into()),
-            e @ (SyncError::External(_) | SyncError::Partial { .. }) => {
-                Failure::External(e.into())
-            }
+            e @ (SyncError::External(_) | SyncError::Partial { .. }) => Failure::External(e.into()),
         }
     }
 }

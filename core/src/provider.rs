@@ -205,9 +205,12 @@ impl SyncReport {
 
     /// Whether the sync changes anything.
     pub fn has_changes(&self) -> bool {
-        self.changes
-            .iter()
-            .any(|c| !matches!(c.action, Action::Unchanged | Action::Skipped | Action::Failed))
+        self.changes.iter().any(|c| {
+            !matches!(
+                c.action,
+                Action::Unchanged | Action::Skipped | Action::Failed
+            )
+        })
     }
 }
 

@@ -65,10 +65,7 @@ fn parse(path: &Path, text: &str) -> Result<Vec<Field>, CueError> {
             column: body[..at.min(body.len())].chars().count() + 1,
             reason,
         };
-        let mut cursor = Cursor {
-            text: body,
-            at: 0,
-        };
+        let mut cursor = Cursor { text: body, at: 0 };
         cursor.skip_space();
         if cursor.rest().is_empty() || cursor.rest().starts_with("//") {
             continue;

@@ -132,7 +132,11 @@ impl Selection {
         match self {
             Selection::Types(types) => Some((
                 "--type",
-                types.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(","),
+                types
+                    .iter()
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
             )),
             Selection::Envs(envs) => Some(("--env", envs.join(","))),
             Selection::LocalOverrides => None,
@@ -152,7 +156,10 @@ impl Selection {
         if parts.iter().any(|p| p.is_empty()) {
             return Err(bad("it has an empty name"));
         }
-        let envs: Vec<&str> = parts.iter().filter_map(|p| p.strip_prefix("env:")).collect();
+        let envs: Vec<&str> = parts
+            .iter()
+            .filter_map(|p| p.strip_prefix("env:"))
+            .collect();
         if envs.len() == parts.len() {
             if let Some(bad_env) = envs.iter().find(|e| !is_env_name(e)) {
                 return Err(bad(&format!(

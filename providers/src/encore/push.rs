@@ -164,11 +164,8 @@ async fn set_one(
         written
     };
     supervise(plan, &mut child, async |child| {
-        let (written, stderr, status) = tokio::join!(
-            write,
-            read_capped(&mut stderr, stderr_limit),
-            child.wait()
-        );
+        let (written, stderr, status) =
+            tokio::join!(write, read_capped(&mut stderr, stderr_limit), child.wait());
         match (written, status.ok()) {
             (Ok(()), Some(status)) if status.success() => Ok(()),
             (_, status) => Err(CallError::Failed { status, stderr }),

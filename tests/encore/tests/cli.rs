@@ -15,11 +15,23 @@ fn stagecraft() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
         let output = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "stagecraft", "--bin", "stagecraft", "--message-format=json"])
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "stagecraft",
+                "--bin",
+                "stagecraft",
+                "--message-format=json",
+            ])
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .output()
             .expect("cargo runs");
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let stdout = String::from_utf8(output.stdout).unwrap();
         stdout
             .lines()
@@ -67,7 +79,9 @@ fn the_provider_list_names_encore() {
     assert!(output.status.success());
     assert!(
         stdout.lines().any(|l| l.starts_with("encore ")
-            && l.ends_with("Pushes env file keys into Encore's secret manager, or its local overrides file.")),
+            && l.ends_with(
+                "Pushes env file keys into Encore's secret manager, or its local overrides file."
+            )),
         "{stdout}"
     );
 }
@@ -82,8 +96,14 @@ fn a_partial_failure_prints_the_report_then_the_error_and_exits_2() {
         stdout,
         "Sync (encore): .env.local -> Encore secrets for dev,preview,local\n  + A  set\n  ! B  failed\n  + C  set\n0 added, 0 changed, 0 unchanged, 0 removed, 2 set, 1 failed; wrote Encore secrets for dev,preview,local.\n"
     );
-    assert_eq!(stderr, "error: 1 of 3 keys failed:\n  B: rejected [redacted]\n");
-    assert!(!stderr.contains('\r'), "no progress line when stderr is not a terminal");
+    assert_eq!(
+        stderr,
+        "error: 1 of 3 keys failed:\n  B: rejected [redacted]\n"
+    );
+    assert!(
+        !stderr.contains('\r'),
+        "no progress line when stderr is not a terminal"
+    );
 }
 
 #[test]
@@ -134,7 +154,9 @@ fn config_validate_locates_a_bad_setting() {
     let (output, _, stderr) = run(&app, &["config", "validate"]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stderr.starts_with("error: stagecraft.yml:7:20: secrets.providers.encore.concurrency: invalid value"),
+        stderr.starts_with(
+            "error: stagecraft.yml:7:20: secrets.providers.encore.concurrency: invalid value"
+        ),
         "{stderr}"
     );
 }
@@ -161,6 +183,9 @@ fn a_terminal_shows_progress_unless_json_is_asked_for() {
     assert!(shown.contains("encore: 0/3 keys"), "{shown:?}");
     assert!(shown.contains("encore: 3/3 keys"), "{shown:?}");
     let shown = on_terminal(&app, "secrets sync --json");
-    assert!(!shown.contains("keys\r") && !shown.contains("encore: "), "{shown:?}");
+    assert!(
+        !shown.contains("keys\r") && !shown.contains("encore: "),
+        "{shown:?}"
+    );
     assert!(shown.contains("\"set\": 3"), "{shown:?}");
 }

@@ -18,9 +18,8 @@ fn an_interruption_stops_the_children_and_reports_what_was_set() {
     let calls = {
         let path = app.path().to_owned();
         std::thread::spawn(move || {
-            let count = || {
-                std::fs::read_dir(path.join("fake-encore/calls")).map_or(0, Iterator::count)
-            };
+            let count =
+                || std::fs::read_dir(path.join("fake-encore/calls")).map_or(0, Iterator::count);
             wait_until("A, B and C have started", || count() >= 3);
             interrupt::interrupt(exit);
         })
@@ -29,8 +28,13 @@ fn an_interruption_stops_the_children_and_reports_what_was_set() {
     calls.join().unwrap();
     assert_eq!(
         actions(&report),
-        [("A", "set"), ("B", "skipped"), ("C", "skipped"), ("D", "skipped")]
-            .map(|(k, a)| (k.to_owned(), a.to_owned()))
+        [
+            ("A", "set"),
+            ("B", "skipped"),
+            ("C", "skipped"),
+            ("D", "skipped")
+        ]
+        .map(|(k, a)| (k.to_owned(), a.to_owned()))
     );
     assert_eq!(
         report.notes,
@@ -38,7 +42,10 @@ fn an_interruption_stops_the_children_and_reports_what_was_set() {
     );
     for key in ["B", "C"] {
         let pid = app.call_for(key)["pid"].as_u64().unwrap();
-        assert!(!is_running(pid), "{key}'s call was stopped before the sync returned");
+        assert!(
+            !is_running(pid),
+            "{key}'s call was stopped before the sync returned"
+        );
     }
     assert_eq!(app.calls().len(), 3, "D was never started");
     assert!(app.groups("B").is_null() && app.groups("D").is_null());

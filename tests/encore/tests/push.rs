@@ -21,7 +21,11 @@ fn one_call_per_key_with_all_types_and_the_value_on_stdin_only() {
     let report = sync(SyncOptions::new(app.config(""))).unwrap();
     assert_eq!(
         actions(&report),
-        pairs(&[("DATABASE_URL", "set"), ("API_KEY", "set"), ("QUOTED", "set")])
+        pairs(&[
+            ("DATABASE_URL", "set"),
+            ("API_KEY", "set"),
+            ("QUOTED", "set")
+        ])
     );
     assert!(report.written);
     let calls = app.calls();
@@ -29,7 +33,14 @@ fn one_call_per_key_with_all_types_and_the_value_on_stdin_only() {
     let call = app.call_for("API_KEY");
     assert_eq!(
         call["argv"],
-        json!([fake(), "secret", "set", "--type", "dev,preview,local", "API_KEY"])
+        json!([
+            fake(),
+            "secret",
+            "set",
+            "--type",
+            "dev,preview,local",
+            "API_KEY"
+        ])
     );
     assert_eq!(call["stdin"], CANARY);
     assert_eq!(
@@ -121,9 +132,17 @@ fn bad_values_and_keys_stop_the_sync_before_any_call() {
             "TRAILING",
             "ends with a line break",
         ),
-        ("OK=1\nCR=\"value\\r\"\n".to_owned(), "CR", "ends with a line break"),
+        (
+            "OK=1\nCR=\"value\\r\"\n".to_owned(),
+            "CR",
+            "ends with a line break",
+        ),
         (format!("OK=1\nNUL=a\0{CANARY}\n"), "NUL", "NUL"),
-        ("OK=1\nmy-key=1\n".to_owned(), "my-key", "not a valid Encore secret name"),
+        (
+            "OK=1\nmy-key=1\n".to_owned(),
+            "my-key",
+            "not a valid Encore secret name",
+        ),
     ] {
         let app = App::new(&env);
         let result = sync(SyncOptions::new(app.config("")));
@@ -143,7 +162,10 @@ fn missing_keys_are_an_input_error() {
     let error = sync(SyncOptions::new(app.config("")).keys(["A", "NOPE"])).unwrap_err();
     assert_eq!(
         error.to_string(),
-        format!("{} does not define NOPE", app.path().join(".env.local").display())
+        format!(
+            "{} does not define NOPE",
+            app.path().join(".env.local").display()
+        )
     );
     assert!(app.calls().is_empty());
 }
@@ -174,9 +196,19 @@ fn a_partial_failure_reports_every_key_and_cleans_what_encore_said() {
         pairs(&[("A", "set"), ("B", "failed"), ("C", "set"), ("D", "failed")])
     );
     let message = error.to_string();
-    assert!(message.starts_with("2 of 4 keys failed:\n  B: rejected [redacted] xxx"), "{message}");
-    assert!(message.contains("\n  D: quota exceeded; A's value is [redacted]"), "{message}");
-    assert!(message.len() < 800, "stderr is cut short: {} bytes", message.len());
+    assert!(
+        message.starts_with("2 of 4 keys failed:\n  B: rejected [redacted] xxx"),
+        "{message}"
+    );
+    assert!(
+        message.contains("\n  D: quota exceeded; A's value is [redacted]"),
+        "{message}"
+    );
+    assert!(
+        message.len() < 800,
+        "stderr is cut short: {} bytes",
+        message.len()
+    );
     assert!(!message.contains(CANARY));
 }
 
@@ -191,7 +223,11 @@ fn not_logged_in_is_one_error_found_on_the_first_failure() {
         error.to_string(),
         "the Encore CLI is not logged in: run `encore auth login`, then sync again"
     );
-    assert!(app.calls().len() <= 2, "{} calls started", app.calls().len());
+    assert!(
+        app.calls().len() <= 2,
+        "{} calls started",
+        app.calls().len()
+    );
 }
 
 #[test]
@@ -238,7 +274,10 @@ fn a_missing_binary_or_app_is_one_clear_error() {
     ));
     let error = sync(SyncOptions::new(config)).unwrap_err();
     assert!(matches!(error, SyncError::Input(_)));
-    assert!(error.to_string().starts_with("no encore.app in "), "{error}");
+    assert!(
+        error.to_string().starts_with("no encore.app in "),
+        "{error}"
+    );
     assert!(app.calls().is_empty());
 }
 
@@ -288,7 +327,9 @@ fn dropping_the_sync_kills_every_child() {
         .map(|c| c["pid"].as_u64().unwrap())
         .collect();
     assert_eq!(pids.len(), 3);
-    wait_until("every child has ended", || !pids.iter().any(|&p| is_running(p)));
+    wait_until("every child has ended", || {
+        !pids.iter().any(|&p| is_running(p))
+    });
     drop(runtime);
     assert_eq!(app.calls().len(), 3, "no call started after the drop");
 }
@@ -304,17 +345,35 @@ fn a_dry_run_sets_nothing_and_tells_new_keys_from_existing_ones() {
     assert_eq!(app.calls().len(), before, "a dry run sets nothing");
     assert_eq!(
         report.notes,
-        ["Encore does not show secret values, so a key that exists is set again whether or not its value differs"]
+        [
+            "Encore does not show secret values, so a key that exists is set again whether or not its value differs"
+        ]
     );
     // A key set only for production does not exist for the default types.
-    let report = sync(SyncOptions::new(app.config("")).target("prod").dry_run(true)).unwrap();
-    assert_eq!(actions(&report), pairs(&[("OLD", "added"), ("NEW", "added")]));
+    let report = sync(
+        SyncOptions::new(app.config(""))
+            .target("prod")
+            .dry_run(true),
+    )
+    .unwrap();
+    assert_eq!(
+        actions(&report),
+        pairs(&[("OLD", "added"), ("NEW", "added")])
+    );
 
     app.control(r#"{"logged_in": false}"#);
     let report = sync(SyncOptions::new(app.config("")).dry_run(true)).unwrap();
     assert_eq!(actions(&report), pairs(&[("OLD", "set"), ("NEW", "set")]));
-    assert!(report.notes[0].contains("`encore secret list` failed"), "{:?}", report.notes);
-    assert!(report.notes[0].contains("encore auth login"), "{:?}", report.notes);
+    assert!(
+        report.notes[0].contains("`encore secret list` failed"),
+        "{:?}",
+        report.notes
+    );
+    assert!(
+        report.notes[0].contains("encore auth login"),
+        "{:?}",
+        report.notes
+    );
     assert!(!visible(&Ok(report)).contains(CANARY));
 }
 
@@ -322,7 +381,11 @@ fn a_dry_run_sets_nothing_and_tells_new_keys_from_existing_ones() {
 fn prune_is_refused_for_encore_itself() {
     let app = App::new("A=1\n");
     let error = sync(SyncOptions::new(app.config("")).prune(true)).unwrap_err();
-    assert!(error.to_string().starts_with("--prune works only with --to local-overrides"));
+    assert!(
+        error
+            .to_string()
+            .starts_with("--prune works only with --to local-overrides")
+    );
     assert!(app.calls().is_empty());
 }
 
@@ -334,7 +397,10 @@ fn the_config_is_typed_and_checked() {
         ("concurrency: 0", "invalid value"),
         ("timeout: -1", "expected a positive number of seconds"),
         ("types: [dev, staging]", "unknown variant"),
-        ("types: [dev]\nenvs: [qa]", "set `types` or `envs`, not both"),
+        (
+            "types: [dev]\nenvs: [qa]",
+            "set `types` or `envs`, not both",
+        ),
         ("envs: []", "expected at least one environment name"),
     ] {
         let config = app.config(extra);

@@ -68,7 +68,9 @@ fn check_login(control: &Value) -> Result<(), String> {
         return Err("not logged in: run 'encore auth login' first".to_owned());
     }
     if control["linked"] == json!(false) {
-        return Err("app is not linked with the Encore Platform (see 'encore app link')".to_owned());
+        return Err(
+            "app is not linked with the Encore Platform (see 'encore app link')".to_owned(),
+        );
     }
     Ok(())
 }
@@ -115,7 +117,9 @@ fn parse_set(args: &[&str]) -> Result<(Selection, String), String> {
         .map_err(|keys| format!("accepts 1 arg(s), received {}", keys.len()))?;
     let selection = match (types, envs) {
         (Some(_), Some(_)) => return Err("--type and --env cannot be combined".to_owned()),
-        (None, None) => return Err("must specify at least one environment type or environment".to_owned()),
+        (None, None) => {
+            return Err("must specify at least one environment type or environment".to_owned());
+        }
         (Some(types), None) => {
             let mut canonical = Vec::new();
             for name in types.split(',') {
@@ -211,7 +215,11 @@ fn set_value(
     let names_of = |group: &Value| -> Vec<String> {
         group[field]
             .as_array()
-            .map(|a| a.iter().filter_map(|n| n.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|n| n.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     };
     let same = |group: &Value| {
@@ -247,14 +255,21 @@ fn list() -> Result<(), String> {
                 .ok()
                 .and_then(|t| serde_json::from_str(&t).ok())
                 .unwrap_or_default();
-            let has = |t: &str| groups.iter().any(|g| g["types"].as_array().is_some_and(|a| a.contains(&json!(t))));
+            let has = |t: &str| {
+                groups
+                    .iter()
+                    .any(|g| g["types"].as_array().is_some_and(|a| a.contains(&json!(t))))
+            };
             let envs: Vec<&str> = groups
                 .iter()
                 .filter_map(|g| g["envs"].as_array())
                 .flatten()
                 .filter_map(Value::as_str)
                 .collect();
-            let marks: Vec<&str> = TYPES.iter().map(|t| if has(t) { "✓" } else { "✗" }).collect();
+            let marks: Vec<&str> = TYPES
+                .iter()
+                .map(|t| if has(t) { "✓" } else { "✗" })
+                .collect();
             rows.push((key.to_owned(), marks, envs.join(",")));
         }
     }
