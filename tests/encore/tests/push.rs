@@ -413,3 +413,65 @@ fn the_config_is_typed_and_checked() {
         .check_config(&app.config("types: [development, pr, local]\nconcurrency: 8\ntimeout: 2.5"))
         .unwrap();
 }
+
+#[test]
+fn a_large_value_reaches_stdin_whole() {
+    let value = format!("{CANARY}{}", "v".repeat(1 << 20));
+    let app = App::new(&format!("BIG={value}\n"));
+    sync(SyncOptions::new(app.config(""))).unwrap();
+    assert_eq!(app.call_for("BIG")["stdin"], value.as_str());
+}
+
+#[test]
+fn a_flood_on_stderr_neither_blocks_the_call_nor_leaks_the_value() {
+    let app = App::new(&format!("A={CANARY}\n"));
+    app.control(r#"{"flood_stderr": 5000000}"#);
+    let result = sync(SyncOptions::new(app.config("timeout: 20")));
+    assert!(!visible(&result).contains(CANARY));
+    let error = result.unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("1 of 1 keys failed:\n  A: noise [redacted] noise [redacted]"),
+        "{error}"
+    );
+    assert!(error.to_string().len() < 400);
+}
+
+#[test]
+fn a_key_that_looks_like_a_flag_is_refused() {
+    let app = App::new("OK=1\n--env=qa\n-x=1\n");
+    let error = sync(SyncOptions::new(app.config(""))).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("the key \"--env\" is not a valid Encore secret name"),
+        "{error}"
+    );
+    assert!(app.calls().is_empty());
+}
+
+#[test]
+fn a_missing_source_or_app_dir_is_an_input_error() {
+    let app = App::new("A=1\n");
+    std::fs::remove_file(app.path().join(".env.local")).unwrap();
+    let error = sync(SyncOptions::new(app.config(""))).unwrap_err();
+    assert!(matches!(error, SyncError::Input(_)));
+    assert!(
+        error.to_string().ends_with(".env.local does not exist"),
+        "{error}"
+    );
+    let app = App::new("A=1\n");
+    let gone = app.path().join("gone");
+    let config = stagecraft_core::ProviderConfig::from_yaml(format!(
+        "source_file: {}\napp_dir: {}\nbinary: {}\n",
+        app.path().join(".env.local").display(),
+        gone.display(),
+        fake()
+    ));
+    let error = sync(SyncOptions::new(config)).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!("app directory {} does not exist", gone.display())
+    );
+}

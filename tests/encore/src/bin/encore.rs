@@ -198,6 +198,17 @@ fn set_value(
             thread::sleep(Duration::from_secs(3600));
         }
     }
+    if let Some(bytes) = control["flood_stderr"].as_u64() {
+        // Far more than a pipe holds: a caller that waits before reading would hang.
+        let line = format!("noise {value}\n");
+        let mut stderr = std::io::stderr().lock();
+        let mut written = 0;
+        while written < bytes {
+            std::io::Write::write_all(&mut stderr, line.as_bytes()).map_err(|e| e.to_string())?;
+            written += line.len() as u64;
+        }
+        return Err("flooded".to_owned());
+    }
     if let Some(message) = control["fail"][key].as_str() {
         return Err(message.replace("{value}", value));
     }
