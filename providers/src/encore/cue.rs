@@ -302,6 +302,14 @@ pub(super) fn sync_local_overrides(
             action,
         });
     }
+    // Lines added keep the file's own line ending.
+    let line_ending = match text.find('\n') {
+        Some(at) if text[..at].ends_with('\r') => "\r\n",
+        _ => "\n",
+    };
+    if line_ending != "\n" {
+        appended = appended.replace('\n', line_ending);
+    }
     if prune {
         let mut removed: Vec<&str> = Vec::new();
         for field in fields.iter().filter(|f| !source_keys.contains(&f.key)) {
@@ -330,7 +338,7 @@ pub(super) fn sync_local_overrides(
     }
     merged.push_str(&text[copied..]);
     if !appended.is_empty() && !merged.is_empty() && !merged.ends_with('\n') {
-        merged.push('\n');
+        merged.push_str(line_ending);
     }
     merged.push_str(&appended);
     // The temporary file holds secrets: let it be renamed or removed before an interruption

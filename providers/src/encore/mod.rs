@@ -11,7 +11,7 @@
 //!       types: [dev, preview, local] # the default; or `envs: [staging, qa]` for named environments
 //!       binary: encore              # the default: `encore` on PATH
 //!       concurrency: 4              # calls running at once (the default)
-//!       timeout: 30                 # seconds a call may take (the default)
+//!       timeout: 30s                # how long a call may take (the default; or 500ms, 2m, 45)
 //! ```
 //!
 //! `SyncOptions::source` (`--from`) overrides the env file; `SyncOptions::target` (`--to`)
@@ -66,7 +66,7 @@ struct Options {
     binary: Option<PathBuf>,
     /// How many calls of the CLI run at once; default 4.
     concurrency: Option<NonZeroUsize>,
-    /// How long one call may take, in seconds; default 30.
+    /// How long one call may take: seconds (`30`, the default) or `"500ms"`, `"30s"`, `"2m"`.
     #[serde(default, deserialize_with = "seconds")]
     timeout: Option<Duration>,
 }
@@ -106,13 +106,55 @@ impl EnvType {
     }
 }
 
+/// A duration in seconds (`30`, `2.5`) or with a unit (`"500ms"`, `"30s"`, `"2m"`).
 fn seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
-    let seconds = f64::deserialize(deserializer)?;
+    struct Seconds;
+    impl serde::de::Visitor<'_> for Seconds {
+        type Value = f64;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(
+                "a positive number of seconds, or a duration such as \"500ms\", \"30s\" or \"2m\"",
+            )
+        }
+
+        fn visit_f64<E>(self, seconds: f64) -> Result<f64, E> {
+            Ok(seconds)
+        }
+
+        fn visit_u64<E>(self, seconds: u64) -> Result<f64, E> {
+            Ok(seconds as f64)
+        }
+
+        fn visit_i64<E>(self, seconds: i64) -> Result<f64, E> {
+            Ok(seconds as f64)
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<f64, E> {
+            let (number, scale) = if let Some(ms) = text.strip_suffix("ms") {
+                (ms, 0.001)
+            } else if let Some(s) = text.strip_suffix('s') {
+                (s, 1.0)
+            } else if let Some(m) = text.strip_suffix('m') {
+                (m, 60.0)
+            } else {
+                (text, 1.0)
+            };
+            number
+                .trim()
+                .parse::<f64>()
+                .map(|n| n * scale)
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Other("text"), &self))
+        }
+    }
+    let seconds = deserializer.deserialize_any(Seconds)?;
     Duration::try_from_secs_f64(seconds)
         .ok()
         .filter(|d| !d.is_zero())
         .map(Some)
-        .ok_or_else(|| serde::de::Error::custom("expected a positive number of seconds"))
+        .ok_or_else(|| {
+            serde::de::Error::invalid_value(serde::de::Unexpected::Float(seconds), &Seconds)
+        })
 }
 
 /// Where the keys go.

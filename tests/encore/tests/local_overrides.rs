@@ -77,6 +77,17 @@ fn merges_in_place_keeping_comments_order_and_other_keys() {
 }
 
 #[test]
+fn added_lines_keep_the_files_line_ending() {
+    let app = App::new("A=1\nB=2\n");
+    fs::write(app.overrides(), "// crlf\r\nA: \"0\"").unwrap();
+    sync(to_overrides(&app)).unwrap();
+    assert_eq!(
+        fs::read_to_string(app.overrides()).unwrap(),
+        "// crlf\r\nA: \"1\"\r\nB: \"2\"\r\n"
+    );
+}
+
+#[test]
 fn a_second_sync_changes_nothing() {
     let app = App::new("A=1\nB=\"x\\ty\"\n");
     sync(to_overrides(&app)).unwrap();

@@ -285,7 +285,7 @@ fn a_missing_binary_or_app_is_one_clear_error() {
 fn a_call_that_hangs_is_stopped_at_the_timeout_and_the_others_still_run() {
     let app = App::new("A=1\nHANG=2\nC=3\n");
     app.control(r#"{"hang": ["HANG"]}"#);
-    let result = sync(SyncOptions::new(app.config("timeout: 0.5")));
+    let result = sync(SyncOptions::new(app.config("timeout: 500ms")));
     let Err(SyncError::Partial { report, error }) = result else {
         panic!("expected a partial failure");
     };
@@ -396,6 +396,11 @@ fn the_config_is_typed_and_checked() {
         ("concurency: 2", "unknown field `concurency`"),
         ("concurrency: 0", "invalid value"),
         ("timeout: -1", "expected a positive number of seconds"),
+        ("timeout: 0s", "expected a positive number of seconds"),
+        (
+            "timeout: soon",
+            "invalid value: text, expected a positive number of seconds",
+        ),
         ("types: [dev, staging]", "unknown variant"),
         (
             "types: [dev]\nenvs: [qa]",
@@ -412,6 +417,11 @@ fn the_config_is_typed_and_checked() {
     Encore
         .check_config(&app.config("types: [development, pr, local]\nconcurrency: 8\ntimeout: 2.5"))
         .unwrap();
+    for timeout in ["30", "500ms", "30s", "2m", "0.5"] {
+        Encore
+            .check_config(&app.config(&format!("timeout: {timeout}")))
+            .unwrap();
+    }
 }
 
 #[test]
