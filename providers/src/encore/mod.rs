@@ -36,7 +36,7 @@ use crate::envfile;
 use crate::fs::{self, FsError};
 use serde::{Deserialize, Deserializer};
 use stagecraft_core::{
-    ConfigError, Location, ProviderConfig, SecretsProvider, SyncError, SyncOptions, SyncReport,
+    ConfigError, ProviderConfig, SecretsProvider, SyncError, SyncOptions, SyncReport,
     secrets_provider,
 };
 use std::num::NonZeroUsize;
@@ -441,12 +441,7 @@ impl Plan {
 
 fn decode(config: &ProviderConfig) -> Result<Options, ConfigError> {
     let options = config.decode::<Options>()?;
-    let invalid = |field: &str, message: &str| ConfigError::Invalid {
-        file: config.origin().map(Path::to_owned),
-        location: Location::default(),
-        path: setting(&config.yaml_path(), field),
-        message: message.to_owned(),
-    };
+    let invalid = |field: &str, message: &str| config.invalid_field(field, message);
     if options.types.is_some() && options.envs.is_some() {
         return Err(invalid("envs", "set `types` or `envs`, not both"));
     }
