@@ -102,6 +102,10 @@ fn command(plan: &Plan, args: &[&str]) -> Command {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
+    // A process group of its own keeps a terminal's Ctrl-C from reaching the child directly:
+    // the sync stops it itself, so that the report can say which keys were set.
+    #[cfg(unix)]
+    command.process_group(0);
     command
 }
 

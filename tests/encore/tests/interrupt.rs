@@ -48,5 +48,10 @@ fn an_interruption_stops_the_children_and_reports_what_was_set() {
         );
     }
     assert_eq!(app.calls().len(), 3, "D was never started");
+    // A terminal's Ctrl-C goes to the foreground process group: the children are not in it,
+    // so that the sync, not the signal, decides how they stop.
+    let call = app.call_for("A");
+    assert!(call["process_group"].is_u64());
+    assert_ne!(call["process_group"], call["parent_process_group"]);
     assert!(app.groups("B").is_null() && app.groups("D").is_null());
 }

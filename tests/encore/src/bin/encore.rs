@@ -13,7 +13,8 @@
 //!   "fail": {"KEY": "message, {value} replaced by the value read"}, "hang": ["KEY"]}`.
 //!
 //! What it saw is recorded under `<app>/fake-encore/`: `calls/<pid>.json` (argv, working
-//! directory, environment, stdin, how many calls were running when it started), written before
+//! directory, environment, stdin, how many calls were running when it started, its process group
+//! and its parent's), written before
 //! it waits, hangs or fails; `secrets/<KEY>.json` (the groups); `running/<pid>` while it runs.
 
 use serde_json::{Value, json};
@@ -169,11 +170,24 @@ fn set(args: &[&str]) -> Result<(), String> {
             .collect::<BTreeMap<_, _>>(),
         "stdin": raw,
         "running": running_now,
+        "process_group": process_group("self"),
+        "parent_process_group": process_group(&std::os::unix::process::parent_id().to_string()),
     });
     fs::write(calls.join(format!("{pid}.json")), record.to_string()).map_err(|e| e.to_string())?;
     let outcome = set_value(&app, &state, &selection, &key, &value);
     let _ = fs::remove_file(running.join(pid.to_string()));
     outcome
+}
+
+/// The process group of a process, from `/proc` (Linux).
+fn process_group(pid: &str) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(')')
+        .next()?
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()
 }
 
 fn set_value(
