@@ -1,6 +1,8 @@
 //! `stagecraft.yml`: the one module that knows the YAML library, so that it can be swapped here.
 
-use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use std::fmt;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -54,6 +56,33 @@ fn yaml_path_prefix(path: &str) -> String {
         String::new()
     } else {
         format!("{path}: ")
+    }
+}
+
+/// Something in `stagecraft.yml` that is valid but that a sync may still trip on, such as a
+/// setting left to a command-line flag. Like [`ConfigError`], it never quotes a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigWarning {
+    /// The config file, when the config came from one.
+    pub file: Option<PathBuf>,
+    /// Where the section it is about starts.
+    pub location: Location,
+    /// The YAML path it is about, such as `secrets.providers.envfile`.
+    pub path: String,
+    /// What may go wrong, and how to avoid it.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}{}: {}{}",
+            origin_display(&self.file),
+            self.location,
+            yaml_path_prefix(&self.path),
+            self.message
+        )
     }
 }
 
@@ -118,27 +147,62 @@ impl ProviderConfig {
 
     /// Decodes the section. An absent or empty section decodes like an empty map. Errors carry
     /// the file, line, column and full YAML path of the offending value.
+    ///
+    /// A scalar keeps its YAML type, as it does for an editor checking the file against
+    /// `stagecraft config schema`: `source_file: 123` is an integer, not the string `"123"`.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
-        let path: Vec<&str> = self.path.iter().map(String::as_str).collect();
-        let found = if self.text.trim().is_empty() {
-            None
+        let section = if self.text.trim().is_empty() {
+            serde_yaml::Value::Null
         } else {
-            let mut track = serde_path_to_error::Track::new();
-            let de = serde_yaml::Deserializer::from_str(&self.text);
-            let de = serde_path_to_error::Deserializer::new(de, &mut track);
-            Section::<T>::new(&path)
-                .deserialize(de)
-                .map_err(|e| self.invalid(track.path().to_string(), e))?
+            let root: serde_yaml::Value = serde_yaml::from_str(&self.text)
+                .map_err(|e| invalid(self.origin.clone(), String::new(), &e))?;
+            self.path
+                .iter()
+                .try_fold(root, |value, key| match value {
+                    serde_yaml::Value::Mapping(mut map) => map.remove(key.as_str()),
+                    _ => None,
+                })
+                .unwrap_or(serde_yaml::Value::Null)
         };
-        match found {
-            Some(value) => Ok(value),
-            None => serde_yaml::from_value(serde_yaml::Value::Mapping(Default::default()))
-                .map_err(|e| self.invalid(self.yaml_path(), e)),
-        }
+        let section = match section {
+            serde_yaml::Value::Null => serde_yaml::Value::Mapping(Default::default()),
+            section => section,
+        };
+        serde_path_to_error::deserialize(section).map_err(|e| {
+            let mut path = self.path.clone();
+            path.extend(e.path().iter().map(ToString::to_string));
+            let path: Vec<&str> = path.iter().map(String::as_str).collect();
+            let mut message = e.into_inner().to_string();
+            // The value's own position is known; the error's is not (a `Value` has none).
+            if let Some(at) = message.find(" at line ") {
+                message.truncate(at);
+            }
+            ConfigError::Invalid {
+                file: self.origin.clone(),
+                location: if self.text.trim().is_empty() {
+                    Location::default()
+                } else {
+                    locate(&self.text, &path)
+                },
+                path: path.join("."),
+                message: redact(&message),
+            }
+        })
     }
 
-    fn invalid(&self, path: String, error: serde_yaml::Error) -> ConfigError {
-        invalid(self.origin.clone(), path, &error)
+    /// A warning about this section, located where it starts.
+    pub fn warning(&self, message: impl Into<String>) -> ConfigWarning {
+        let path: Vec<&str> = self.path.iter().map(String::as_str).collect();
+        ConfigWarning {
+            file: self.origin.clone(),
+            location: if self.origin.is_some() {
+                locate(&self.text, &path)
+            } else {
+                Location::default()
+            },
+            path: self.yaml_path(),
+            message: message.into(),
+        }
     }
 }
 
@@ -372,6 +436,29 @@ impl Config {
         }
     }
 
+    /// Warnings about the sections of `secrets.providers` that their providers accept: settings
+    /// that a sync may still need from the command line. Sections with errors, and those of
+    /// unknown providers, are left to [`Config::secrets_provider`].
+    pub fn warnings(&self, registry: &Registry) -> Vec<ConfigWarning> {
+        let Some(serde_yaml::Value::Mapping(secrets)) = self.root.get("secrets") else {
+            return Vec::new();
+        };
+        let Some(serde_yaml::Value::Mapping(sections)) = secrets.get("providers") else {
+            return Vec::new();
+        };
+        let mut warnings = Vec::new();
+        for id in sections.keys().filter_map(serde_yaml::Value::as_str) {
+            let Ok(provider) = registry.get(id) else {
+                continue;
+            };
+            let config = self.provider_config(id);
+            if provider.check_config(&config).is_ok() {
+                warnings.extend(provider.config_warnings(&config));
+            }
+        }
+        warnings
+    }
+
     /// An error about the value at `path`, located in the file.
     fn error(&self, path: &[&str], message: String) -> ConfigError {
         ConfigError::Invalid {
@@ -486,6 +573,23 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for Section<'_, T> {
                 found = map.next_value_seed(Section::<T>::new(&self.path[1..]))?;
             } else {
                 map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+
+    /// A path segment that is a number picks an element of a sequence.
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<T>, A::Error> {
+        let index = self.path[0].parse::<usize>().ok();
+        let mut found = None;
+        for i in 0.. {
+            if Some(i) == index {
+                match seq.next_element_seed(Section::<T>::new(&self.path[1..]))? {
+                    Some(value) => found = value,
+                    None => break,
+                }
+            } else if seq.next_element::<IgnoredAny>()?.is_none() {
+                break;
             }
         }
         Ok(found)

@@ -53,14 +53,16 @@ mod lookup;
 mod provider;
 mod registry;
 pub mod secrets;
+mod settings;
 mod table;
 
-pub use config::{Config, ConfigError, Location, ProviderConfig};
+pub use config::{Config, ConfigError, ConfigWarning, Location, ProviderConfig};
 pub use provider::{
     Action, DynSecretsProvider, KeyChange, ProviderIdentity, SecretsProvider, SyncError,
     SyncFuture, SyncOptions, SyncReport,
 };
 pub use registry::{KIND, Providers, Registry, RegistryError};
+pub use settings::{Settings, config_schema};
 pub use table::Entry;
 
 /// Registers a unit struct as a secrets provider with the given ID.
@@ -140,6 +142,7 @@ macro_rules! secrets_registry {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::lookup::{Index, build_index, index_len};
+    pub use crate::settings::Settings;
     pub use crate::table::{
         Entry, StaticProvider, UniqueProviderId, assert_listed, merge, merged_len,
     };
