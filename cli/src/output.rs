@@ -20,6 +20,16 @@ pub(crate) fn print_error(error: &(dyn std::error::Error + '_)) {
     }
 }
 
+/// `warning: …` on stderr.
+pub(crate) fn print_warning(warning: &dyn std::fmt::Display) {
+    let (yellow, reset) = if use_colour(&std::io::stderr()) {
+        ("\x1b[1;33m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
+    eprintln!("{yellow}warning{reset}: {warning}");
+}
+
 fn use_colour(stream: &impl IsTerminal) -> bool {
     stream.is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }

@@ -168,26 +168,43 @@ impl ProviderConfig {
             serde_yaml::Value::Null => serde_yaml::Value::Mapping(Default::default()),
             section => section,
         };
+        if let Some(inner) = tagged(&section) {
+            return Err(self.invalid_at(
+                inner,
+                "a YAML tag such as `!name` is not supported here".to_owned(),
+            ));
+        }
         serde_path_to_error::deserialize(section).map_err(|e| {
-            let mut path = self.path.clone();
-            path.extend(e.path().iter().map(ToString::to_string));
-            let path: Vec<&str> = path.iter().map(String::as_str).collect();
+            let inner = e
+                .path()
+                .iter()
+                .map(|segment| match segment {
+                    serde_path_to_error::Segment::Seq { index } => index.to_string(),
+                    other => other.to_string(),
+                })
+                .collect();
             let mut message = e.into_inner().to_string();
-            // The value's own position is known; the error's is not (a `Value` has none).
+            // The position comes from the path: a `Value` has none.
             if let Some(at) = message.find(" at line ") {
                 message.truncate(at);
             }
-            ConfigError::Invalid {
-                file: self.origin.clone(),
-                location: if self.text.trim().is_empty() {
-                    Location::default()
-                } else {
-                    locate(&self.text, &path)
-                },
-                path: path.join("."),
-                message: redact(&message),
-            }
+            self.invalid_at(inner, redact(&message))
         })
+    }
+
+    /// An error about the value at `inner`, a path inside the section.
+    fn invalid_at(&self, inner: Vec<String>, message: String) -> ConfigError {
+        let path: Vec<&str> = self.path.iter().chain(&inner).map(String::as_str).collect();
+        ConfigError::Invalid {
+            file: self.origin.clone(),
+            location: if self.text.trim().is_empty() {
+                Location::default()
+            } else {
+                locate(&self.text, &path)
+            },
+            path: path.join("."),
+            message,
+        }
     }
 
     /// A warning about this section, located where it starts.
@@ -522,6 +539,25 @@ fn locate(text: &str, path: &[&str]) -> Location {
     match Section::<Here>::new(path).deserialize(serde_yaml::Deserializer::from_str(text)) {
         Err(e) => location_of(&e).unwrap_or(start),
         Ok(_) => start,
+    }
+}
+
+/// The path of the first value with a YAML tag (`!vault x`): a provider that reads the untagged
+/// value would silently ignore what the tag asks for.
+fn tagged(value: &serde_yaml::Value) -> Option<Vec<String>> {
+    match value {
+        serde_yaml::Value::Tagged(_) => Some(Vec::new()),
+        serde_yaml::Value::Sequence(items) => items.iter().enumerate().find_map(|(i, item)| {
+            let mut path = tagged(item)?;
+            path.insert(0, i.to_string());
+            Some(path)
+        }),
+        serde_yaml::Value::Mapping(map) => map.iter().find_map(|(key, item)| {
+            let mut path = tagged(item)?;
+            path.insert(0, key.as_str().unwrap_or("?").to_owned());
+            Some(path)
+        }),
+        _ => None,
     }
 }
 

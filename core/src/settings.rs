@@ -93,15 +93,22 @@ pub fn config_schema(registry: &Registry) -> Value {
         let id = provider.id();
         let settings = provider.settings();
         let mut schema = settings.schema(&mut generator).to_value();
+        bound_integers(&mut schema);
+        // The title is the Rust type's name (`Options`) and its doc comment describes the
+        // settings; the provider's description, shown on hover, says more.
+        let mut description = None;
         if let Value::Object(object) = &mut schema {
-            // The title is the Rust type's name (`Options`); the provider's description says more.
             object.remove("title");
-            if !provider.description().is_empty() {
-                object.insert("description".into(), provider.description().into());
-            }
+            description = object.remove("description");
+        }
+        if !provider.description().is_empty() {
+            description = Some(provider.description().into());
         }
         if settings.accepts_empty() {
             schema = json!({ "anyOf": [{ "type": "null" }, schema] });
+        }
+        if let (Value::Object(object), Some(description)) = (&mut schema, description) {
+            object.insert("description".into(), description);
         }
         ids.push(id);
         sections.insert(id.to_owned(), schema);
@@ -138,9 +145,37 @@ pub fn config_schema(registry: &Registry) -> Value {
             },
         },
     });
-    let definitions = generator.take_definitions(true);
-    if !definitions.is_empty() {
-        schema["$defs"] = Value::Object(definitions);
+    let mut definitions = Value::Object(generator.take_definitions(true));
+    bound_integers(&mut definitions);
+    if definitions.as_object().is_some_and(|d| !d.is_empty()) {
+        schema["$defs"] = definitions;
     }
     schema
+}
+
+/// Gives each integer schema the range of its Rust type. schemars states it for `u8` and `i16`
+/// but only names the format (`"format": "uint32"`) for wider types, and validators ignore
+/// formats: `retries: 4294967296` would pass the schema and fail `config validate`.
+fn bound_integers(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            let range = match object.get("format").and_then(Value::as_str) {
+                Some("uint16") => Some((json!(0), json!(u16::MAX))),
+                Some("uint32") => Some((json!(0), json!(u32::MAX))),
+                Some("uint64") => Some((json!(0), json!(u64::MAX))),
+                Some("uint") => Some((json!(0), json!(usize::MAX))),
+                Some("int32") => Some((json!(i32::MIN), json!(i32::MAX))),
+                Some("int64") => Some((json!(i64::MIN), json!(i64::MAX))),
+                Some("int") => Some((json!(isize::MIN), json!(isize::MAX))),
+                _ => None,
+            };
+            if let Some((min, max)) = range {
+                object.entry("minimum").or_insert(min);
+                object.entry("maximum").or_insert(max);
+            }
+            object.values_mut().for_each(bound_integers);
+        }
+        Value::Array(items) => items.iter_mut().for_each(bound_integers),
+        _ => {}
+    }
 }

@@ -329,7 +329,15 @@ pub(crate) mod tests {
     use super::*;
 
     pub(crate) const fn entry(id: &'static str, type_path: &'static str) -> Entry {
-        Entry::new(id, type_path, "src/lib.rs", 7, "", Settings::NONE, &Placeholder)
+        Entry::new(
+            id,
+            type_path,
+            "src/lib.rs",
+            7,
+            "",
+            Settings::NONE,
+            &Placeholder,
+        )
     }
 
     #[test]
