@@ -192,13 +192,16 @@ impl ProviderConfig {
         })
     }
 
-    /// An error about the value at `inner`, a path inside the section.
+    /// An error about the value at `inner`, a path inside the section; an unknown field is
+    /// located at its key.
     fn invalid_at(&self, inner: Vec<String>, message: String) -> ConfigError {
         let path: Vec<&str> = self.path.iter().chain(&inner).map(String::as_str).collect();
         ConfigError::Invalid {
             file: self.origin.clone(),
             location: if self.text.trim().is_empty() {
                 Location::default()
+            } else if message.starts_with("unknown field") {
+                locate_key(&self.text, &path)
             } else {
                 locate(&self.text, &path)
             },
@@ -495,6 +498,15 @@ fn missing_provider(registry: &Registry) -> String {
 /// Where the value at `path` starts, found by deserializing the file with a seed that fails
 /// there: serde_yaml attaches the position of the failing value to the error.
 fn locate(text: &str, path: &[&str]) -> Location {
+    locate_in(text, path, false)
+}
+
+/// Where the key of the value at `path` is, for an error about the key itself (`unknown field`).
+fn locate_key(text: &str, path: &[&str]) -> Location {
+    locate_in(text, path, true)
+}
+
+fn locate_in(text: &str, path: &[&str], at_key: bool) -> Location {
     /// Fails on whatever value it is given, once the value's first event has been read.
     struct Here;
     impl<'de> serde::Deserialize<'de> for Here {
@@ -536,7 +548,11 @@ fn locate(text: &str, path: &[&str]) -> Location {
     if path.is_empty() {
         return start;
     }
-    match Section::<Here>::new(path).deserialize(serde_yaml::Deserializer::from_str(text)) {
+    let section = Section::<Here> {
+        at_key,
+        ..Section::new(path)
+    };
+    match section.deserialize(serde_yaml::Deserializer::from_str(text)) {
         Err(e) => location_of(&e).unwrap_or(start),
         Ok(_) => start,
     }
@@ -572,6 +588,8 @@ fn location_of(error: &serde_yaml::Error) -> Option<Location> {
 /// positions in errors are positions in the whole file.
 struct Section<'p, T> {
     path: &'p [&'p str],
+    /// Fail on the last key of the path instead of its value.
+    at_key: bool,
     marker: PhantomData<T>,
 }
 
@@ -579,7 +597,44 @@ impl<'p, T> Section<'p, T> {
     fn new(path: &'p [&'p str]) -> Self {
         Section {
             path,
+            at_key: false,
             marker: PhantomData,
+        }
+    }
+
+    fn inner(&self) -> Self {
+        Section {
+            path: &self.path[1..],
+            at_key: self.at_key,
+            marker: PhantomData,
+        }
+    }
+}
+
+/// A map key that fails when it is `fail_on`, so that the error carries the key's position.
+struct Key<'a> {
+    fail_on: Option<&'a str>,
+}
+
+impl<'de> DeserializeSeed<'de> for Key<'_> {
+    type Value = String;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key<'_> {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<String, E> {
+        match self.fail_on {
+            Some(fail_on) if fail_on == key => Err(E::custom("here")),
+            _ => Ok(key.to_owned()),
         }
     }
 }
@@ -604,9 +659,10 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for Section<'_, T> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<T>, A::Error> {
         let mut found = None;
-        while let Some(key) = map.next_key::<String>()? {
+        let fail_on = (self.at_key && self.path.len() == 1).then_some(self.path[0]);
+        while let Some(key) = map.next_key_seed(Key { fail_on })? {
             if key == self.path[0] {
-                found = map.next_value_seed(Section::<T>::new(&self.path[1..]))?;
+                found = map.next_value_seed(self.inner())?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -620,7 +676,7 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for Section<'_, T> {
         let mut found = None;
         for i in 0.. {
             if Some(i) == index {
-                match seq.next_element_seed(Section::<T>::new(&self.path[1..]))? {
+                match seq.next_element_seed(self.inner())? {
                     Some(value) => found = value,
                     None => break,
                 }

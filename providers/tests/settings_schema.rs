@@ -420,7 +420,7 @@ fn errors_name_the_line_column_and_path_of_each_kind_of_mistake() {
     for (text, expected) in [
         (
             envfile("      source_fle: .env\n"),
-            "stagecraft.yml:5:19: secrets.providers.envfile.source_fle: unknown field `source_fle`, expected `source_file` or `target_file`",
+            "stagecraft.yml:5:7: secrets.providers.envfile.source_fle: unknown field `source_fle`, expected `source_file` or `target_file`",
         ),
         (
             envfile("      source_file: 123\n"),
@@ -440,7 +440,7 @@ fn errors_name_the_line_column_and_path_of_each_kind_of_mistake() {
         ),
         (
             "secrets:\n  provider: bare\n  providers:\n    bare:\n      x: 1\n".to_owned(),
-            "stagecraft.yml:5:10: secrets.providers.bare.x: unknown field `x`, there are no fields",
+            "stagecraft.yml:5:7: secrets.providers.bare.x: unknown field `x`, there are no fields",
         ),
     ] {
         assert_eq!(config_verdict(&text).unwrap_err(), [expected], "{text}");
