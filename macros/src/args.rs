@@ -75,6 +75,12 @@ impl Args {
                 format!("#[secrets_provider] unknown argument `{name}`; expected one of {NAMED}"),
             ));
         }
+        if !input.peek(Token![=]) {
+            return Err(syn::Error::new_spanned(
+                &name,
+                "#[secrets_provider] `settings` expects a type: `settings = Options`",
+            ));
+        }
         input.parse::<Token![=]>()?;
         let settings = settings_type(input)?;
         if self.settings.is_some() {
@@ -195,6 +201,10 @@ mod tests {
         assert_eq!(
             parse(quote!("a", settings = Options::new())).unwrap_err(),
             "#[secrets_provider] `settings` expects a type such as `settings = Options`"
+        );
+        assert_eq!(
+            parse(quote!("a", settings)).unwrap_err(),
+            "#[secrets_provider] `settings` expects a type: `settings = Options`"
         );
         assert_eq!(
             parse(quote!("a", settings = A, settings = B)).unwrap_err(),
