@@ -210,13 +210,13 @@ impl ProviderConfig {
         }
     }
 
-    /// A warning about this section, located where it starts.
+    /// A warning about this section, located at its key (`envfile:`), which an empty section has too.
     pub fn warning(&self, message: impl Into<String>) -> ConfigWarning {
         let path: Vec<&str> = self.path.iter().map(String::as_str).collect();
         ConfigWarning {
             file: self.origin.clone(),
             location: if self.origin.is_some() {
-                locate(&self.text, &path)
+                locate_key(&self.text, &path)
             } else {
                 Location::default()
             },
