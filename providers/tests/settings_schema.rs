@@ -384,15 +384,18 @@ fn corpus() -> Vec<(&'static str, String, bool)> {
 #[test]
 fn schema_and_config_validate_agree_on_every_config() {
     let validator = validator();
+    // What yaml-language-server applies: the same schema read as draft-07.
+    let draft7 = jsonschema::draft7::new(&stagecraft_core::config_schema(&REGISTRY)).unwrap();
     let corpus = corpus();
     assert!(corpus.len() >= 30);
     let mut disagreements = Vec::new();
     for (name, text, valid) in &corpus {
         let config = config_verdict(text);
         let schema = schema_verdict(&validator, text);
-        if config.is_ok() != *valid || schema.is_ok() != *valid {
+        let schema7 = schema_verdict(&draft7, text);
+        if config.is_ok() != *valid || schema.is_ok() != *valid || schema7.is_ok() != *valid {
             disagreements.push(format!(
-                "{name} (expected {}):\n  config validate: {config:?}\n  schema: {schema:?}",
+                "{name} (expected {}):\n  config validate: {config:?}\n  schema: {schema:?}\n  as draft-07: {schema7:?}",
                 if *valid { "valid" } else { "invalid" }
             ));
         }
@@ -459,6 +462,63 @@ fn no_value_reaches_an_error() {
         let errors = config_verdict(&strict(&section)).unwrap_err();
         assert!(!errors.join("\n").contains(canary), "{errors:?}");
     }
+}
+
+/// yaml-language-server checks schemas as draft-07 does: the schema must use no keyword that
+/// draft-07 lacks (`$defs`, `prefixItems`, `dependentRequired`, `unevaluatedProperties`, …), or
+/// an editor would silently skip that check.
+#[test]
+fn the_schema_uses_only_keywords_that_draft_07_has() {
+    const KEYWORDS: &[&str] = &[
+        "$schema",
+        "title",
+        "description",
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "enum",
+        "const",
+        "anyOf",
+        "oneOf",
+        "allOf",
+        "if",
+        "then",
+        "items",
+        "format",
+        "minimum",
+        "maximum",
+        "default",
+    ];
+    fn walk(schema: &serde_json::Value, at: &str, found: &mut Vec<String>) {
+        let Some(object) = schema.as_object() else {
+            return;
+        };
+        for (keyword, value) in object {
+            if !KEYWORDS.contains(&keyword.as_str()) {
+                found.push(format!("{at}/{keyword}"));
+            }
+            match keyword.as_str() {
+                "properties" => {
+                    for (name, sub) in value.as_object().unwrap() {
+                        walk(sub, &format!("{at}/properties/{name}"), found);
+                    }
+                }
+                "anyOf" | "oneOf" | "allOf" => {
+                    for (i, sub) in value.as_array().unwrap().iter().enumerate() {
+                        walk(sub, &format!("{at}/{keyword}/{i}"), found);
+                    }
+                }
+                "items" | "if" | "then" | "additionalProperties" => {
+                    walk(value, &format!("{at}/{keyword}"), found)
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut found = Vec::new();
+    walk(&stagecraft_core::config_schema(&REGISTRY), "", &mut found);
+    assert!(found.is_empty(), "keywords that draft-07 lacks: {found:?}");
 }
 
 #[test]
