@@ -15,10 +15,11 @@ use std::path::{Path, PathBuf};
 
 /// Syncs into a remote store (a test provider with settings of every shape).
 #[secrets_provider("strict", settings = StrictOptions)]
+#[derive(Debug)]
 pub struct Strict;
 
 /// The settings of `strict`.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StrictOptions {
     /// The store's address.
@@ -37,7 +38,7 @@ pub struct StrictOptions {
 }
 
 /// How `strict` opens the store.
-#[derive(Deserialize, JsonSchema, Default)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Read only.
@@ -48,7 +49,7 @@ pub enum Mode {
 }
 
 /// TLS settings.
-#[derive(Deserialize, JsonSchema)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Tls {
     /// The CA bundle.
@@ -57,6 +58,7 @@ pub struct Tls {
 
 /// Takes no settings.
 #[secrets_provider("bare")]
+#[derive(Debug)]
 pub struct Bare;
 
 impl SecretsProvider for Strict {
