@@ -35,6 +35,18 @@ pub struct StrictOptions {
     pub paths: Vec<String>,
     /// TLS settings.
     pub tls: Option<Tls>,
+    /// The store to try when this one fails.
+    pub fallback: Option<Box<Fallback>>,
+}
+
+/// A store to fall back to: a recursive type, which the schema keeps in `$defs`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Fallback {
+    /// The store's address.
+    pub address: String,
+    /// The store to try when this one fails too.
+    pub fallback: Option<Box<Fallback>>,
 }
 
 /// How `strict` opens the store.
@@ -125,22 +137,27 @@ fn strict(section: &str) -> String {
     format!("secrets:\n  provider: strict\n  providers:\n    strict:\n{section}")
 }
 
-/// The `yaml` block of the README's `stagecraft.yml` section.
-fn readme_example() -> String {
+/// The `yaml` blocks of the README: each is a whole config.
+fn readme_examples() -> Vec<String> {
     let readme = include_str!("../../README.md");
-    let section = &readme[readme.find("## `stagecraft.yml`").unwrap()..];
-    let start = section.find("```yaml\n").unwrap() + "```yaml\n".len();
-    section[start..][..section[start..].find("```").unwrap()].to_owned()
+    readme
+        .split("```yaml\n")
+        .skip(1)
+        .map(|block| block[..block.find("```").unwrap()].to_owned())
+        .collect()
 }
 
 /// Each config, and whether it is valid.
 fn corpus() -> Vec<(&'static str, String, bool)> {
     let quickstart = include_str!("../../examples/quickstart/stagecraft.yml").to_owned();
     let header = format!("# yaml-language-server: $schema=./stagecraft.schema.json\n{quickstart}");
+    let readme = readme_examples();
+    assert_eq!(readme.len(), 2, "the README's yaml blocks");
     vec![
         // Valid.
         ("quickstart example", quickstart, true),
-        ("README example", readme_example(), true),
+        ("README example", readme[0].clone(), true),
+        ("README editor example", readme[1].clone(), true),
         ("with the editor header", header, true),
         (
             "only a source file",
@@ -380,6 +397,32 @@ fn corpus() -> Vec<(&'static str, String, bool)> {
             strict("      address: x\n      tls: {}\n"),
             false,
         ),
+        (
+            "recursive settings",
+            strict(
+                "      address: x\n      fallback:\n        address: y\n        fallback: {address: z}\n",
+            ),
+            true,
+        ),
+        (
+            "typo deep in recursive settings",
+            strict(
+                "      address: x\n      fallback:\n        address: y\n        fallback: {adress: z}\n",
+            ),
+            false,
+        ),
+        (
+            "wrong type deep in recursive settings",
+            strict(
+                "      address: x\n      fallback:\n        fallback: {address: [z]}\n        address: y\n",
+            ),
+            false,
+        ),
+        (
+            "missing field deep in recursive settings",
+            strict("      address: x\n      fallback:\n        fallback: {}\n        address: y\n"),
+            false,
+        ),
     ]
 }
 
@@ -467,8 +510,9 @@ fn no_value_reaches_an_error() {
 }
 
 /// yaml-language-server checks schemas as draft-07 does: the schema must use no keyword that
-/// draft-07 lacks (`$defs`, `prefixItems`, `dependentRequired`, `unevaluatedProperties`, …), or
-/// an editor would silently skip that check.
+/// draft-07 lacks (`prefixItems`, `dependentRequired`, `unevaluatedProperties`, …), or an
+/// editor would silently skip that check. `$defs` is allowed as a place that `$ref` reaches by a
+/// JSON pointer, which every draft follows.
 #[test]
 fn the_schema_uses_only_keywords_that_draft_07_has() {
     const KEYWORDS: &[&str] = &[
@@ -491,6 +535,8 @@ fn the_schema_uses_only_keywords_that_draft_07_has() {
         "minimum",
         "maximum",
         "default",
+        "$ref",
+        "$defs",
     ];
     fn walk(schema: &serde_json::Value, at: &str, found: &mut Vec<String>) {
         let Some(object) = schema.as_object() else {
@@ -501,9 +547,9 @@ fn the_schema_uses_only_keywords_that_draft_07_has() {
                 found.push(format!("{at}/{keyword}"));
             }
             match keyword.as_str() {
-                "properties" => {
+                "properties" | "$defs" => {
                     for (name, sub) in value.as_object().unwrap() {
-                        walk(sub, &format!("{at}/properties/{name}"), found);
+                        walk(sub, &format!("{at}/{keyword}/{name}"), found);
                     }
                 }
                 "anyOf" | "oneOf" | "allOf" => {
@@ -518,9 +564,19 @@ fn the_schema_uses_only_keywords_that_draft_07_has() {
             }
         }
     }
+    let schema = stagecraft_core::config_schema(&REGISTRY);
     let mut found = Vec::new();
-    walk(&stagecraft_core::config_schema(&REGISTRY), "", &mut found);
+    walk(&schema, "", &mut found);
     assert!(found.is_empty(), "keywords that draft-07 lacks: {found:?}");
+    // `$defs` is only a place for recursive types, reached by JSON pointers that any draft follows.
+    assert_eq!(
+        schema["$defs"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["Fallback"]
+    );
 }
 
 #[test]
