@@ -21,7 +21,8 @@ pub trait ProviderIdentity {
     }
 
     /// The provider's settings type, which `#[secrets_provider("id", settings = Options)]`
-    /// declares. The default, [`Settings::NONE`], accepts only an empty section.
+    /// declares. The default, [`Settings::NONE`], accepts only an empty section; a provider
+    /// registered at run time that takes settings returns `Settings::of::<Options>()`.
     fn settings(&self) -> Settings {
         Settings::NONE
     }
