@@ -154,8 +154,8 @@ impl ProviderConfig {
         let section = if self.text.trim().is_empty() {
             serde_yaml::Value::Null
         } else {
-            let root: serde_yaml::Value = serde_yaml::from_str(&self.text)
-                .map_err(|e| invalid(self.origin.clone(), String::new(), &e))?;
+            let root =
+                load(&self.text).map_err(|e| invalid(self.origin.clone(), String::new(), &e))?;
             self.path
                 .iter()
                 .try_fold(root, |value, key| match value {
@@ -311,8 +311,7 @@ impl Config {
     /// Parses config text read from `path`.
     pub fn parse(path: &Path, text: impl Into<Arc<str>>) -> Result<Config, ConfigError> {
         let text = text.into();
-        let value: serde_yaml::Value = serde_yaml::from_str(&text)
-            .map_err(|e| invalid(Some(path.to_owned()), String::new(), &e))?;
+        let value = load(&text).map_err(|e| invalid(Some(path.to_owned()), String::new(), &e))?;
         let root = match value {
             serde_yaml::Value::Null => serde_yaml::Mapping::new(),
             serde_yaml::Value::Mapping(root) => root,
@@ -556,6 +555,13 @@ fn locate_in(text: &str, path: &[&str], at_key: bool) -> Location {
         Err(e) => location_of(&e).unwrap_or(start),
         Ok(_) => start,
     }
+}
+
+/// The document as a value, with merge keys (`<<: *defaults`) applied, as editors read them.
+fn load(text: &str) -> Result<serde_yaml::Value, serde_yaml::Error> {
+    let mut value: serde_yaml::Value = serde_yaml::from_str(text)?;
+    value.apply_merge()?;
+    Ok(value)
 }
 
 /// The path of the first value with a YAML tag (`!vault x`): a provider that reads the untagged

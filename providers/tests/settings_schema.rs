@@ -102,10 +102,12 @@ fn config_verdict(text: &str) -> Result<String, Vec<String>> {
         .map_err(|errors| errors.iter().map(ToString::to_string).collect())
 }
 
-/// What an editor says: the YAML as JSON (YAML that does not load, such as a duplicate key, is
-/// an error there too), checked against the schema.
+/// What an editor says: the YAML as JSON, merge keys applied (YAML that does not load, such as a
+/// duplicate key, is an error there too), checked against the schema.
 fn schema_verdict(validator: &jsonschema::Validator, text: &str) -> Result<(), Vec<String>> {
-    let yaml: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| vec![e.to_string()])?;
+    let mut yaml: serde_yaml::Value =
+        serde_yaml::from_str(text).map_err(|e| vec![e.to_string()])?;
+    yaml.apply_merge().map_err(|e| vec![e.to_string()])?;
     let json = serde_json::to_value(yaml).map_err(|e| vec![e.to_string()])?;
     let errors: Vec<String> = validator
         .iter_errors(&json)
@@ -391,6 +393,21 @@ fn corpus() -> Vec<(&'static str, String, bool)> {
             "typo in a nested field",
             strict("      address: x\n      tls:\n        ca_fle: ca.pem\n"),
             false,
+        ),
+        (
+            "merge keys",
+            "defaults: &d\n  source_file: a\nsecrets:\n  provider: envfile\n  providers:\n    envfile:\n      <<: *d\n      target_file: b\n".to_owned(),
+            true,
+        ),
+        (
+            "a merge key bringing a typo",
+            "defaults: &d\n  source_fle: a\nsecrets:\n  provider: envfile\n  providers:\n    envfile:\n      <<: *d\n".to_owned(),
+            false,
+        ),
+        (
+            "a merge key at the secrets level",
+            "base: &b\n  provider: envfile\nsecrets:\n  <<: *b\n  providers:\n    envfile: {}\n".to_owned(),
+            true,
         ),
         (
             "missing nested required field",
