@@ -122,6 +122,14 @@ pub use table::Entry;
 /// `schemars` 1.x). Its `check_config` can then go, unless it checks more than the decoding; the
 /// decode in `sync` keeps working and reads best as `opts.settings::<Options>()`.
 ///
+/// The schema is derived from the type, not from what its `Deserialize` accepts: where the two
+/// differ, say so with schemars' attributes. A field read with `#[serde(deserialize_with = …)]`
+/// (a duration given as `30` or `"30s"`) needs `#[schemars(schema_with = …)]` or
+/// `#[schemars(with = …)]`, and variants that take `#[serde(alias = …)]` need a schema that lists
+/// the aliases too (schemars ignores `alias`). Add a few configs of the provider, valid and not,
+/// to the agreement corpus in `providers/tests/settings_schema.rs`, which checks that the schema
+/// and `config validate` accept the same ones.
+///
 /// A settings type that is not `Deserialize` or not `JsonSchema` is a compile error on the type
 /// in the attribute:
 ///
