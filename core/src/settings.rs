@@ -52,8 +52,9 @@ impl Settings {
         (self.check)(config)
     }
 
-    /// The JSON Schema (draft 2020-12) of the settings type. Types it refers to recursively land
-    /// in `generator`'s definitions.
+    /// The JSON Schema (draft 2020-12) of the settings type, as `generator` writes subschemas: a
+    /// `$ref` into its definitions unless its settings inline them, as [`config_schema`]'s do
+    /// (then only recursive types land in the definitions).
     pub fn schema(&self, generator: &mut SchemaGenerator) -> Schema {
         (self.schema)(generator)
     }
