@@ -222,7 +222,7 @@ impl From<SyncError> for Failure {
         match error {
             SyncError::Config(e) => Failure::Config(vec![e]),
             e @ SyncError::Input(_) => Failure::Input(e.into()),
-            e @ SyncError::External(_) => Failure::External(e.into()),
+            e @ (SyncError::External(_) | SyncError::Partial { .. }) => Failure::External(e.into()),
         }
     }
 }
@@ -403,7 +403,8 @@ fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
     let mut opts = SyncOptions::new(config.map(|c| c.provider_config(&id)).unwrap_or_default())
         .keys(args.keys)
         .dry_run(dry_run)
-        .prune(args.prune);
+        .prune(args.prune)
+        .progress(!args.json && std::io::stderr().is_terminal());
     opts.source = args.from;
     opts.target = args.to;
     tracing::info!(
@@ -416,7 +417,14 @@ fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::External(e.into()))?;
-    let report = runtime.block_on(provider.sync(opts))?;
+    let report = match runtime.block_on(provider.sync(opts)) {
+        // Some keys failed: the report says which were synced, then the error says why.
+        Err(SyncError::Partial { report, error }) => {
+            stdout_result(output::report(&id, &report, dry_run, args.json))?;
+            return Err(Failure::External(error));
+        }
+        result => result?,
+    };
     tracing::info!(
         keys = report.changes.len(),
         written = report.written,

@@ -44,7 +44,10 @@ pub(crate) fn fail(failure: &Failure) {
     };
     let mut text = String::new();
     for error in failure.errors() {
-        let _ = writeln!(text, "{red}error{reset}: {}", escape(&error.to_string()));
+        // A provider's message may span lines (one per failed key); each is escaped.
+        let message = error.to_string();
+        let lines: Vec<_> = message.split('\n').map(escape).collect();
+        let _ = writeln!(text, "{red}error{reset}: {}", lines.join("\n"));
         let mut cause = error.source();
         while let Some(error) = cause {
             let _ = writeln!(text, "  caused by: {}", escape(&error.to_string()));
@@ -166,6 +169,14 @@ struct Summary {
     unchanged: usize,
     removed: usize,
     skipped: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    set: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    failed: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -176,6 +187,8 @@ impl Summary {
             unchanged: report.count(Action::Unchanged),
             removed: report.count(Action::Removed),
             skipped: report.count(Action::Skipped),
+            set: report.count(Action::Set),
+            failed: report.count(Action::Failed),
         }
     }
 }
@@ -238,7 +251,8 @@ fn table(
     // Written piece by piece: `format!` padding for each of 100,000 keys showed in profiles.
     for change in &report.changes {
         let (sign, code) = match change.action {
-            Action::Added => ("+", "32"),
+            Action::Added | Action::Set => ("+", "32"),
+            Action::Failed => ("!", "1;31"),
             Action::Changed => ("~", "33"),
             Action::Removed => ("-", "31"),
             Action::Unchanged | Action::Skipped => (" ", "2"),
@@ -263,13 +277,24 @@ fn table(
         unchanged,
         removed,
         skipped,
+        set,
+        failed,
     } = summary;
+    for note in &report.notes {
+        writeln!(out, "note: {note}")?;
+    }
     write!(
         out,
         "{added} added, {changed} changed, {unchanged} unchanged, {removed} removed"
     )?;
     if skipped > 0 {
         write!(out, ", {skipped} skipped")?;
+    }
+    if set > 0 {
+        write!(out, ", {set} set")?;
+    }
+    if failed > 0 {
+        write!(out, ", {failed} failed")?;
     }
     if dry_run {
         writeln!(out, "; dry run: nothing was written.")

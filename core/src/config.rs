@@ -213,6 +213,20 @@ impl ProviderConfig {
         }
     }
 
+    /// An error about `field` of this section that decoding cannot find (such as two settings
+    /// that exclude each other), located at the field in the file. `message` must not quote a
+    /// value.
+    pub fn invalid_field(&self, field: &str, message: impl Into<String>) -> ConfigError {
+        let mut path: Vec<&str> = self.path.iter().map(String::as_str).collect();
+        path.push(field);
+        ConfigError::Invalid {
+            file: self.origin.clone(),
+            location: locate(&self.text, &path),
+            path: path.join("."),
+            message: message.into(),
+        }
+    }
+
     /// A warning about this section, located at its key (`envfile:`), which an empty section has too.
     pub fn warning(&self, message: impl Into<String>) -> ConfigWarning {
         let path: Vec<&str> = self.path.iter().map(String::as_str).collect();
