@@ -135,6 +135,10 @@ fn envfile(section: &str) -> String {
     format!("{SECRETS_ENVFILE}{section}")
 }
 
+fn encore(section: &str) -> String {
+    format!("secrets:\n  provider: encore\n  providers:\n    encore:\n{section}")
+}
+
 fn strict(section: &str) -> String {
     format!("secrets:\n  provider: strict\n  providers:\n    strict:\n{section}")
 }
@@ -154,12 +158,14 @@ fn corpus() -> Vec<(&'static str, String, bool)> {
     let quickstart = include_str!("../../examples/quickstart/stagecraft.yml").to_owned();
     let header = format!("# yaml-language-server: $schema=./stagecraft.schema.json\n{quickstart}");
     let readme = readme_examples();
-    assert_eq!(readme.len(), 2, "the README's yaml blocks");
-    vec![
+    assert!(readme.len() >= 3, "the README's yaml blocks: {readme:?}");
+    let mut corpus: Vec<_> = readme
+        .into_iter()
+        .map(|example| ("a README example", example, true))
+        .collect();
+    corpus.extend(vec![
         // Valid.
         ("quickstart example", quickstart, true),
-        ("README example", readme[0].clone(), true),
-        ("README editor example", readme[1].clone(), true),
         ("with the editor header", header, true),
         (
             "only a source file",
@@ -414,6 +420,31 @@ fn corpus() -> Vec<(&'static str, String, bool)> {
             strict("      address: x\n      tls: {}\n"),
             false,
         ),
+        // encore: what serde reads beyond the types (aliases, a timeout with units) and what its
+        // check_config adds (types or envs, not empty, environment names).
+        ("encore: type aliases", encore("      types: [development, prod, pr, ephemeral]\n"), true),
+        ("encore: named environments", encore("      envs: [staging, qa_2, eu-west]\n"), true),
+        ("encore: a timeout in seconds", encore("      timeout: 45\n"), true),
+        ("encore: a fractional timeout", encore("      timeout: 2.5\n"), true),
+        ("encore: a timeout with units", encore("      timeout: 500ms\n"), true),
+        ("encore: a timeout in minutes", encore("      timeout: \" 2 m\"\n"), true),
+        ("encore: a timeout with an exponent", encore("      timeout: 1e3ms\n"), true),
+        ("encore: concurrency", encore("      concurrency: 8\n"), true),
+        ("encore: types: null with envs", encore("      types: null\n      envs: [staging]\n"), true),
+        ("encore: types and envs", encore("      types: [dev]\n      envs: [staging]\n"), false),
+        ("encore: no types", encore("      types: []\n"), false),
+        ("encore: no envs", encore("      envs: []\n"), false),
+        ("encore: an unknown type", encore("      types: [staging]\n"), false),
+        ("encore: an environment name with a space", encore("      envs: [\"eu west\"]\n"), false),
+        ("encore: an environment name starting with -", encore("      envs: [-x]\n"), false),
+        ("encore: a zero timeout", encore("      timeout: 0\n"), false),
+        ("encore: a zero timeout with units", encore("      timeout: 0.0s\n"), false),
+        ("encore: a negative timeout", encore("      timeout: -1\n"), false),
+        ("encore: a timeout in hours", encore("      timeout: 2h\n"), false),
+        ("encore: a null timeout", encore("      timeout: null\n"), false),
+        ("encore: a boolean timeout", encore("      timeout: true\n"), false),
+        ("encore: zero concurrency", encore("      concurrency: 0\n"), false),
+        ("encore: a typo", encore("      app_dri: backend\n"), false),
         (
             "recursive settings",
             strict(
@@ -440,7 +471,8 @@ fn corpus() -> Vec<(&'static str, String, bool)> {
             strict("      address: x\n      fallback:\n        fallback: {}\n        address: y\n"),
             false,
         ),
-    ]
+    ]);
+    corpus
 }
 
 #[test]
@@ -554,6 +586,10 @@ fn the_schema_uses_only_keywords_that_draft_07_has() {
         "default",
         "$ref",
         "$defs",
+        "not",
+        "pattern",
+        "minItems",
+        "exclusiveMinimum",
     ];
     fn walk(schema: &serde_json::Value, at: &str, found: &mut Vec<String>) {
         let Some(object) = schema.as_object() else {

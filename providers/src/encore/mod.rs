@@ -63,9 +63,13 @@ struct Options {
     app_dir: Option<PathBuf>,
     /// The environment types to set: `development` (`dev`), `production` (`prod`), `preview`
     /// (`pr`, `ephemeral`), `local`. Default: dev, preview and local. Exclusive with `envs`.
+    // `default` changes nothing for serde (an absent `Option` is `None`) but tells schemars,
+    // which cannot see the `Option` through `schema_with`, that the field is optional.
+    #[serde(default)]
     #[schemars(schema_with = "types_schema")]
     types: Option<Vec<EnvType>>,
     /// Named environments to set instead of types, such as `staging`.
+    #[serde(default)]
     #[schemars(schema_with = "envs_schema")]
     envs: Option<Vec<String>>,
     /// The `encore` executable; default: `encore` on PATH.
