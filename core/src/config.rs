@@ -347,7 +347,10 @@ fn kind_of(unexpected: &str) -> &'static str {
         "floating point",
         "character",
     ];
-    const BARE: [&str; 11] = [
+    // `text` is what a deserializer of the project says of a string it cannot read
+    // (`Unexpected::Other("text")`, as encore's `timeout` does), not to quote it.
+    const BARE: [&str; 12] = [
+        "text",
         "byte array",
         "unit value",
         "Option value",
@@ -1233,6 +1236,18 @@ mod tests {
                 source_file: None,
                 retries: 0
             }
+        );
+    }
+
+    #[test]
+    fn a_value_that_a_deserializer_calls_text_is_not_quoted() {
+        assert_eq!(
+            redact("invalid value: text, expected a duration"),
+            "invalid value: text, expected a duration"
+        );
+        assert_eq!(
+            redact("invalid value: text \"s3cr3t\", expected a duration"),
+            "invalid value: value, expected a duration"
         );
     }
 
