@@ -545,6 +545,37 @@ fn errors_name_the_line_column_and_path_of_each_kind_of_mistake() {
 }
 
 #[test]
+fn validate_warns_about_settings_left_to_flags() {
+    let warnings = |text: &str| -> Vec<String> {
+        let config = Config::parse(Path::new("stagecraft.yml"), text).unwrap();
+        config.secrets_provider(&REGISTRY, None).unwrap();
+        config
+            .warnings(&REGISTRY)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    };
+    assert_eq!(
+        warnings(&format!(
+            "{SECRETS_ENVFILE}      source_file: a\n    encore:\n      types: [dev]\n"
+        )),
+        [
+            "stagecraft.yml:4:5: secrets.providers.envfile: no `target_file`: `stagecraft secrets sync` will need --to",
+            "stagecraft.yml:6:5: secrets.providers.encore: no `source_file`: `stagecraft secrets sync` will need --from",
+        ]
+    );
+    assert!(warnings(&encore("      source_file: .env\n")).is_empty());
+    // A section with errors gets errors, not warnings; `strict` and `bare` never warn.
+    assert!(
+        warnings(&format!(
+            "{}    strict:\n      address: x\n",
+            envfile("      source_file: a\n      target_file: b\n")
+        ))
+        .is_empty()
+    );
+}
+
+#[test]
 fn no_value_reaches_an_error() {
     let canary = "canary-3b1f9e";
     for section in [

@@ -37,8 +37,8 @@ use crate::fs::{self, FsError};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer};
 use stagecraft_core::{
-    ConfigError, ProviderConfig, SecretsProvider, SyncError, SyncOptions, SyncReport,
-    secrets_provider,
+    ConfigError, ConfigWarning, ProviderConfig, SecretsProvider, SyncError, SyncOptions,
+    SyncReport, secrets_provider,
 };
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -570,6 +570,17 @@ impl SecretsProvider for Encore {
 
     fn check_config(&self, config: &ProviderConfig) -> Result<(), ConfigError> {
         decode(config).map(drop)
+    }
+
+    fn config_warnings(&self, config: &ProviderConfig) -> Vec<ConfigWarning> {
+        match decode(config) {
+            Ok(Options {
+                source_file: None, ..
+            }) => {
+                vec![config.warning("no `source_file`: `stagecraft secrets sync` will need --from")]
+            }
+            _ => Vec::new(),
+        }
     }
 }
 
