@@ -741,6 +741,17 @@ mod tests {
     }
 
     #[test]
+    fn finds_providers_whose_attribute_names_settings() {
+        let dir = crate_with(&[(
+            "src/lib.rs",
+            "#[secrets_provider(\"a\", settings = Options)]\npub struct A;\n#[stagecraft_core::secrets_provider(\"b\",)]\npub struct B;\n",
+        )]);
+        let providers = scan(dir.path(), Path::new("src/lib.rs")).providers;
+        let ids: Vec<&str> = providers.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+    }
+
+    #[test]
     fn unconditional_duplicates_become_a_compile_error_naming_both() {
         let dir = crate_with(&[
             ("src/lib.rs", "mod a;\nmod b;\n"),
