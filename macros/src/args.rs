@@ -127,9 +127,7 @@ impl Args {
             return Err(expects(name.span()));
         }
         input.parse::<Token![=]>()?;
-        let path = input
-            .parse::<syn::Path>()
-            .map_err(|e| expects(e.span()))?;
+        let path = input.parse::<syn::Path>().map_err(|e| expects(e.span()))?;
         if !(input.is_empty() || input.peek(Token![,])) {
             return Err(expects(input.span()));
         }
