@@ -6,8 +6,8 @@
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use stagecraft_providers::envfile::{ParseError, read_str, write_string};
-use std::io::Write;
-use std::process::{Command, Stdio};
+
+mod support;
 
 /// What a file reads as: its keys and values, or the line and reason of the first error.
 type Outcome = Result<&'static [(&'static str, &'static str)], (usize, ParseError)>;
@@ -259,14 +259,9 @@ proptest! {
 type PythonReading = (bool, Vec<(String, String)>);
 
 /// Runs python-dotenv over files, returning for each whether it hit an error and what it read.
-/// `None` when python-dotenv is not installed; CI sets STAGECRAFT_REQUIRE_PYTHON_DOTENV=1 to make
-/// that a failure instead of a skip.
 fn python_dotenv(files: &[String]) -> Option<Vec<PythonReading>> {
     const SCRIPT: &str = r#"
-import io, json, os, sys, tempfile, logging
-logging.disable(logging.CRITICAL)
-from dotenv import dotenv_values
-from dotenv.parser import parse_stream
+import tempfile
 out = []
 with tempfile.TemporaryDirectory() as d:
     for i, text in enumerate(json.load(sys.stdin)):
@@ -279,33 +274,7 @@ with tempfile.TemporaryDirectory() as d:
         out.append([error, values])
 json.dump(out, sys.stdout)
 "#;
-    let present = Command::new("python3")
-        .args(["-c", "import dotenv"])
-        .status()
-        .is_ok_and(|s| s.success());
-    if !present {
-        assert!(
-            std::env::var_os("STAGECRAFT_REQUIRE_PYTHON_DOTENV").is_none(),
-            "python-dotenv is required (pip install 'python-dotenv==1.*')"
-        );
-        eprintln!("skipping the python-dotenv cross-check: python-dotenv is not installed");
-        return None;
-    }
-    let mut child = Command::new("python3")
-        .args(["-c", SCRIPT])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 runs");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(serde_json::to_string(files).unwrap().as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "python-dotenv script failed");
-    Some(serde_json::from_slice(&output.stdout).expect("python-dotenv output is JSON"))
+    support::run_python(SCRIPT, &files)
 }
 
 #[test]
