@@ -416,14 +416,6 @@ impl LockedTarget {
         contents: impl FnOnce(&mut dyn Write) -> io::Result<()>,
     ) -> Result<(), FsError> {
         let write_error = |e| io_error("write", &self.named, e);
-        let existing = match fs::metadata(&self.path) {
-            Ok(meta) => {
-                check_regular(&self.named, &meta)?;
-                Some(meta)
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => return Err(write_error(e)),
-        };
         let guard = stagecraft_core::interrupt::hold();
         let temp = tempfile::Builder::new()
             .prefix(&temp_prefix(&self.path))
@@ -435,10 +427,16 @@ impl LockedTarget {
         contents(&mut writer).map_err(write_error)?;
         writer.flush().map_err(write_error)?;
         drop(writer);
-        // The target's identity is checked as late as possible, and its owner and mode are
-        // given to the copy only now that it is complete (tempfile creates it with mode 0600).
-        let now = existing.as_ref().map(Identity::of);
-        if now != self.read {
+        temp.as_file().sync_all().map_err(write_error)?;
+        // The target is looked at again as late as possible; its owner and mode are given to
+        // the copy only once it is complete and on disk, just before the rename (tempfile
+        // creates it with mode 0600). The directory's flush after the rename commits the mode.
+        let existing = match fs::metadata(&self.path) {
+            Ok(meta) => Some(meta),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(write_error(e)),
+        };
+        if existing.as_ref().map(Identity::of) != self.read {
             return Err(FsError::Changed {
                 path: self.named.clone(),
             });
@@ -448,7 +446,6 @@ impl LockedTarget {
             path: self.named.clone(),
             source: e,
         })?;
-        temp.as_file().sync_all().map_err(write_error)?;
         temp.persist(&self.path).map_err(|e| write_error(e.error))?;
         let synced = sync_dir(&self.dir).map_err(write_error);
         drop(guard);
