@@ -96,6 +96,16 @@ impl FsError {
     }
 }
 
+impl From<FsError> for stagecraft_core::SyncError {
+    fn from(error: FsError) -> Self {
+        if error.is_input() {
+            stagecraft_core::SyncError::input(error)
+        } else {
+            stagecraft_core::SyncError::external(error)
+        }
+    }
+}
+
 fn io_error(action: &'static str, path: &Path, source: io::Error) -> FsError {
     let path = path.to_owned();
     match source.kind() {

@@ -18,7 +18,7 @@ pub(crate) fn run_python<I: serde::Serialize, O: serde::de::DeserializeOwned>(
     let version = Command::new("python3")
         .args([
             "-c",
-            "import importlib.metadata as m; print(m.version('python-dotenv'))",
+            "from dotenv.version import __version__; print(__version__)",
         ])
         .stderr(Stdio::null())
         .output()
