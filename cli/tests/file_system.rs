@@ -171,8 +171,16 @@ fn permission_denied_is_2() {
         }
         command.output().unwrap()
     };
-    fails(&run("secret.env", "locked/t.env"), 2, "cannot read secret.env");
-    fails(&run("src.env", "locked/t.env"), 2, "cannot write locked/t.env");
+    fails(
+        &run("secret.env", "locked/t.env"),
+        2,
+        "cannot read secret.env",
+    );
+    fails(
+        &run("src.env", "locked/t.env"),
+        2,
+        "cannot write locked/t.env",
+    );
     assert_eq!(fs::read_dir(&locked).unwrap().count(), 0);
 }
 
@@ -183,7 +191,14 @@ fn a_new_target_is_0600_whatever_the_umask() {
         let status = Command::new("sh")
             .args(["-c", &format!("umask {umask} && exec \"$0\" \"$@\"")])
             .arg(env!("CARGO_BIN_EXE_stagecraft"))
-            .args(["secrets", "sync", "--provider", "envfile", "--from", "src.env"])
+            .args([
+                "secrets",
+                "sync",
+                "--provider",
+                "envfile",
+                "--from",
+                "src.env",
+            ])
             .args(["--to", name])
             .current_dir(dir.0.path())
             .stdout(Stdio::null())
@@ -253,7 +268,10 @@ fn a_killed_sync_leaves_only_private_temporary_files_and_the_next_sync_removes_t
             assert_eq!(mode, 0o600, "{name} is readable by others");
         }
     }
-    assert!(left > 0, "some kill landed while the temporary file existed");
+    assert!(
+        left > 0,
+        "some kill landed while the temporary file existed"
+    );
     dir.write("small.env", "OLD=2\n");
     assert!(dir.sync("small.env", "t.env").status.success());
     assert_eq!(

@@ -387,11 +387,16 @@ impl LockedTarget {
             else {
                 continue;
             };
-            let ours = random.len() == RANDOM_LEN && random.bytes().all(|b| b.is_ascii_alphanumeric());
+            let ours =
+                random.len() == RANDOM_LEN && random.bytes().all(|b| b.is_ascii_alphanumeric());
             if ours && entry.file_type().is_ok_and(|t| t.is_file()) {
                 match fs::remove_file(entry.path()) {
-                    Ok(()) => tracing::info!(file = %entry.path().display(), "removed a temporary file a killed sync left behind"),
-                    Err(e) => tracing::warn!(file = %entry.path().display(), error = %e, "cannot remove a temporary file a killed sync left behind"),
+                    Ok(()) => {
+                        tracing::info!(file = %entry.path().display(), "removed a temporary file a killed sync left behind")
+                    }
+                    Err(e) => {
+                        tracing::warn!(file = %entry.path().display(), error = %e, "cannot remove a temporary file a killed sync left behind")
+                    }
                 }
             }
         }

@@ -102,11 +102,27 @@ const VECTORS: &[(&str, Outcome, bool)] = &[
     // A backslash escapes whatever follows it: an escaped backslash before the closing quote
     // closes it, and a value whose every quote is escaped is unterminated (no backtracking).
     ("a=\"C:\\\\dir\\\\\"", Ok(&[("a", "C:\\dir\\")]), true),
-    ("a='C:\\\\logs\\\\'\nb='x y'", Ok(&[("a", "C:\\logs\\"), ("b", "x y")]), true),
+    (
+        "a='C:\\\\logs\\\\'\nb='x y'",
+        Ok(&[("a", "C:\\logs\\"), ("b", "x y")]),
+        true,
+    ),
     ("a=\"\\\\\\\"\"", Ok(&[("a", "\\\"")]), true),
-    ("a=\"b\\\"", Err((1, ParseError::UnterminatedDoubleQuote)), true),
-    ("a='b\\'", Err((1, ParseError::UnterminatedSingleQuote)), true),
-    ("a=\"x\\\"\nb=1", Err((1, ParseError::UnterminatedDoubleQuote)), true),
+    (
+        "a=\"b\\\"",
+        Err((1, ParseError::UnterminatedDoubleQuote)),
+        true,
+    ),
+    (
+        "a='b\\'",
+        Err((1, ParseError::UnterminatedSingleQuote)),
+        true,
+    ),
+    (
+        "a=\"x\\\"\nb=1",
+        Err((1, ParseError::UnterminatedDoubleQuote)),
+        true,
+    ),
     (
         "a=\"b\\\"\nc=\"d",
         Err((1, ParseError::TextAfterQuote)),

@@ -417,7 +417,10 @@ fn clearing_a_value_keeps_the_comment_a_comment() {
         run(sync(&source, &target)).unwrap();
         assert_eq!(fs::read_to_string(&target).unwrap(), after);
         let again = run(sync(&source, &target)).unwrap();
-        assert!(!again.written, "a second run changes nothing after {before:?}");
+        assert!(
+            !again.written,
+            "a second run changes nothing after {before:?}"
+        );
     }
 }
 
@@ -446,7 +449,8 @@ fn backslashes_before_closing_quotes_read_and_write() {
     let target = dir.path("out.env");
     let report = run(sync(&source, &target)).unwrap();
     assert_eq!(report.count(Action::Added), 100_000);
-    let read = stagecraft_providers::envfile::read_str(&fs::read_to_string(&target).unwrap()).unwrap();
+    let read =
+        stagecraft_providers::envfile::read_str(&fs::read_to_string(&target).unwrap()).unwrap();
     assert_eq!(read[7], ("KEY_7".to_owned(), "C:\\dir\\7\\".to_owned()));
 }
 
@@ -465,16 +469,16 @@ fn valueless_keys_are_not_synced_and_get_a_value_where_they_stand() {
         format!("{} does not define A", source.display())
     );
     // In the target, a valueless key is given its value in place.
-    assert_eq!(synced("A=1\n", "A=0\nexport A # none\n"), "A=0\nexport A=1 # none\n");
+    assert_eq!(
+        synced("A=1\n", "A=0\nexport A # none\n"),
+        "A=0\nexport A=1 # none\n"
+    );
     assert_eq!(synced("A=\n", "A#c\n"), "A=''#c\n");
 }
 
 #[test]
 fn a_copied_multi_line_value_takes_the_targets_line_ending() {
-    assert_eq!(
-        synced("K=\"a\r\nb\"\r\n", "X=1\n"),
-        "X=1\nK=\"a\nb\"\n"
-    );
+    assert_eq!(synced("K=\"a\r\nb\"\r\n", "X=1\n"), "X=1\nK=\"a\nb\"\n");
     assert_eq!(synced("K='a\nb'\n", "X=1\r\n"), "X=1\r\nK='a\r\nb'\r\n");
     assert_eq!(synced("K='a\rb'\r", "K=1\r\n"), "K='a\r\nb'\r\n");
 }
@@ -533,14 +537,27 @@ fn special_files_are_refused_before_they_are_read() {
     let dir = Dir::new();
     let source = dir.file("src.env", &format!("A={CANARY}\n"));
     let fifo = dir.path("fifo");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
     let socket = dir.path("socket");
     let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
     let mut special = vec![(fifo, "a FIFO"), (socket, "a socket")];
     if is_root() {
         // A copy of /dev/null's device: as root a sync must not replace the real one.
         let null = dir.path("null");
-        assert!(Command::new("mknod").arg(&null).args(["c", "1", "3"]).status().unwrap().success());
+        assert!(
+            Command::new("mknod")
+                .arg(&null)
+                .args(["c", "1", "3"])
+                .status()
+                .unwrap()
+                .success()
+        );
         fs::set_permissions(&null, fs::Permissions::from_mode(0o666)).unwrap();
         special.push((null, "a character device"));
     }
@@ -551,16 +568,28 @@ fn special_files_are_refused_before_they_are_read() {
         let error = run(sync(&source, path)).unwrap_err();
         assert!(matches!(error, SyncError::External(_)), "{error:?}");
         assert_eq!(error.to_string(), expected);
-        assert_eq!(error.to_string(), run(sync(&source, path).dry_run(true)).unwrap_err().to_string());
+        assert_eq!(
+            error.to_string(),
+            run(sync(&source, path).dry_run(true))
+                .unwrap_err()
+                .to_string()
+        );
         // As a source: refused without waiting for a writer or reading forever.
         let error = run(sync(path, &plain)).unwrap_err();
         assert!(matches!(error, SyncError::External(_)), "{error:?}");
         assert_eq!(error.to_string(), expected);
         let kind_now = fs::symlink_metadata(path).unwrap().file_type();
-        assert!(!kind_now.is_file(), "{} was replaced by a file", path.display());
+        assert!(
+            !kind_now.is_file(),
+            "{} was replaced by a file",
+            path.display()
+        );
     }
     let error = run(sync(Path::new("/dev/zero"), &plain)).unwrap_err();
-    assert_eq!(error.to_string(), "/dev/zero is a character device, not a regular file");
+    assert_eq!(
+        error.to_string(),
+        "/dev/zero is a character device, not a regular file"
+    );
     assert_eq!(fs::read_to_string(&plain).unwrap(), "A=1\n");
 }
 
@@ -577,7 +606,11 @@ fn the_owner_group_and_mode_are_kept() {
     fs::set_permissions(&target, fs::Permissions::from_mode(0o640)).unwrap();
     assert!(run(sync(&source, &target)).unwrap().written);
     let meta = fs::metadata(&target).unwrap();
-    assert_eq!((meta.uid(), meta.gid()), (65534, 65534), "nobody:nogroup kept");
+    assert_eq!(
+        (meta.uid(), meta.gid()),
+        (65534, 65534),
+        "nobody:nogroup kept"
+    );
     assert_eq!(mode(&target), 0o640);
     assert_eq!(fs::read_to_string(&target).unwrap(), "A=new\n");
 }
@@ -591,7 +624,11 @@ fn stale_temporary_files_of_this_target_are_removed() {
         dir.file(name, &format!("A={CANARY}\n"));
     }
     // Not this target's, or not of the pattern: left alone.
-    for name in [".other.env.x7Gq2a.tmp", ".dst.env.bak.tmp", ".dst.env.x7Gq2a.tmp.keep"] {
+    for name in [
+        ".other.env.x7Gq2a.tmp",
+        ".dst.env.bak.tmp",
+        ".dst.env.x7Gq2a.tmp.keep",
+    ] {
         dir.file(name, "");
     }
     run(sync(&source, &target).dry_run(true)).unwrap();
@@ -599,7 +636,13 @@ fn stale_temporary_files_of_this_target_are_removed() {
     assert!(!run(sync(&source, &target)).unwrap().written);
     assert_eq!(
         dir.names(),
-        [".dst.env.bak.tmp", ".dst.env.x7Gq2a.tmp.keep", ".other.env.x7Gq2a.tmp", "dst.env", "src.env"]
+        [
+            ".dst.env.bak.tmp",
+            ".dst.env.x7Gq2a.tmp.keep",
+            ".other.env.x7Gq2a.tmp",
+            "dst.env",
+            "src.env"
+        ]
     );
 }
 
@@ -638,6 +681,9 @@ fn a_dangling_symlink_target_is_refused() {
     assert!(matches!(error, SyncError::Input(_)));
     assert_eq!(
         error.to_string(),
-        format!("{} is a symbolic link to nowhere/target.env, which does not exist", link.display())
+        format!(
+            "{} is a symbolic link to nowhere/target.env, which does not exist",
+            link.display()
+        )
     );
 }

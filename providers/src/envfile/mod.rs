@@ -48,8 +48,8 @@ use stagecraft_core::{
     Action, ConfigError, KeyChange, ProviderConfig, SecretsProvider, SyncError, SyncOptions,
     SyncReport, secrets_provider,
 };
-use std::hash::BuildHasher;
 use std::borrow::Cow;
+use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 
 /// Syncs keys from one env file (`.env.local`) to another (`.env.staging`).
@@ -453,9 +453,10 @@ fn apply(doc: &Document<'_>, mut edits: Vec<Edit<'_, '_>>, appended: &[&Binding<
             Edit::Replace { at, with } => {
                 out.push_str(&text[copied..at.value_start]);
                 copied = at.value_start + at.written.len();
-                let rest_of_line = &text[copied..text[copied..]
-                    .find(['\r', '\n'])
-                    .map_or(text.len(), |end| copied + end)];
+                let rest_of_line = &text[copied
+                    ..text[copied..]
+                        .find(['\r', '\n'])
+                        .map_or(text.len(), |end| copied + end)];
                 if at.form.is_none() {
                     out.push('=');
                 }
