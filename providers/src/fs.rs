@@ -359,8 +359,15 @@ impl LockedTarget {
         };
         let dir_path = parent(&resolved);
         let dir = File::open(dir_path).map_err(|e| io_error("open the directory of", path, e))?;
-        dir.lock()
-            .map_err(|e| io_error("lock the directory of", path, e))?;
+        match dir.lock() {
+            Ok(()) => {}
+            // A file system without advisory locks: the identity check before the rename
+            // still refuses to replace a target that changed meanwhile.
+            Err(e) if e.kind() == io::ErrorKind::Unsupported => {
+                tracing::warn!(dir = %dir_path.display(), "the file system cannot lock; concurrent syncs are not serialised");
+            }
+            Err(e) => return Err(io_error("lock the directory of", path, e)),
+        }
         let target = LockedTarget {
             named: path.to_owned(),
             dir,
