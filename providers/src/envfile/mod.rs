@@ -48,7 +48,6 @@ use stagecraft_core::{
     Action, ConfigError, KeyChange, ProviderConfig, SecretsProvider, SyncError, SyncOptions,
     SyncReport, secrets_provider,
 };
-use std::borrow::Cow;
 use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 
@@ -308,13 +307,6 @@ pub fn sync_text(
             .collect();
         &chosen
     };
-    let is_selected = |key: &str| {
-        if keys.is_empty() {
-            source_values.get_valued(key).is_some()
-        } else {
-            wanted.contains(key)
-        }
-    };
     // `--prune` removes the keys the source does not mention; a key it leaves valueless stays.
     let is_pruned = |key: &str| prune && source_values.get(key).is_none();
 
@@ -384,15 +376,13 @@ pub fn sync_text(
     }
     let text = apply(&target_doc, edits, &appended);
     // What is written must read back as the plan: the target's keys, with the selected ones set
-    // to the source's values and the pruned ones gone.
-    let planned = |key: &str| -> Option<Option<Cow<'_, str>>> {
-        if is_selected(key) {
-            source_values.get(key).map(Binding::value)
-        } else if is_pruned(key) {
-            None
-        } else {
-            target_values.get(key).map(Binding::value)
+    // to the source's values and the pruned ones gone. One lookup a key in the common case.
+    let planned = |key: &str| match source_values.get(key) {
+        Some(from) if from.form.is_some() && (keys.is_empty() || wanted.contains(key)) => {
+            Some(from)
         }
+        None if prune => None,
+        _ => target_values.get(key),
     };
     let written_doc = parse::parse(&text).map_err(|_| Error::Unverified {
         path: target.to_owned(),
@@ -403,7 +393,7 @@ pub fn sync_text(
         && written
             .order
             .iter()
-            .all(|b| planned(b.key).is_some_and(|value| value == b.value()));
+            .all(|b| planned(b.key).is_some_and(|p| same_value(p, b)));
     if !as_planned {
         return Err(Error::Unverified {
             path: target.to_owned(),
@@ -414,6 +404,12 @@ pub fn sync_text(
     tracing::debug!(file = %target.display(), "replaced env file");
     report.written = true;
     Ok(report)
+}
+
+/// Whether two bindings have the same value (or are both valueless); written the same way,
+/// they do without decoding.
+fn same_value(a: &Binding<'_>, b: &Binding<'_>) -> bool {
+    (a.form == b.form && a.written == b.written) || a.value() == b.value()
 }
 
 /// A change to a statement of the target.
@@ -438,7 +434,7 @@ fn apply(doc: &Document<'_>, mut edits: Vec<Edit<'_, '_>>, appended: &[&Binding<
                 .map(|b| b.key.len() + b.written.len() + 4)
                 .sum::<usize>(),
     );
-    let line_ending = match text.find(['\r', '\n']).map(|at| &text[at..]) {
+    let line_ending = match memchr::memchr2(b'\r', b'\n', text.as_bytes()).map(|at| &text[at..]) {
         Some(rest) if rest.starts_with("\r\n") => "\r\n",
         Some(rest) if rest.starts_with('\r') => "\r",
         _ => "\n",
@@ -453,10 +449,9 @@ fn apply(doc: &Document<'_>, mut edits: Vec<Edit<'_, '_>>, appended: &[&Binding<
             Edit::Replace { at, with } => {
                 out.push_str(&text[copied..at.value_start]);
                 copied = at.value_start + at.written.len();
-                let rest_of_line = &text[copied
-                    ..text[copied..]
-                        .find(['\r', '\n'])
-                        .map_or(text.len(), |end| copied + end)];
+                let line_end = memchr::memchr2(b'\r', b'\n', &text.as_bytes()[copied..])
+                    .map_or(text.len(), |end| copied + end);
+                let rest_of_line = &text[copied..line_end];
                 if at.form.is_none() {
                     out.push('=');
                 }
@@ -531,11 +526,15 @@ fn encode_key(key: &str, out: &mut String) -> Result<(), Error> {
 /// would read as a comment.
 fn write_value(binding: &Binding<'_>, line_ending: &str, out: &mut String) {
     let written = binding.written;
-    if binding.form == Some(parse::Form::Bare) && written.starts_with('#') {
-        return encode::encode(written, out);
+    if binding.form == Some(parse::Form::Bare) {
+        if written.starts_with('#') {
+            return encode::encode(written, out);
+        }
+        // A bare value is one line.
+        return out.push_str(written);
     }
     let mut rest = written;
-    while let Some(at) = rest.find(['\r', '\n']) {
+    while let Some(at) = memchr::memchr2(b'\r', b'\n', rest.as_bytes()) {
         out.push_str(&rest[..at]);
         out.push_str(line_ending);
         let skip = if rest[at..].starts_with("\r\n") { 2 } else { 1 };
