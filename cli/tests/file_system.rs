@@ -280,3 +280,38 @@ fn a_killed_sync_leaves_only_private_temporary_files_and_the_next_sync_removes_t
         "the next sync removed the temporary files that killed syncs left"
     );
 }
+
+/// Two syncs into one target at once: the second waits for the first (the target's directory is
+/// locked), so neither loses the other's keys, and no lock file is left.
+#[test]
+fn concurrent_syncs_into_one_target_keep_both_sides_keys() {
+    let dir = Dir::new();
+    let (mut left, mut right) = (String::new(), String::new());
+    for i in 0..3_000 {
+        left.push_str(&format!("LEFT_{i}={CANARY}\n"));
+        right.push_str(&format!("RIGHT_{i}={CANARY}\n"));
+    }
+    dir.write("left.env", &left);
+    dir.write("right.env", &right);
+    for round in 0..10 {
+        dir.write("t.env", "");
+        let children = ["left.env", "right.env"].map(|from| {
+            dir.command(from, "t.env")
+                .env_remove("RUST_LOG")
+                .arg("--json")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        });
+        for mut child in children {
+            assert!(child.wait().unwrap().success(), "round {round}");
+        }
+        let lines = fs::read_to_string(dir.path("t.env"))
+            .unwrap()
+            .lines()
+            .count();
+        assert_eq!(lines, 6_000, "round {round}: a sync lost the other's keys");
+    }
+    assert_eq!(dir.names(), ["left.env", "right.env", "src.env", "t.env"]);
+}
