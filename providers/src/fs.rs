@@ -563,6 +563,46 @@ mod tests {
     }
 
     #[test]
+    fn the_temporary_file_is_private_until_the_rename() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("t.env");
+        fs::write(&target, "A=1\n").unwrap();
+        fs::set_permissions(&target, Permissions::from_mode(0o644)).unwrap();
+        write_atomically(&target, |w| {
+            w.write_all(b"A=2\n")?;
+            let temporary: Vec<_> = fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "tmp"))
+                .collect();
+            assert_eq!(temporary.len(), 1);
+            assert_eq!(mode(&temporary[0]), 0o600, "while it is written");
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(mode(&target), 0o644);
+    }
+
+    #[test]
+    fn a_target_changed_by_another_program_meanwhile_is_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.env");
+        fs::write(&path, "A=1\n").unwrap();
+        let mut target = LockedTarget::lock(&path).unwrap();
+        assert_eq!(target.read_text().unwrap().as_deref(), Some("A=1\n"));
+        // An editor saves the file while the sync works on what it read.
+        fs::write(&path, "A=1\nB=2\n").unwrap();
+        let error = target.replace(|w| w.write_all(b"A=3\n")).unwrap_err();
+        assert!(matches!(error, FsError::Changed { .. }), "{error}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), "A=1\nB=2\n");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file is left"
+        );
+    }
+
+    #[test]
     fn a_symlink_is_followed_and_kept() {
         let dir = tempfile::tempdir().unwrap();
         let real = dir.path().join("real.env");
