@@ -278,16 +278,14 @@ pub fn sync_text(
         tracing::warn!(file = %source.display(), line = bare.line, "a key without `=` has no value; not synced");
     }
     let source_values = Values::of(&source_doc);
-    let chosen: Vec<&Binding<'_>>;
     let mut wanted = foldhash::HashSet::default();
-    let selected: &[&Binding<'_>] = if keys.is_empty() {
-        chosen = source_values
+    let selected: Vec<&Binding<'_>> = if keys.is_empty() {
+        source_values
             .order
             .iter()
             .copied()
             .filter(|b| b.form.is_some())
-            .collect();
-        &chosen
+            .collect()
     } else {
         let missing: Vec<String> = keys
             .iter()
@@ -300,12 +298,10 @@ pub fn sync_text(
                 keys: missing,
             });
         }
-        chosen = keys
-            .iter()
+        keys.iter()
             .filter(|k| wanted.insert(k.as_str()))
             .filter_map(|k| source_values.get(k))
-            .collect();
-        &chosen
+            .collect()
     };
     // `--prune` removes the keys the source does not mention; a key it leaves valueless stays.
     let is_pruned = |key: &str| prune && source_values.get(key).is_none();
@@ -328,7 +324,7 @@ pub fn sync_text(
     report.changes.reserve(selected.len());
     let mut edits = Vec::new();
     let mut appended = Vec::new();
-    for &binding in selected {
+    for &binding in &selected {
         let action = match target_values.get(binding.key) {
             None => {
                 check_representable(binding)?;
@@ -371,9 +367,10 @@ pub fn sync_text(
                 .map(|at| Edit::Remove { at }),
         );
     }
-    if (edits.is_empty() && appended.is_empty()) || dry_run {
+    // A dry run holds no lock; it and a sync with nothing to change write nothing.
+    let Some(locked) = locked.filter(|_| !(edits.is_empty() && appended.is_empty())) else {
         return Ok(report);
-    }
+    };
     let text = apply(&target_doc, edits, &appended);
     // What is written must read back as the plan: the target's keys, with the selected ones set
     // to the source's values and the pruned ones gone. One lookup a key in the common case.
@@ -399,7 +396,6 @@ pub fn sync_text(
             path: target.to_owned(),
         });
     }
-    let locked = locked.expect("locked unless a dry run");
     locked.replace(|out| out.write_all(text.as_bytes()))?;
     tracing::debug!(file = %target.display(), "replaced env file");
     report.written = true;
