@@ -18,15 +18,14 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-/// A parsed env file.
-#[derive(Debug)]
+/// A parsed env file. Its `Debug` output shows no value.
 pub(crate) struct Document<'a> {
     pub(crate) text: &'a str,
     pub(crate) bindings: Vec<Binding<'a>>,
 }
 
-/// One `KEY=value` statement. Its value is decoded only when asked for.
-#[derive(Debug)]
+/// One `KEY=value` statement. Its value is decoded only when asked for; its `Debug` output
+/// shows the key and the line, never the value.
 pub(crate) struct Binding<'a> {
     pub(crate) key: &'a str,
     /// Whether the key was written in single quotes.
@@ -43,6 +42,24 @@ pub(crate) struct Binding<'a> {
     pub(crate) start: usize,
     /// Just past the statement's line ending.
     pub(crate) end: usize,
+}
+
+impl std::fmt::Debug for Document<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Document")
+            .field("bindings", &self.bindings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Binding<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Binding")
+            .field("key", &self.key)
+            .field("line", &self.line)
+            .field("form", &self.form)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How a value is written.
@@ -501,6 +518,13 @@ mod tests {
         assert_eq!(doc.bindings[0].value().unwrap(), "");
         assert_eq!(doc.bindings[0].value_start, 3);
         assert_eq!(doc.bindings[1].value().unwrap(), "#x");
+    }
+
+    #[test]
+    fn debug_output_shows_no_value() {
+        let doc = parse("KEY=canary-31337\nOTHER='canary-31337'\n").unwrap();
+        let debug = format!("{doc:?}");
+        assert!(debug.contains("KEY") && !debug.contains("canary"), "{debug}");
     }
 
     #[test]
