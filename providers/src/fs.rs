@@ -155,7 +155,7 @@ fn check_regular(path: &Path, meta: &Metadata) -> Result<(), FsError> {
         } else if kind.is_socket() {
             "a socket"
         } else {
-            "not a file"
+            "a special file"
         }
     };
     #[cfg(not(unix))]
