@@ -428,7 +428,7 @@ impl LockedTarget {
     /// the target, then the directory flushed. When `contents` fails, or the target changed
     /// since [`LockedTarget::read_text`], nothing is replaced and the temporary file is removed.
     ///
-    /// Interruptions (Ctrl-C, SIGTERM) are held from the creation of the temporary file
+    /// Interruptions (Ctrl-C, SIGTERM, SIGHUP) are held from the creation of the temporary file
     /// until it is renamed or removed ([`stagecraft_core::interrupt`]).
     ///
     /// A hard link to the target is not written through: the target's name gets a new file, and
