@@ -524,7 +524,10 @@ mod tests {
     fn debug_output_shows_no_value() {
         let doc = parse("KEY=canary-31337\nOTHER='canary-31337'\n").unwrap();
         let debug = format!("{doc:?}");
-        assert!(debug.contains("KEY") && !debug.contains("canary"), "{debug}");
+        assert!(
+            debug.contains("KEY") && !debug.contains("canary"),
+            "{debug}"
+        );
     }
 
     #[test]
