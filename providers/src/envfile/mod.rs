@@ -350,14 +350,12 @@ pub fn sync_text(
             action,
         });
     }
-    let mut removed = 0;
     if prune {
         for stale in target_values.order.iter().filter(|b| is_pruned(b.key)) {
             report.changes.push(KeyChange {
                 key: stale.key.to_owned(),
                 action: Action::Removed,
             });
-            removed += 1;
         }
         edits.extend(
             target_doc
@@ -372,26 +370,30 @@ pub fn sync_text(
         return Ok(report);
     };
     let text = apply(&target_doc, edits, &appended);
-    // What is written must read back as the plan: the target's keys, with the selected ones set
-    // to the source's values and the pruned ones gone. One lookup a key in the common case.
-    let planned = |key: &str| match source_values.get(key) {
-        Some(from) if from.form.is_some() && (keys.is_empty() || wanted.contains(key)) => {
+    // What is written must read back as the plan, statement by statement: the target's
+    // statements in order, less the pruned ones, each last statement of a selected key with the
+    // source's value, then the appended ones. Then it reads as the planned keys and values.
+    let mut planned = target_doc
+        .bindings
+        .iter()
+        .filter(|b| !is_pruned(b.key))
+        .map(|b| match source_values.get_valued(b.key) {
             Some(from)
-        }
-        None if prune => None,
-        _ => target_values.get(key),
-    };
-    let written_doc = parse::parse(&text).map_err(|_| Error::Unverified {
-        path: target.to_owned(),
-    })?;
-    let written = Values::of(&written_doc);
-    let expected_len = target_values.order.len() - removed + appended.len();
-    let as_planned = written.order.len() == expected_len
-        && written
-            .order
-            .iter()
-            .all(|b| planned(b.key).is_some_and(|p| same_value(p, b)));
-    if !as_planned {
+                if (keys.is_empty() || wanted.contains(b.key))
+                    && target_values.get(b.key).is_some_and(|last| std::ptr::eq(last, b)) =>
+            {
+                (b.key, from)
+            }
+            _ => (b.key, b),
+        })
+        .chain(appended.iter().map(|b| (b.key, *b)));
+    let mut as_planned = true;
+    let parsed = parse::each_binding(&text, |b| {
+        as_planned &= planned
+            .next()
+            .is_some_and(|(key, p)| key == b.key && same_value(p, &b));
+    });
+    if parsed.is_err() || !as_planned || planned.next().is_some() {
         return Err(Error::Unverified {
             path: target.to_owned(),
         });

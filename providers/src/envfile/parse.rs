@@ -299,6 +299,18 @@ fn unquoted_len(part: &str) -> usize {
 
 /// Parses a whole file. `text` may start with a BOM, which is skipped.
 pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
+    // At most one statement a line: reserving that up front (untouched pages cost nothing)
+    // saves growing and copying a large vector.
+    let mut bindings = Vec::with_capacity(crate::fs::count_breaks(text.as_bytes()) + 1);
+    each_binding(text, |binding| bindings.push(binding))?;
+    Ok(Document { text, bindings })
+}
+
+/// Parses a whole file, handing each statement to `found` in order instead of keeping them.
+pub(crate) fn each_binding<'a>(
+    text: &'a str,
+    mut found: impl FnMut(Binding<'a>),
+) -> Result<(), LineError> {
     let start = if text.starts_with('\u{feff}') {
         '\u{feff}'.len_utf8()
     } else {
@@ -309,9 +321,6 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
         pos: start,
         line: 1,
     };
-    // At most one statement a line: reserving that up front (untouched pages cost nothing)
-    // saves growing and copying a large vector.
-    let mut bindings = Vec::with_capacity(crate::fs::count_breaks(text.as_bytes()) + 1);
     loop {
         // Each statement starts at the start of a line; blank lines before it are skipped.
         let before = r.pos;
@@ -414,7 +423,7 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
             }
             (None, key_end, key_end)
         };
-        bindings.push(Binding {
+        found(Binding {
             key,
             quoted_key,
             form,
@@ -425,7 +434,7 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
             end: r.pos,
         });
     }
-    Ok(Document { text, bindings })
+    Ok(())
 }
 
 #[cfg(test)]
