@@ -380,7 +380,9 @@ pub fn sync_text(
         .map(|b| match source_values.get_valued(b.key) {
             Some(from)
                 if (keys.is_empty() || wanted.contains(b.key))
-                    && target_values.get(b.key).is_some_and(|last| std::ptr::eq(last, b)) =>
+                    && target_values
+                        .get(b.key)
+                        .is_some_and(|last| std::ptr::eq(last, b)) =>
             {
                 (b.key, from)
             }
