@@ -144,7 +144,7 @@ fn seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration
                 .trim()
                 .parse::<f64>()
                 .map(|n| n * scale)
-                .map_err(|_| E::invalid_value(serde::de::Unexpected::Other("text"), &self))
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Str(text), &self))
         }
     }
     let seconds = deserializer.deserialize_any(Seconds)?;

@@ -60,14 +60,39 @@ impl<'v> Redactor<'v> {
 
     /// The child's stderr as one line, values removed, cut to [`STDERR_SHOWN`] bytes.
     fn clean(&self, stderr: &[u8]) -> String {
-        let mut text = stderr.to_vec();
+        // Every byte of an occurrence of a value is hidden, also where two values overlap.
+        let mut hidden = vec![false; stderr.len()];
         for value in &self.values {
-            text = replace_all(&text, value.as_bytes(), b"[redacted]");
+            for at in memchr::memmem::find_iter(stderr, value.as_bytes()) {
+                hidden[at..at + value.len()].fill(true);
+            }
+        }
+        // When stderr was cut at the capture limit, its last bytes may be the start of a value
+        // whose end was not kept, which no search finds: they are not shown. (Blanks collapse
+        // below, so what was kept last can come first in the line.)
+        let longest = self.values.first().map_or(0, |v| v.len());
+        let end = if stderr.len() >= self.capture_limit() {
+            stderr.len() - longest.saturating_sub(1)
+        } else {
+            stderr.len()
+        };
+        let mut text = Vec::with_capacity(end);
+        let mut at = 0;
+        while at < end {
+            if hidden[at] {
+                text.extend_from_slice(b"[redacted]");
+                while at < stderr.len() && hidden[at] {
+                    at += 1;
+                }
+            } else {
+                text.push(stderr[at]);
+                at += 1;
+            }
         }
         let text = String::from_utf8_lossy(&text);
         let mut line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        if let Some(rest) = line.strip_prefix("error: ") {
-            line = rest.to_owned();
+        if let Some(rest) = line.strip_prefix("error:") {
+            line = rest.trim_start().to_owned();
         }
         if line.len() > STDERR_SHOWN {
             let mut cut = STDERR_SHOWN;
@@ -79,18 +104,6 @@ impl<'v> Redactor<'v> {
         }
         line
     }
-}
-
-fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(haystack.len());
-    let mut rest = haystack;
-    while let Some(at) = memchr::memmem::find(rest, needle) {
-        out.extend_from_slice(&rest[..at]);
-        out.extend_from_slice(with);
-        rest = &rest[at + needle.len()..];
-    }
-    out.extend_from_slice(rest);
-    out
 }
 
 fn command(plan: &Plan, args: &[&str]) -> Command {
@@ -471,6 +484,19 @@ mod tests {
         let cleaned = redactor.clean(long.as_bytes());
         assert!(cleaned.len() <= STDERR_SHOWN + '…'.len_utf8());
         assert!(cleaned.ends_with('…'));
+    }
+
+    #[test]
+    fn overlapping_values_are_hidden_whole() {
+        let entries = vec![
+            ("A".to_owned(), "ABCDEX".to_owned()),
+            ("B".to_owned(), "XSECRET".to_owned()),
+        ];
+        let redactor = Redactor::new(&entries);
+        assert_eq!(
+            redactor.clean(b"error: got ABCDEXSECRET!"),
+            "got [redacted]!"
+        );
     }
 
     #[test]

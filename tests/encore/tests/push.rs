@@ -399,7 +399,7 @@ fn the_config_is_typed_and_checked() {
         ("timeout: 0s", "expected a positive number of seconds"),
         (
             "timeout: soon",
-            "invalid value: text, expected a positive number of seconds",
+            "invalid value: string, expected a positive number of seconds",
         ),
         ("types: [dev, staging]", "unknown variant"),
         (
@@ -483,5 +483,22 @@ fn a_missing_source_or_app_dir_is_an_input_error() {
     assert_eq!(
         error.to_string(),
         format!("app directory {} does not exist", gone.display())
+    );
+}
+
+#[test]
+fn a_value_cut_by_the_capture_limit_after_blank_stderr_is_not_shown() {
+    // What is kept of stderr ends inside the value; the blanks before it collapse to nothing,
+    // so the start of the value would come first in the message.
+    let app = App::new(&format!("A={CANARY}\n"));
+    let limit = 4096 + (300 / 10 + 2) * CANARY.len();
+    let blanks = " ".repeat(limit - "error: ".len() - 10);
+    app.control(&format!(r#"{{"fail": {{"A": "{blanks}{{value}}"}}}}"#));
+    let result = sync(SyncOptions::new(app.config("")));
+    let message = result.unwrap_err().to_string();
+    assert!(!message.contains(&CANARY[..10]), "{message}");
+    assert_eq!(
+        message,
+        "1 of 1 keys failed:\n  A: encore exit status: 1 and said nothing"
     );
 }
