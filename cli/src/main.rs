@@ -130,6 +130,9 @@ enum Failure {
         /// Whether a sync under way was completed first.
         completed: bool,
     },
+    /// Ctrl-C, SIGTERM or SIGHUP (exit 130) stopped a sync before all its keys were done (a
+    /// provider's child processes); its report was printed.
+    Stopped,
 }
 
 /// The CLI's own messages.
@@ -139,6 +142,8 @@ enum Message {
     Interrupted,
     #[error("interrupted; the sync under way was completed first")]
     InterruptedAfterSync,
+    #[error("interrupted; the sync under way was stopped: its report says which keys were done")]
+    Stopped,
     #[error("cannot write to stdout: {0}")]
     Stdout(String),
     #[error("internal error (a bug in stagecraft): see the panic message above")]
@@ -163,7 +168,7 @@ impl Failure {
             Failure::External(_) | Failure::Stdout(_) => 2,
             Failure::Internal => 3,
             Failure::OutOfSync(_) => EXIT_OUT_OF_SYNC.into(),
-            Failure::Interrupted { .. } => EXIT_INTERRUPTED,
+            Failure::Interrupted { .. } | Failure::Stopped => EXIT_INTERRUPTED,
         }
     }
 
@@ -177,7 +182,7 @@ impl Failure {
             Failure::Stdout(_) => "stdout",
             Failure::Internal => "internal",
             Failure::OutOfSync(_) => "out_of_sync",
-            Failure::Interrupted { .. } => "interrupted",
+            Failure::Interrupted { .. } | Failure::Stopped => "interrupted",
         }
     }
 
@@ -197,6 +202,7 @@ impl Failure {
             Failure::Interrupted { completed: true } => {
                 vec![boxed(Message::InterruptedAfterSync)]
             }
+            Failure::Stopped => vec![boxed(Message::Stopped)],
         }
     }
 }
@@ -404,7 +410,12 @@ fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
     // The sync is done: its report is printed whatever happens next.
     stdout_result(output::report(&id, &report, dry_run, args.json))?;
     if interrupt::is_requested() {
-        return Err(Failure::Interrupted { completed: true });
+        // Keys left `skipped`: the provider stopped instead of completing.
+        return Err(if report.count(Action::Skipped) > 0 {
+            Failure::Stopped
+        } else {
+            Failure::Interrupted { completed: true }
+        });
     }
     if args.check && report.has_changes() {
         return Err(Failure::OutOfSync(OutOfSync {
