@@ -145,6 +145,7 @@ async fn supervise<T>(
     child: &mut Child,
     run: impl AsyncFnOnce(&mut Child) -> Result<T, CallError>,
 ) -> Result<T, CallError> {
+    let group = ProcessGroup::of(child);
     let outcome = tokio::select! {
         biased;
         () = interrupt::requested() => Err(CallError::Interrupted),
@@ -153,11 +154,44 @@ async fn supervise<T>(
         }
     };
     if matches!(outcome, Err(CallError::TimedOut | CallError::Interrupted)) {
+        drop(group);
         // `kill` sends SIGKILL and reaps the child; it fails only when the child is already
         // reaped.
         let _ = child.kill().await;
+    } else {
+        group.disarm();
     }
     outcome
+}
+
+/// The process group a child leads (see [`command`]): killed when this is dropped armed (a
+/// timeout, an interruption, the sync's future dropped), so that what the child started, such
+/// as the real `encore` behind a wrapper script that does not `exec` it, stops too; `kill_on_drop`
+/// reaches the child alone.
+struct ProcessGroup(Option<u32>);
+
+impl ProcessGroup {
+    fn of(child: &Child) -> Self {
+        ProcessGroup(child.id())
+    }
+
+    /// The call ended by itself: whatever it left running is its own business.
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(pid) = self
+            .0
+            .and_then(|id| rustix::process::Pid::from_raw(id as i32))
+        {
+            // Fails only when the group is gone already.
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+    }
 }
 
 /// `encore secret set <flag> <selection> <key>`, the value on stdin.

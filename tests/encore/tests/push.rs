@@ -502,3 +502,53 @@ fn a_value_cut_by_the_capture_limit_after_blank_stderr_is_not_shown() {
         "1 of 1 keys failed:\n  A: encore exit status: 1 and said nothing"
     );
 }
+
+/// An `encore` behind a wrapper script that does not `exec` it (as some version managers'
+/// shims do): the wrapper's child must be stopped too.
+fn wrapped(app: &App) -> String {
+    let wrapper = app.path().join("encore-wrapper");
+    std::fs::write(&wrapper, format!("#!/bin/sh\n'{}' \"$@\"\n", fake())).unwrap();
+    let mut permissions = std::fs::metadata(&wrapper).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&wrapper, permissions).unwrap();
+    format!(
+        "source_file: {}\napp_dir: {}\nbinary: {}\n",
+        app.path().join(".env.local").display(),
+        app.path().display(),
+        wrapper.display()
+    )
+}
+
+#[test]
+fn what_the_encore_executable_started_is_stopped_too() {
+    let app = App::new("A=1\nHANG=2\n");
+    app.control(r#"{"hang": ["HANG"]}"#);
+    let config = format!("{}timeout: 500ms\n", wrapped(&app));
+    let result = sync(SyncOptions::new(
+        stagecraft_core::ProviderConfig::from_yaml(config.clone()),
+    ));
+    assert!(matches!(result, Err(SyncError::Partial { .. })));
+    let pid = app.call_for("HANG")["pid"].as_u64().unwrap();
+    wait_until("the timed-out call's process is gone", || !is_running(pid));
+
+    // Dropping the sync stops the processes behind the wrapper as well.
+    let _ = std::fs::remove_dir_all(app.path().join("fake-encore"));
+    app.control(r#"{"hang": ["A", "HANG"]}"#);
+    let config = stagecraft_core::ProviderConfig::from_yaml(wrapped(&app));
+    runtime().block_on(async {
+        let sync = Encore.sync(SyncOptions::new(config));
+        let started = async {
+            while app.calls().len() < 2 {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        };
+        tokio::select! {
+            _ = sync => panic!("the sync finished although every call hangs"),
+            () = started => {}
+        }
+    });
+    for call in app.calls() {
+        let pid = call["pid"].as_u64().unwrap();
+        wait_until("the dropped call's process is gone", || !is_running(pid));
+    }
+}
