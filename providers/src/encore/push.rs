@@ -25,6 +25,8 @@ enum CallError {
     TimedOut,
     /// The sync was interrupted and the child killed.
     Interrupted,
+    /// It exited, silently, before it had read the whole value from stdin.
+    ValueNotRead { status: ExitStatus },
     /// It exited with a failure (or the value could not be passed to it).
     Failed {
         status: Option<ExitStatus>,
@@ -219,6 +221,7 @@ async fn set_one(
             tokio::join!(write, read_capped(&mut stderr, stderr_limit), child.wait());
         match (written, status.ok()) {
             (Ok(()), Some(status)) if status.success() => Ok(()),
+            (Err(_), Some(status)) if stderr.is_empty() => Err(CallError::ValueNotRead { status }),
             (_, status) => Err(CallError::Failed { status, stderr }),
         }
     })
@@ -248,6 +251,9 @@ fn classify(plan: &Plan, error: CallError, redactor: &Redactor<'_>) -> Failure {
             plan.timeout.as_secs_f64()
         )),
         CallError::Interrupted => Failure::Key("interrupted".to_owned()),
+        CallError::ValueNotRead { status } => Failure::Key(format!(
+            "encore exited ({status}) before reading the whole value"
+        )),
         CallError::Failed { status, stderr } => {
             let text = String::from_utf8_lossy(&stderr);
             if text.contains("not logged in") {

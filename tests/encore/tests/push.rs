@@ -552,3 +552,27 @@ fn what_the_encore_executable_started_is_stopped_too() {
         wait_until("the dropped call's process is gone", || !is_running(pid));
     }
 }
+
+#[test]
+fn a_call_that_exits_without_reading_the_whole_value_fails_and_says_so() {
+    let value = format!("{CANARY}{}", "v".repeat(1 << 20));
+    let app = App::new(&format!("BIG={value}\n"));
+    // Exits at once with success, stdin unread: more than a pipe holds cannot have been sent.
+    let quitter = app.path().join("quitter");
+    std::fs::write(&quitter, "#!/bin/sh\nexec 0<&-\nexit 0\n").unwrap();
+    let mut permissions = std::fs::metadata(&quitter).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&quitter, permissions).unwrap();
+    let config = stagecraft_core::ProviderConfig::from_yaml(format!(
+        "source_file: {}\napp_dir: {}\nbinary: {}\n",
+        app.path().join(".env.local").display(),
+        app.path().display(),
+        quitter.display()
+    ));
+    let result = sync(SyncOptions::new(config));
+    assert!(!visible(&result).contains(CANARY));
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        "1 of 1 keys failed:\n  BIG: encore exited (exit status: 0) before reading the whole value"
+    );
+}
