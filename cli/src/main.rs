@@ -7,7 +7,7 @@ mod output;
 mod signals;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
-use stagecraft_core::{Action, Config, ConfigError, SyncError, SyncOptions, interrupt};
+use stagecraft_core::{Action, Config, ConfigError, SyncError, SyncOptions, SyncReport, interrupt};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -394,21 +394,36 @@ fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::External(e.into()))?;
-    let report = match runtime.block_on(provider.sync(opts)) {
+    let (report, outcome) = match runtime.block_on(provider.sync(opts)) {
         // Some keys failed: the report says which were synced, then the error says why.
-        Err(SyncError::Partial { report, error }) => {
-            stdout_result(output::report(&id, &report, dry_run, args.json))?;
-            return Err(Failure::External(error));
+        Err(SyncError::Partial { report, error }) => (*report, Err(Failure::External(error))),
+        result => {
+            let report = result?;
+            tracing::info!(
+                keys = report.changes.len(),
+                written = report.written,
+                "sync finished"
+            );
+            let outcome = outcome(&report, args.check);
+            (report, outcome)
         }
-        result => result?,
     };
-    tracing::info!(
-        keys = report.changes.len(),
-        written = report.written,
-        "sync finished"
-    );
-    // The sync is done: its report is printed whatever happens next.
-    stdout_result(output::report(&id, &report, dry_run, args.json))?;
+    // The sync is done: its report is printed whatever happens next. When stdout fails too, the
+    // sync's own failure keeps its exit code, after the line about stdout.
+    match (
+        stdout_result(output::report(&id, &report, dry_run, args.json)),
+        outcome,
+    ) {
+        (Err(stdout), Err(failure)) => {
+            output::fail(&stdout);
+            Err(failure)
+        }
+        (printed, outcome) => outcome.and(printed),
+    }
+}
+
+/// What a finished sync means for the exit code: an interruption, or drift found by `--check`.
+fn outcome(report: &SyncReport, check: bool) -> Result<(), Failure> {
     if interrupt::is_requested() {
         // Keys left `skipped`: the provider stopped instead of completing.
         return Err(if report.count(Action::Skipped) > 0 {
@@ -417,7 +432,7 @@ fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
             Failure::Interrupted { completed: true }
         });
     }
-    if args.check && report.has_changes() {
+    if check && report.has_changes() {
         return Err(Failure::OutOfSync(OutOfSync {
             differing: report
                 .changes
@@ -425,8 +440,8 @@ fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
                 .filter(|c| !matches!(c.action, Action::Unchanged | Action::Skipped))
                 .count(),
             keys: report.changes.len(),
-            from: report.source,
-            target: report.target,
+            from: report.source.clone(),
+            target: report.target.clone(),
         }));
     }
     Ok(())

@@ -291,3 +291,20 @@ fn a_signal_during_a_push_stops_the_calls_and_reports_what_was_set() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_partial_failure_with_a_full_stdout_still_names_the_failed_keys() {
+    let app = project(&format!("A=1\nB={CANARY}\n"));
+    app.control(r#"{"fail": {"B": "rejected {value}"}}"#);
+    let output = Command::new(stagecraft())
+        .args(["secrets", "sync"])
+        .current_dir(app.path())
+        .stdout(std::fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "error: cannot write to stdout: No space left on device (os error 28)\nerror: 1 of 2 keys failed:\n  B: rejected [redacted]\n"
+    );
+}
