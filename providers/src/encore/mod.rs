@@ -421,10 +421,13 @@ impl Plan {
             }
         };
         let binary = options.binary.unwrap_or_else(|| PathBuf::from("encore"));
-        // A relative path with a directory part is relative to stagecraft.yml; a bare name is
+        // A relative path with a directory part is relative to stagecraft.yml, and made absolute:
+        // the child starts in `app_dir`, where a relative path would be looked up. A bare name is
         // looked up on PATH.
         let binary = if binary.components().count() > 1 && binary.is_relative() {
-            base.join(binary)
+            let joined = base.join(binary);
+            // Fails only without a current directory, where nothing relative can be found.
+            std::path::absolute(&joined).unwrap_or(joined)
         } else {
             binary
         };

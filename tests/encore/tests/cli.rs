@@ -308,3 +308,26 @@ fn a_partial_failure_with_a_full_stdout_still_names_the_failed_keys() {
         "error: cannot write to stdout: No space left on device (os error 28)\nerror: 1 of 2 keys failed:\n  B: rejected [redacted]\n"
     );
 }
+
+#[test]
+fn a_relative_binary_is_found_from_stagecraft_yml_whatever_the_app_dir() {
+    // stagecraft.yml at the root, the Encore app in backend/, the CLI in tools/.
+    let app = App::new(&format!("A={CANARY}\n"));
+    let root = app.path();
+    std::fs::create_dir_all(root.join("backend")).unwrap();
+    std::fs::rename(root.join("encore.app"), root.join("backend/encore.app")).unwrap();
+    std::fs::create_dir_all(root.join("tools")).unwrap();
+    let wrapper = root.join("tools/encore");
+    std::fs::write(&wrapper, format!("#!/bin/sh\nexec '{}' \"$@\"\n", fake())).unwrap();
+    let mut permissions = std::fs::metadata(&wrapper).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&wrapper, permissions).unwrap();
+    std::fs::write(
+        root.join("stagecraft.yml"),
+        "secrets:\n  provider: encore\n  providers:\n    encore:\n      source_file: .env.local\n      app_dir: backend\n      binary: tools/encore\n",
+    )
+    .unwrap();
+    let (output, stdout, stderr) = run(&app, &["secrets", "sync"]);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.contains("  + A  set\n"), "{stdout}");
+}
