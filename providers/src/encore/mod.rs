@@ -584,9 +584,10 @@ fn check_storable(path: &Path, key: &str, value: &str) -> Result<(), Error> {
     })
 }
 
-/// Checks that `encore.app` is in `app_dir` or above, as the CLI looks for it.
+/// Checks that `encore.app` is in `app_dir` or above, as the CLI looks for it: from its working
+/// directory, links resolved.
 fn find_encore_app(app_dir: &Path) -> Result<(), Error> {
-    let absolute = std::path::absolute(app_dir).map_err(|e| {
+    let absolute = std::fs::canonicalize(app_dir).map_err(|e| {
         Error::Fs(FsError::Io {
             action: "read",
             path: app_dir.to_owned(),

@@ -576,3 +576,22 @@ fn a_call_that_exits_without_reading_the_whole_value_fails_and_says_so() {
         "1 of 1 keys failed:\n  BIG: encore exited (exit status: 0) before reading the whole value"
     );
 }
+
+#[test]
+fn the_app_is_found_above_where_app_dir_really_is_as_encore_finds_it() {
+    // app_dir is a link to a directory of the app: encore walks up from the real directory
+    // (its working directory), not from the link's.
+    let app = App::new("A=1\n");
+    std::fs::create_dir(app.path().join("backend")).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let link = elsewhere.path().join("backend");
+    std::os::unix::fs::symlink(app.path().join("backend"), &link).unwrap();
+    let config = stagecraft_core::ProviderConfig::from_yaml(format!(
+        "source_file: {}\napp_dir: {}\nbinary: {}\n",
+        app.path().join(".env.local").display(),
+        link.display(),
+        fake()
+    ));
+    let report = sync(SyncOptions::new(config)).unwrap();
+    assert_eq!(actions(&report), pairs(&[("A", "set")]));
+}
