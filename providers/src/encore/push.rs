@@ -255,16 +255,16 @@ fn classify(plan: &Plan, error: CallError, redactor: &Redactor<'_>) -> Failure {
             "encore exited ({status}) before reading the whole value"
         )),
         CallError::Failed { status, stderr } => {
-            let text = String::from_utf8_lossy(&stderr);
-            if text.contains("not logged in") {
+            // What encore said, not a value it echoed.
+            let said = redactor.clean(&stderr);
+            if said.contains("not logged in") {
                 return Failure::Fatal(Error::NotLoggedIn);
             }
-            if text.contains("not linked") {
+            if said.contains("not linked") {
                 return Failure::Fatal(Error::NotLinked {
                     app_dir: plan.app_dir.clone(),
                 });
             }
-            let said = redactor.clean(&stderr);
             Failure::Key(match (said.is_empty(), status) {
                 (false, _) => said,
                 (true, Some(status)) => format!("encore {status} and said nothing"),

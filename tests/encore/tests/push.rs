@@ -595,3 +595,14 @@ fn the_app_is_found_above_where_app_dir_really_is_as_encore_finds_it() {
     let report = sync(SyncOptions::new(config)).unwrap();
     assert_eq!(actions(&report), pairs(&[("A", "set")]));
 }
+
+#[test]
+fn a_value_that_reads_like_a_login_error_is_not_taken_for_one() {
+    let app = App::new("A=1\nB=not logged in\n");
+    app.control(r#"{"fail": {"B": "rejected {value}"}}"#);
+    let error = sync(SyncOptions::new(app.config("concurrency: 1"))).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "1 of 2 keys failed:\n  B: rejected [redacted]"
+    );
+}
