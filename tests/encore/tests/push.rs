@@ -399,7 +399,7 @@ fn the_config_is_typed_and_checked() {
         ("timeout: 0s", "expected a positive number of seconds"),
         (
             "timeout: soon",
-            "invalid value: string, expected a positive number of seconds",
+            "invalid value: text, expected a positive number of seconds",
         ),
         ("types: [dev, staging]", "unknown variant"),
         (
