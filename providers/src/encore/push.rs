@@ -16,6 +16,10 @@ use tokio::process::{Child, Command};
 /// How much of a child's stderr an error shows.
 const STDERR_SHOWN: usize = 300;
 
+/// The shortest line of a multi-line value that is removed on its own: shorter ones (`}`, `--`)
+/// would remove too much of what was said, and give little away.
+const MIN_LINE_REDACTED: usize = 4;
+
 /// Why one call of the CLI failed.
 #[derive(Debug)]
 enum CallError {
@@ -42,10 +46,18 @@ struct Redactor<'v> {
 
 impl<'v> Redactor<'v> {
     fn new(entries: &'v [(String, String)]) -> Self {
+        // Each line of a multi-line value too: a message may quote one line, or the whole value
+        // escaped onto one line (`"a\nb"`), where the value itself is not found.
+        let lines = entries
+            .iter()
+            .filter(|(_, v)| v.contains('\n'))
+            .flat_map(|(_, v)| v.lines().map(str::trim))
+            .filter(|line| line.len() >= MIN_LINE_REDACTED);
         let mut values: Vec<&str> = entries
             .iter()
             .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
+            .chain(lines)
             .collect();
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
         values.dedup();
@@ -524,6 +536,17 @@ mod tests {
         let cleaned = redactor.clean(long.as_bytes());
         assert!(cleaned.len() <= STDERR_SHOWN + '…'.len_utf8());
         assert!(cleaned.ends_with('…'));
+    }
+
+    #[test]
+    fn lines_of_a_multi_line_value_are_hidden_alone_and_escaped() {
+        let key = "-----BEGIN KEY-----\nMIIEsecretline\r\n-----END KEY-----\n";
+        let entries = vec![("PEM".to_owned(), key.to_owned())];
+        let redactor = Redactor::new(&entries);
+        assert_eq!(
+            redactor.clean(b"error: bad \"-----BEGIN KEY-----\\nMIIEsecretline\\r\\n\" at line 2: MIIEsecretline"),
+            "bad \"[redacted]\\n[redacted]\\r\\n\" at line 2: [redacted]"
+        );
     }
 
     #[test]
