@@ -6,3 +6,8 @@ pub mod envfile;
 pub mod fs;
 
 stagecraft_core::include_providers!();
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
