@@ -8,6 +8,7 @@
 use super::{Error, Plan, Selection};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use stagecraft_core::{Action, KeyChange, SyncError, SyncReport, interrupt};
+use std::borrow::Cow;
 use std::io::{self, Write};
 use std::process::{ExitStatus, Stdio};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -41,23 +42,29 @@ enum CallError {
 /// What the child's stderr may show: every value of the sync removed.
 struct Redactor<'v> {
     /// The values, longest first, so that a value holding another is removed whole.
-    values: Vec<&'v str>,
+    values: Vec<Cow<'v, str>>,
 }
 
 impl<'v> Redactor<'v> {
     fn new(entries: &'v [(String, String)]) -> Self {
+        let values = entries.iter().map(|(_, v)| v.as_str());
         // Each line of a multi-line value too: a message may quote one line, or the whole value
         // escaped onto one line (`"a\nb"`), where the value itself is not found.
-        let lines = entries
-            .iter()
-            .filter(|(_, v)| v.contains('\n'))
-            .flat_map(|(_, v)| v.lines().map(str::trim))
+        let lines = values
+            .clone()
+            .filter(|v| v.contains('\n'))
+            .flat_map(|v| v.lines().map(str::trim))
             .filter(|line| line.len() >= MIN_LINE_REDACTED);
-        let mut values: Vec<&str> = entries
-            .iter()
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
+        // And a value quoted as Go's `%q` and JSON quote it, `\"` and `\\` escaped.
+        let escaped = values
+            .clone()
+            .filter(|v| v.contains(['"', '\\']))
+            .map(|v| Cow::Owned(v.replace('\\', "\\\\").replace('"', "\\\"")));
+        let mut values: Vec<Cow<'v, str>> = values
             .chain(lines)
+            .filter(|v| !v.is_empty())
+            .map(Cow::Borrowed)
+            .chain(escaped)
             .collect();
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
         values.dedup();
@@ -546,6 +553,16 @@ mod tests {
         assert_eq!(
             redactor.clean(b"error: bad \"-----BEGIN KEY-----\\nMIIEsecretline\\r\\n\" at line 2: MIIEsecretline"),
             "bad \"[redacted]\\n[redacted]\\r\\n\" at line 2: [redacted]"
+        );
+    }
+
+    #[test]
+    fn a_value_quoted_with_escapes_is_hidden() {
+        let entries = vec![("A".to_owned(), r#"pa"ss\word"#.to_owned())];
+        let redactor = Redactor::new(&entries);
+        assert_eq!(
+            redactor.clean(br#"error: invalid value "pa\"ss\\word""#),
+            "invalid value \"[redacted]\""
         );
     }
 
