@@ -3,5 +3,6 @@
 
 pub mod envfile;
 pub mod fs;
+pub mod vault;
 
 stagecraft_core::include_providers!();
