@@ -160,13 +160,24 @@ impl DevServer {
         let home = tempfile::tempdir().expect("temp dir");
         // A port can be taken between `free_port` and the bind: try a few.
         for _ in 0..5 {
-            let port = free_port();
+            // The dev listener refuses a request of more than 1,000 JSON strings (500 keys);
+            // the tests use a second listener that takes 1,000 keys in one write.
+            let (dev_port, port) = (free_port(), free_port());
             let address = format!("http://127.0.0.1:{port}");
+            let config = home.path().join("listener.hcl");
+            std::fs::write(
+                &config,
+                format!(
+                    "listener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  tls_disable = true\n  max_request_json_strings = 100000\n}}\n"
+                ),
+            )
+            .expect("write the listener config");
             let mut process = Process::spawn(
                 Command::new(&bao)
                     .args(["server", "-dev", "-dev-no-store-token"])
+                    .arg(format!("-config={}", config.display()))
                     .arg(format!("-dev-root-token-id={ROOT_TOKEN}"))
-                    .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+                    .arg(format!("-dev-listen-address=127.0.0.1:{dev_port}"))
                     .env("HOME", home.path())
                     .env_remove("VAULT_ADDR")
                     .env_remove("BAO_ADDR"),
@@ -263,6 +274,8 @@ listener "tcp" {{
   address = "127.0.0.1:{api}"
   cluster_address = "127.0.0.1:{cluster}"
   tls_disable = true
+  # A sync writes every key of an environment in one request: 1,000 keys are 2,000 strings.
+  max_request_json_strings = 100000
 }}
 api_addr = "http://127.0.0.1:{api}"
 cluster_addr = "https://127.0.0.1:{cluster}"
@@ -301,7 +314,7 @@ disable_mlock = true
             .expect("unseal key")
             .to_owned();
         let root = init["root_token"].as_str().expect("root token").to_owned();
-        let mut cluster = Cluster {
+        let cluster = Cluster {
             bao,
             nodes,
             unseal_key,
@@ -331,7 +344,33 @@ disable_mlock = true
                 });
             }
         });
+        // Joined nodes vote only once autopilot has seen them stable (10 s by default); until
+        // then, losing the first node loses the quorum.
+        bao_ok(
+            &cluster.bao,
+            &leader,
+            &["operator", "raft", "autopilot", "set-config", "-server-stabilization-time=1s"],
+        );
+        cluster.wait_voters();
         Some(cluster)
+    }
+
+    /// Waits until every node is a healthy raft voter.
+    pub fn wait_voters(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let leader = &self.nodes[self.active()].address;
+            let out = bao_cli(&self.bao, leader, &["operator", "raft", "autopilot", "state", "-format=json"]);
+            if out.status.success() {
+                let state: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+                let voters = state["voters"].as_array().map_or(0, Vec::len);
+                if state["healthy"] == true && voters == self.nodes.len() {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "the nodes did not all become voters");
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     fn unseal(&self, n: usize) {
@@ -372,6 +411,7 @@ disable_mlock = true
         wait_health(&node.address, &[503], Duration::from_secs(20));
         self.unseal(n);
         wait_health(&self.nodes[n].address, &[429, 200], Duration::from_secs(60));
+        self.wait_voters();
     }
 }
 

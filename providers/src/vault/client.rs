@@ -74,7 +74,12 @@ impl fmt::Display for Reason {
             Reason::Connection(what) => write!(f, "connection failed: {what}"),
             Reason::Status(status, m) => {
                 write!(f, "server error {status}")?;
-                messages(f, m)
+                messages(f, m)?;
+                if m.iter().any(|m| m.contains("maximum number of strings")) {
+                    // Each key is two strings; OpenBao's listeners take 1,000 by default.
+                    f.write_str("; the environment has more keys than the server takes in one request: raise `max_request_json_strings` in its listener config")?;
+                }
+                Ok(())
             }
         }
     }
@@ -366,6 +371,8 @@ impl Servers {
                     current: current.version,
                 });
             }
+            // The last failure of each server is what the error reports.
+            attempts.retain(|a: &Attempt| a.address != *address);
             attempts.push(Attempt {
                 address: address.clone(),
                 reason,
