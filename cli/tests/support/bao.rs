@@ -363,8 +363,8 @@ disable_mlock = true
             let out = bao_cli(&self.bao, leader, &["operator", "raft", "autopilot", "state", "-format=json"]);
             if out.status.success() {
                 let state: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
-                let voters = state["voters"].as_array().map_or(0, Vec::len);
-                if state["healthy"] == true && voters == self.nodes.len() {
+                let voters = state["Voters"].as_array().map_or(0, Vec::len);
+                if state["Healthy"] == true && voters == self.nodes.len() {
                     return;
                 }
             }

@@ -45,6 +45,13 @@ impl Reason {
     fn is_transient(&self) -> bool {
         match self {
             Reason::Refused | Reason::Timeout | Reason::Sealed | Reason::Connection(_) => true,
+            // A standby waiting for a new leader was seen to refuse a large write with this
+            // 400 (its listener's `max_request_json_strings` not applied); the next server or
+            // the same one a moment later takes it. A request truly over the limit fails when
+            // the time budget is spent, with the server's message.
+            Reason::Status(400, messages) => messages
+                .iter()
+                .any(|m| m.contains("maximum number of strings")),
             Reason::Status(status, _) => *status >= 500 || *status == 429,
             Reason::PermissionDenied(_) | Reason::CasMismatch => false,
         }

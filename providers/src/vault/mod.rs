@@ -66,10 +66,10 @@ pub struct Options {
     #[serde(default, deserialize_with = "addresses")]
     address: Option<Vec<String>>,
     /// The KV v2 secrets engine's mount.
-    #[serde(default = "default_mount")]
+    #[serde(default = "default_mount", deserialize_with = "secret_path")]
     mount: String,
     /// The path under the mount; environment `staging` is the secret `<path>/staging`.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "secret_path")]
     path: String,
     /// The environment variable that holds the token (never the token itself).
     token_env: Option<String>,
@@ -120,6 +120,28 @@ fn addresses<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Vec<String>>, D:
     };
     check_addresses(&addresses).map_err(serde::de::Error::custom)?;
     Ok(Some(addresses))
+}
+
+/// A path of names (`team/myapp`): no empty, `.` or `..` segment, which the URL would resolve.
+fn secret_path<'de, D: Deserializer<'de>>(de: D) -> Result<String, D::Error> {
+    let path = String::deserialize(de)?;
+    let trimmed = path.trim_matches('/');
+    if !trimmed.is_empty() && !trimmed.split('/').all(is_name) {
+        return Err(serde::de::Error::custom(
+            "expected names of letters, digits, `.`, `_` and `-` separated by `/`",
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// A path segment or environment name that a URL keeps as it is.
+fn is_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 fn check_addresses(addresses: &[String]) -> Result<(), String> {
@@ -304,13 +326,7 @@ impl Place {
             let path = PathBuf::from(given);
             return Ok(Place::File(if from_config { base.join(path) } else { path }));
         };
-        let valid = !environment.is_empty()
-            && environment != "."
-            && environment != ".."
-            && environment
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-        if !valid {
+        if !is_name(environment) {
             return Err(Error::BadEnvironment {
                 location: given.to_owned(),
             });
@@ -450,7 +466,7 @@ fn credential(var: &str, what: &'static str) -> Result<String, Error> {
 impl Plan {
     /// The secret's path under the mount for an environment.
     fn secret_path(&self, environment: &str) -> String {
-        let path = self.options.path.trim_matches('/');
+        let path = &self.options.path;
         if path.is_empty() {
             environment.to_owned()
         } else {
@@ -692,3 +708,71 @@ async fn push(
     Ok(report)
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(yaml: &str) -> Result<Options, ConfigError> {
+        ProviderConfig::from_yaml(yaml).decode()
+    }
+
+    #[test]
+    fn env_names() {
+        for good in ["A", "_A1", "DATABASE_URL", "a"] {
+            assert!(is_env_name(good), "{good}");
+        }
+        for bad in ["", "1A", "A-B", "A.B", "A B", "É"] {
+            assert!(!is_env_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn places() {
+        let base = Path::new("conf");
+        assert_eq!(
+            Place::parse("vault:prod-2", base, false).unwrap(),
+            Place::Vault("prod-2".into())
+        );
+        assert_eq!(
+            Place::parse(".env", base, true).unwrap(),
+            Place::File("conf/.env".into())
+        );
+        for bad in ["vault:", "vault:..", "vault:a/b", "vault:a b", "vault:%2e%2e"] {
+            assert!(Place::parse(bad, base, false).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn config_is_checked_without_quoting_values() {
+        assert_eq!(decode("path: /team/app/\n").unwrap().path, "team/app");
+        assert_eq!(decode("").unwrap().mount, "secret");
+        for (yaml, message) in [
+            ("path: ../sys\n", "expected names"),
+            ("mount: a//b\n", "expected names"),
+            ("address: []\n", "at least one address"),
+            ("address: 12\n", "a URL or a list"),
+            ("token: s.abc\n", "unknown field `token`"),
+        ] {
+            let error = decode(yaml).unwrap_err().to_string();
+            assert!(error.contains(message), "{yaml}: {error}");
+            assert!(!error.contains("s.abc"), "{error}");
+        }
+        let options = decode("role_id: r\n").unwrap();
+        let error = check_auth(&ProviderConfig::from_yaml("role_id: r"), &options).unwrap_err();
+        assert!(error.to_string().contains("secret_id_env"), "{error}");
+    }
+
+    #[test]
+    fn select_keeps_source_order_and_names_missing_keys() {
+        let source: Vec<(String, Value)> = ["A", "B", "C"]
+            .iter()
+            .map(|k| ((*k).to_owned(), Value::Null))
+            .collect();
+        let keys = vec!["C".to_owned(), "A".to_owned()];
+        let chosen = select("src", source.clone(), &keys).unwrap();
+        assert_eq!(chosen.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["A", "C"]);
+        let error = select("src", source, &["Z".to_owned()]).unwrap_err();
+        assert_eq!(error.to_string(), "src does not define Z");
+    }
+}
