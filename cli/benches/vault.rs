@@ -56,7 +56,12 @@ fn config() -> ProviderConfig {
 fn values() -> Vec<(String, String)> {
     let round = ROUND.fetch_add(1, Ordering::Relaxed);
     (0..KEYS)
-        .map(|i| (format!("KEY_{i:04}"), format!("value-{round}-{i}-0123456789abcdef")))
+        .map(|i| {
+            (
+                format!("KEY_{i:04}"),
+                format!("value-{round}-{i}-0123456789abcdef"),
+            )
+        })
         .collect()
 }
 

@@ -86,8 +86,17 @@ fn killing_the_active_node_during_a_sync_of_1000_keys() {
         std::fs::write(dir.path().join(".env.local"), &env).unwrap();
 
         let active = cluster.active();
+        let started = Instant::now();
         let child = Command::new(env!("CARGO_BIN_EXE_stagecraft"))
-            .args(["-vv", "secrets", "sync", "--from", ".env.local", "--to", "vault:load"])
+            .args([
+                "-vv",
+                "secrets",
+                "sync",
+                "--from",
+                ".env.local",
+                "--to",
+                "vault:load",
+            ])
             .current_dir(dir.path())
             .env("VAULT_TOKEN", ROOT_TOKEN)
             .env_remove("VAULT_ADDR")
@@ -101,6 +110,7 @@ fn killing_the_active_node_during_a_sync_of_1000_keys() {
         std::thread::sleep(delay);
         cluster.kill(active);
         let out = child.wait_with_output().unwrap();
+        let took = started.elapsed();
         let (stdout, stderr) = (
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr),
@@ -117,15 +127,30 @@ fn killing_the_active_node_during_a_sync_of_1000_keys() {
                     .map(|(k, v)| (k.clone(), Value::String(v.clone())))
                     .collect();
                 let (_, fields) = read.expect("a completed sync wrote the secret");
-                assert!(fields == expected, "round {round}: a value does not read back exactly");
+                assert!(
+                    fields == expected,
+                    "round {round}: a value does not read back exactly"
+                );
                 current = expected;
-                "completed".to_owned()
+                // The provider logs each failed request at debug level (-vv).
+                let failed_requests = stderr.matches("vault request failed").count()
+                    + stderr.matches("vault write failed").count();
+                format!(
+                    "completed in {} ms after {failed_requests} failed requests",
+                    took.as_millis()
+                )
             }
             Some(2) => {
                 failed += 1;
                 let fields = read.map(|(_, f)| f).unwrap_or_default();
-                assert!(fields == current, "round {round}: a failed sync changed the secret");
-                let error = stderr.lines().find(|l| l.starts_with("error")).unwrap_or("");
+                assert!(
+                    fields == current,
+                    "round {round}: a failed sync changed the secret"
+                );
+                let error = stderr
+                    .lines()
+                    .find(|l| l.starts_with("error"))
+                    .unwrap_or("");
                 format!("failed, nothing written: {error}")
             }
             code => panic!("round {round}: exit {code:?}\n{stderr}"),

@@ -331,7 +331,11 @@ disable_mlock = true
             .output()
             .expect("run bao");
         assert!(create.status.success(), "create the root token");
-        bao_ok(&cluster.bao, &leader, &["secrets", "enable", "-path=secret", "kv-v2"]);
+        bao_ok(
+            &cluster.bao,
+            &leader,
+            &["secrets", "enable", "-path=secret", "kv-v2"],
+        );
         std::thread::scope(|scope| {
             for n in 1..3 {
                 let cluster = &cluster;
@@ -349,7 +353,13 @@ disable_mlock = true
         bao_ok(
             &cluster.bao,
             &leader,
-            &["operator", "raft", "autopilot", "set-config", "-server-stabilization-time=1s"],
+            &[
+                "operator",
+                "raft",
+                "autopilot",
+                "set-config",
+                "-server-stabilization-time=1s",
+            ],
         );
         cluster.wait_voters();
         Some(cluster)
@@ -360,7 +370,11 @@ disable_mlock = true
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let leader = &self.nodes[self.active()].address;
-            let out = bao_cli(&self.bao, leader, &["operator", "raft", "autopilot", "state", "-format=json"]);
+            let out = bao_cli(
+                &self.bao,
+                leader,
+                &["operator", "raft", "autopilot", "state", "-format=json"],
+            );
             if out.status.success() {
                 let state: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
                 let voters = state["Voters"].as_array().map_or(0, Vec::len);
@@ -368,7 +382,10 @@ disable_mlock = true
                     return;
                 }
             }
-            assert!(Instant::now() < deadline, "the nodes did not all become voters");
+            assert!(
+                Instant::now() < deadline,
+                "the nodes did not all become voters"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
@@ -390,7 +407,9 @@ disable_mlock = true
     pub fn active(&self) -> usize {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Some(n) = (0..self.nodes.len()).find(|&n| health(&self.nodes[n].address) == Some(200)) {
+            if let Some(n) =
+                (0..self.nodes.len()).find(|&n| health(&self.nodes[n].address) == Some(200))
+            {
                 return n;
             }
             assert!(Instant::now() < deadline, "no active node");

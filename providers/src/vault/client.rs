@@ -4,10 +4,10 @@
 
 use super::Error;
 use serde_json::{Map, Value};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use vaultrs::api::kv2::requests::{ReadSecretRequest, SetSecretRequestOptions};
 use vaultrs::client::{Client, VaultClient, VaultClientSettingsBuilder};
@@ -66,7 +66,11 @@ impl fmt::Display for Reason {
             } else {
                 // Vault's messages describe the request, never the secret's data.
                 let text = messages.join("; ");
-                write!(f, " ({})", text.split_whitespace().collect::<Vec<_>>().join(" "))
+                write!(
+                    f,
+                    " ({})",
+                    text.split_whitespace().collect::<Vec<_>>().join(" ")
+                )
             }
         };
         match self {
@@ -274,7 +278,11 @@ impl Servers {
         secret_id: &str,
     ) -> Result<(), Error> {
         let auth = self
-            .call(|client| Box::pin(vaultrs::auth::approle::login(client, mount, role_id, secret_id)))
+            .call(|client| {
+                Box::pin(vaultrs::auth::approle::login(
+                    client, mount, role_id, secret_id,
+                ))
+            })
             .await?;
         for (_, client) in &mut self.servers {
             client.set_token(&auth.client_token);
@@ -353,12 +361,11 @@ impl Servers {
             let at = self.preferred.load(Ordering::Relaxed);
             let (address, client) = &self.servers[at];
             let options = SetSecretRequestOptions { cas };
-            let reason = match vaultrs::kv2::set_with_options(client, mount, path, fields, options)
-                .await
-            {
-                Ok(written) => return Ok(written.version),
-                Err(e) => reason_of(&e),
-            };
+            let reason =
+                match vaultrs::kv2::set_with_options(client, mount, path, fields, options).await {
+                    Ok(written) => return Ok(written.version),
+                    Err(e) => reason_of(&e),
+                };
             tracing::debug!(address, %reason, "vault write failed");
             if !reason.is_transient() && reason != Reason::CasMismatch {
                 return Err(Error::Server(Attempt {
@@ -390,9 +397,9 @@ impl Servers {
                     attempts,
                 });
             }
-            self.preferred.store((at + 1) % self.servers.len(), Ordering::Relaxed);
+            self.preferred
+                .store((at + 1) % self.servers.len(), Ordering::Relaxed);
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 }
-

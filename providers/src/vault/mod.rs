@@ -324,7 +324,11 @@ impl Place {
     fn parse(given: &str, base: &Path, from_config: bool) -> Result<Place, Error> {
         let Some(environment) = given.strip_prefix("vault:") else {
             let path = PathBuf::from(given);
-            return Ok(Place::File(if from_config { base.join(path) } else { path }));
+            return Ok(Place::File(if from_config {
+                base.join(path)
+            } else {
+                path
+            }));
         };
         if !is_name(environment) {
             return Err(Error::BadEnvironment {
@@ -417,16 +421,16 @@ fn plan(opts: &SyncOptions) -> Result<Plan, SyncError> {
             addresses
         }
     };
-    let place = |given: &Option<String>, configured: &Option<String>, role, field, flag| {
-        match (given, configured) {
-            (Some(given), _) => Place::parse(given, &base, false),
-            (None, Some(configured)) => Place::parse(configured, &base, true),
-            (None, None) => Err(Error::MissingLocation {
-                role,
-                setting: setting(&section, field),
-                flag,
-            }),
-        }
+    let place = |given: &Option<String>, configured: &Option<String>, role, field, flag| match (
+        given, configured,
+    ) {
+        (Some(given), _) => Place::parse(given, &base, false),
+        (None, Some(configured)) => Place::parse(configured, &base, true),
+        (None, None) => Err(Error::MissingLocation {
+            role,
+            setting: setting(&section, field),
+            flag,
+        }),
     };
     let source = place(&opts.source, &options.source, "source", "source", "--from")?;
     let target = place(&opts.target, &options.target, "target", "target", "--to")?;
@@ -476,7 +480,10 @@ impl Plan {
 
     async fn connect(&self) -> Result<Servers, Error> {
         let options = &self.options;
-        let approle = options.role_id.as_deref().zip(options.secret_id_env.as_deref());
+        let approle = options
+            .role_id
+            .as_deref()
+            .zip(options.secret_id_env.as_deref());
         let token = match approle {
             Some(_) => None,
             None => Some(credential(
@@ -533,9 +540,12 @@ impl SecretsProvider for Vault {
                 .into_iter()
                 .map(|(k, v)| (k, Value::String(v)))
                 .collect(),
-            (Place::Vault(environment), None) => {
-                plan.read(&servers, environment).await?.fields.into_iter().collect()
-            }
+            (Place::Vault(environment), None) => plan
+                .read(&servers, environment)
+                .await?
+                .fields
+                .into_iter()
+                .collect(),
             (Place::File(_), None) => unreachable!("a file source was read above"),
         };
         let report = match &plan.target {
@@ -703,11 +713,15 @@ async fn push(
             .write(&plan.options.mount, &path, &fields, target.version)
             .await?
     };
-    tracing::info!(mount = plan.options.mount, path, version, "wrote vault secret");
+    tracing::info!(
+        mount = plan.options.mount,
+        path,
+        version,
+        "wrote vault secret"
+    );
     report.written = true;
     Ok(report)
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -738,7 +752,13 @@ mod tests {
             Place::parse(".env", base, true).unwrap(),
             Place::File("conf/.env".into())
         );
-        for bad in ["vault:", "vault:..", "vault:a/b", "vault:a b", "vault:%2e%2e"] {
+        for bad in [
+            "vault:",
+            "vault:..",
+            "vault:a/b",
+            "vault:a b",
+            "vault:%2e%2e",
+        ] {
             assert!(Place::parse(bad, base, false).is_err(), "{bad}");
         }
     }
@@ -771,7 +791,10 @@ mod tests {
             .collect();
         let keys = vec!["C".to_owned(), "A".to_owned()];
         let chosen = select("src", source.clone(), &keys).unwrap();
-        assert_eq!(chosen.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["A", "C"]);
+        assert_eq!(
+            chosen.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            ["A", "C"]
+        );
         let error = select("src", source, &["Z".to_owned()]).unwrap_err();
         assert_eq!(error.to_string(), "src does not define Z");
     }
