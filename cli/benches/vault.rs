@@ -90,6 +90,8 @@ fn push_1000_keys_one_cas_write(bencher: Bencher<'_, '_>) {
 #[divan::bench(sample_count = 10, sample_size = 1)]
 fn baseline_push_1000_keys_one_write_per_key(bencher: Bencher<'_, '_>) {
     let rt = runtime();
+    // As the provider does: reqwest is built without a default crypto provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = VaultClient::new(
         VaultClientSettingsBuilder::default()
             .address(ADDRESS.get().unwrap())
