@@ -7,7 +7,7 @@ mod output;
 mod signals;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
-use stagecraft_core::{Config, ConfigError, SyncError, SyncOptions};
+use stagecraft_core::{Action, Config, ConfigError, SyncError, SyncOptions, interrupt};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,7 +23,7 @@ const DEFAULT_CONFIG: &str = "stagecraft.yml";
     about = "Sync secrets between env files, Encore dev secrets and secret stores"
 )]
 #[command(
-    after_help = "Examples:\n  stagecraft secrets sync --dry-run\n  stagecraft --config deploy/stagecraft.yml secrets sync --keys DATABASE_URL,API_KEY\n  stagecraft secrets sync --provider envfile --from .env.local --to .env.staging\n  stagecraft config validate\n\nExit codes: 0 success (also nothing to do), 1 invalid input or config, 2 a provider or external failure, 3 an internal error, 130 interrupted (after completing the sync under way)."
+    after_help = "Examples:\n  stagecraft secrets sync --dry-run\n  stagecraft --config deploy/stagecraft.yml secrets sync --keys DATABASE_URL,API_KEY\n  stagecraft secrets sync --provider envfile --from .env.local --to .env.staging\n  stagecraft config validate\n\nExit codes: 0 success (also nothing to do), 1 invalid input or config, 2 a provider or external failure (also a failed write to stdout), 3 an internal error, 4 `secrets sync --check` found the target out of sync, 130 interrupted."
 )]
 struct Cli {
     /// The config file [default: ./stagecraft.yml].
@@ -52,7 +52,7 @@ enum Command {
 enum SecretsCommand {
     /// Sync secrets from the source to the target with the configured provider.
     #[command(
-        after_help = "Examples:\n  stagecraft secrets sync\n  stagecraft secrets sync --dry-run --prune\n  stagecraft secrets sync --keys DATABASE_URL,API_KEY --json\n  stagecraft secrets sync --provider envfile --from .env.local --to .env.staging   # no config file needed"
+        after_help = "Examples:\n  stagecraft secrets sync\n  stagecraft secrets sync --dry-run --prune\n  stagecraft secrets sync --keys DATABASE_URL,API_KEY --json\n  stagecraft secrets sync --check   # exit 4 when the target is out of sync\n  stagecraft secrets sync --provider envfile --from .env.local --to .env.staging   # no config file needed"
     )]
     Sync(SyncArgs),
     /// List the registered secrets providers, in order, with a description each.
@@ -92,6 +92,9 @@ struct SyncArgs {
     /// Show the plan; change nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Show the plan, change nothing, and exit with 4 when the target is not in sync (for CI).
+    #[arg(long)]
+    check: bool,
     /// Remove keys from the target that the source does not have.
     #[arg(long)]
     prune: bool,
@@ -100,30 +103,127 @@ struct SyncArgs {
     json: bool,
 }
 
+/// The exit code of an interruption.
+const EXIT_INTERRUPTED: i32 = 130;
+/// The exit code of `secrets sync --check` when the target is not in sync.
+const EXIT_OUT_OF_SYNC: u8 = 4;
+
 /// Why a command failed, and so its exit code.
 #[derive(Debug)]
 enum Failure {
+    /// The command line could not be parsed (exit 1).
+    Usage(clap::Error),
     /// The config file is missing or wrong (exit 1).
     Config(Vec<ConfigError>),
     /// A flag or the input is wrong (exit 1).
     Input(Box<dyn std::error::Error>),
     /// A provider or something outside failed (exit 2).
     External(Box<dyn std::error::Error>),
-    /// Ctrl-C or SIGTERM arrived while a sync ran; it was let finish first (exit 130).
+    /// stdout could not be written (exit 2); a closed pipe is not a failure.
+    Stdout(std::io::Error),
+    /// A bug: the code panicked (exit 3).
+    Internal,
+    /// `--check` found the target out of sync (exit 4).
+    OutOfSync(OutOfSync),
+    /// Ctrl-C, SIGTERM or SIGHUP (exit 130): at once, or once the sync under way completed.
+    Interrupted {
+        /// Whether a sync under way was completed first.
+        completed: bool,
+    },
+}
+
+/// The CLI's own messages.
+#[derive(Debug, thiserror::Error)]
+enum Message {
+    #[error("interrupted")]
     Interrupted,
+    #[error("interrupted; the sync under way was completed first")]
+    InterruptedAfterSync,
+    #[error("cannot write to stdout: {0}")]
+    Stdout(String),
+    #[error("internal error (a bug in stagecraft): see the panic message above")]
+    Internal,
+    #[error("{0}")]
+    Usage(String),
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("interrupted; the sync under way was completed first")]
-struct Interrupted;
+#[error("{target} is not in sync with {from}: {differing} of {keys} keys would change")]
+struct OutOfSync {
+    from: String,
+    target: String,
+    differing: usize,
+    keys: usize,
+}
+
+impl Failure {
+    fn exit_code(&self) -> i32 {
+        match self {
+            Failure::Usage(_) | Failure::Config(_) | Failure::Input(_) => 1,
+            Failure::External(_) | Failure::Stdout(_) => 2,
+            Failure::Internal => 3,
+            Failure::OutOfSync(_) => EXIT_OUT_OF_SYNC.into(),
+            Failure::Interrupted { .. } => EXIT_INTERRUPTED,
+        }
+    }
+
+    /// `error.kind` in the JSON error document.
+    fn kind(&self) -> &'static str {
+        match self {
+            Failure::Usage(_) => "usage",
+            Failure::Config(_) => "config",
+            Failure::Input(_) => "input",
+            Failure::External(_) => "external",
+            Failure::Stdout(_) => "stdout",
+            Failure::Internal => "internal",
+            Failure::OutOfSync(_) => "out_of_sync",
+            Failure::Interrupted { .. } => "interrupted",
+        }
+    }
+
+    /// The errors to print, each with its causes.
+    fn errors(&self) -> Vec<Box<dyn std::error::Error + '_>> {
+        fn boxed<'a>(e: impl std::error::Error + 'a) -> Box<dyn std::error::Error + 'a> {
+            Box::new(e)
+        }
+        match self {
+            Failure::Usage(e) => vec![boxed(Message::Usage(usage_message(e)))],
+            Failure::Config(errors) => errors.iter().map(boxed).collect(),
+            Failure::Input(e) | Failure::External(e) => vec![Box::from(e.as_ref())],
+            Failure::Stdout(e) => vec![boxed(Message::Stdout(e.to_string()))],
+            Failure::Internal => vec![boxed(Message::Internal)],
+            Failure::OutOfSync(e) => vec![Box::from(e as &dyn std::error::Error)],
+            Failure::Interrupted { completed: false } => vec![boxed(Message::Interrupted)],
+            Failure::Interrupted { completed: true } => {
+                vec![boxed(Message::InterruptedAfterSync)]
+            }
+        }
+    }
+}
+
+/// clap's message without its `error: ` prefix and usage lines, for the JSON document.
+fn usage_message(error: &clap::Error) -> String {
+    let text = error.render().to_string();
+    let first = text.lines().next().unwrap_or_default();
+    first.strip_prefix("error: ").unwrap_or(first).to_owned()
+}
 
 impl From<SyncError> for Failure {
     fn from(error: SyncError) -> Self {
         match error {
             SyncError::Config(e) => Failure::Config(vec![e]),
             e @ SyncError::Input(_) => Failure::Input(e.into()),
-            e @ SyncError::External(_) => Failure::External(e.into()),
+            e @ (SyncError::External(_) | SyncError::Partial { .. }) => Failure::External(e.into()),
         }
+    }
+}
+
+/// A write to stdout that failed: a closed pipe (`| head`) ends the output quietly, as other
+/// command-line tools do; anything else (a full disk) is a failure.
+fn stdout_result(result: std::io::Result<()>) -> Result<(), Failure> {
+    match result {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::Stdout(e)),
+        _ => Ok(()),
     }
 }
 
@@ -131,41 +231,45 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
-            // --help and --version.
-            let _ = e.print();
-            return ExitCode::SUCCESS;
+            // --help and --version, on stdout.
+            return match stdout_result(e.print()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(failure) => exit(&failure),
+            };
         }
         Err(e) => {
+            output::set_json(std::env::args_os().any(|arg| arg == "--json"));
             let _ = e.print();
-            return ExitCode::from(1);
+            return exit(&Failure::Usage(e));
         }
     };
+    output::set_json(cli.json());
     init_logging(cli.verbose);
+    if let Err(e) = signals::install() {
+        return exit(&Failure::External(e.into()));
+    }
     match std::panic::catch_unwind(|| run(cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
-        Ok(Err(failure)) => {
-            let code = match &failure {
-                Failure::Config(errors) => {
-                    errors.iter().for_each(|e| output::print_error(e));
-                    1
-                }
-                Failure::Input(error) => {
-                    output::print_error(error.as_ref());
-                    1
-                }
-                Failure::External(error) => {
-                    output::print_error(error.as_ref());
-                    2
-                }
-                Failure::Interrupted => {
-                    output::print_error(&Interrupted);
-                    130
-                }
-            };
-            ExitCode::from(code)
-        }
+        Ok(Err(failure)) => exit(&failure),
         // The panic hook has printed the message, which never holds a value.
-        Err(_) => ExitCode::from(3),
+        Err(_) => exit(&Failure::Internal),
+    }
+}
+
+/// Reports `failure` (clap has printed its own) and returns its exit code.
+fn exit(failure: &Failure) -> ExitCode {
+    output::fail(failure);
+    ExitCode::from(u8::try_from(failure.exit_code()).unwrap_or(1))
+}
+
+impl Cli {
+    /// Whether the command prints JSON.
+    fn json(&self) -> bool {
+        match &self.command {
+            Command::Secrets(SecretsCommand::Sync(args)) => args.json,
+            Command::Secrets(SecretsCommand::Providers { json }) => *json,
+            Command::Config(_) => false,
+        }
     }
 }
 
@@ -190,8 +294,7 @@ fn init_logging(verbose: u8) {
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Secrets(SecretsCommand::Providers { json }) => {
-            output::providers(&REGISTRY, json);
-            Ok(())
+            stdout_result(output::providers(&REGISTRY, json))
         }
         Command::Secrets(SecretsCommand::Sync(args)) => sync(cli.config.as_deref(), args),
         Command::Config(ConfigCommand::Validate) => {
@@ -200,23 +303,68 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let provider = config
                 .secrets_provider(&REGISTRY, None)
                 .map_err(Failure::Config)?;
-            println!("{} is valid: secrets provider {provider}", path.display());
-            Ok(())
+            stdout_result(output::line(&format!(
+                "{} is valid: secrets provider {provider}",
+                path.display()
+            )))
         }
     }
 }
 
-fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
+/// Refuses an empty `--provider`, `--from`, `--to` or `--keys` name.
+fn check_flags(args: &SyncArgs) -> Result<(), Failure> {
+    let flags = [
+        ("--provider", &args.provider),
+        ("--from", &args.from),
+        ("--to", &args.to),
+    ];
+    for (flag, value) in flags {
+        if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+            return Err(Failure::Input(format!("{flag} is empty").into()));
+        }
+    }
     if args.keys.iter().any(|k| k.trim().is_empty()) {
         return Err(Failure::Input("--keys has an empty key name".into()));
     }
-    // With the provider, source and target all on the command line, no config file is needed.
-    let self_sufficient = args.provider.is_some() && args.from.is_some() && args.to.is_some();
-    let config = match Config::load(config_path.unwrap_or(Path::new(DEFAULT_CONFIG))) {
-        Ok(config) => Some(config),
-        Err(ConfigError::ConfigNotFound { .. }) if self_sufficient && config_path.is_none() => None,
-        Err(e) => return Err(Failure::Config(vec![e])),
-    };
+    Ok(())
+}
+
+/// The config file, or `None` when there is none and the flags name the provider, source and
+/// target. When flags are used without a config file, the missing ones are named.
+fn load_config(config_path: Option<&Path>, args: &SyncArgs) -> Result<Option<Config>, Failure> {
+    let path = config_path.unwrap_or(Path::new(DEFAULT_CONFIG));
+    match Config::load(path) {
+        Ok(config) => Ok(Some(config)),
+        Err(ConfigError::ConfigNotFound { .. })
+            if config_path.is_none()
+                && (args.provider.is_some() || args.from.is_some() || args.to.is_some()) =>
+        {
+            let missing: Vec<&str> = [
+                ("--provider", args.provider.is_none()),
+                ("--from", args.from.is_none()),
+                ("--to", args.to.is_none()),
+            ]
+            .into_iter()
+            .filter_map(|(flag, missing)| missing.then_some(flag))
+            .collect();
+            if missing.is_empty() {
+                return Ok(None);
+            }
+            Err(Failure::Input(
+                format!(
+                    "missing {}: without a config file ({DEFAULT_CONFIG} not found), --provider, --from and --to are all needed",
+                    missing.join(" and ")
+                )
+                .into(),
+            ))
+        }
+        Err(e) => Err(Failure::Config(vec![e])),
+    }
+}
+
+fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
+    check_flags(&args)?;
+    let config = load_config(config_path, &args)?;
     let id = match &config {
         Some(config) => config
             .secrets_provider(&REGISTRY, args.provider.as_deref())
@@ -224,15 +372,17 @@ fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
         None => args.provider.clone().unwrap_or_default(),
     };
     let provider = REGISTRY.get(&id).map_err(|e| Failure::Input(e.into()))?;
+    let dry_run = args.dry_run || args.check;
     let mut opts = SyncOptions::new(config.map(|c| c.provider_config(&id)).unwrap_or_default())
         .keys(args.keys)
-        .dry_run(args.dry_run)
-        .prune(args.prune);
+        .dry_run(dry_run)
+        .prune(args.prune)
+        .progress(!args.json && std::io::stderr().is_terminal());
     opts.source = args.from;
     opts.target = args.to;
     tracing::info!(
         provider = id,
-        dry_run = args.dry_run,
+        dry_run,
         prune = args.prune,
         "syncing secrets"
     );
@@ -240,20 +390,35 @@ fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::External(e.into()))?;
-    let mut held = runtime
-        .block_on(async { signals::Held::new() })
-        .map_err(|e| Failure::External(e.into()))?;
-    let report = runtime.block_on(provider.sync(opts))?;
+    let report = match runtime.block_on(provider.sync(opts)) {
+        // Some keys failed: the report says which were synced, then the error says why.
+        Err(SyncError::Partial { report, error }) => {
+            stdout_result(output::report(&id, &report, dry_run, args.json))?;
+            return Err(Failure::External(error));
+        }
+        result => result?,
+    };
     tracing::info!(
         keys = report.changes.len(),
         written = report.written,
         "sync finished"
     );
-    // The sync is done; failing to print its report (a closed pipe) is an external failure.
-    output::report(&id, &report, args.dry_run, args.json)
-        .map_err(|e| Failure::External(e.into()))?;
-    if runtime.block_on(held.arrived()) {
-        return Err(Failure::Interrupted);
+    // The sync is done: its report is printed whatever happens next.
+    stdout_result(output::report(&id, &report, dry_run, args.json))?;
+    if interrupt::is_requested() {
+        return Err(Failure::Interrupted { completed: true });
+    }
+    if args.check && report.has_changes() {
+        return Err(Failure::OutOfSync(OutOfSync {
+            differing: report
+                .changes
+                .iter()
+                .filter(|c| !matches!(c.action, Action::Unchanged | Action::Skipped))
+                .count(),
+            keys: report.changes.len(),
+            from: report.source,
+            target: report.target,
+        }));
     }
     Ok(())
 }

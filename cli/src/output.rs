@@ -1,23 +1,112 @@
 //! What the CLI prints: the plan/result table (coloured on a terminal), JSON documents, the
 //! provider list and errors. Values never reach any of them: a report holds keys and actions only.
 
+use crate::Failure;
 use serde::Serialize;
 use stagecraft_core::{Action, Registry, SyncReport};
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::{self, BufWriter, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-/// `error: …` followed by the error's causes, on stderr.
-pub(crate) fn print_error(error: &(dyn std::error::Error + '_)) {
-    let (red, reset) = if use_colour(&std::io::stderr()) {
+/// Whether the command was asked for JSON: then stdout holds one JSON document, also on failure.
+static JSON: AtomicBool = AtomicBool::new(false);
+/// Whether something has started writing stdout: the report, or an error document.
+static STDOUT_TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// Keys longer than this are printed whole but do not widen the table further.
+const MAX_KEY_WIDTH: usize = 40;
+
+/// Sets whether stdout is one JSON document.
+pub(crate) fn set_json(json: bool) {
+    JSON.store(json, Ordering::SeqCst);
+}
+
+/// Writes stdout's one output, buffered. Returns without writing when something else (an error
+/// document printed on an interruption) has taken stdout. A failed write is returned, never a
+/// panic; `main` makes a closed pipe quiet and anything else exit 2.
+fn write_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    if STDOUT_TAKEN.swap(true, Ordering::SeqCst) {
+        return Ok(());
+    }
+    let mut out = BufWriter::new(io::stdout().lock());
+    write(&mut out)?;
+    out.flush()
+}
+
+/// Reports a failure: `error: …` and its causes on stderr, each line escaped; with `--json`, also
+/// the error document on stdout, unless stdout already holds something.
+pub(crate) fn fail(failure: &Failure) {
+    let (red, reset) = if use_colour(&io::stderr()) {
         ("\x1b[1;31m", "\x1b[0m")
     } else {
         ("", "")
     };
-    eprintln!("{red}error{reset}: {error}");
-    let mut cause = error.source();
-    while let Some(error) = cause {
-        eprintln!("  caused by: {error}");
-        cause = error.source();
+    let mut text = String::new();
+    for error in failure.errors() {
+        // A provider's message may span lines (one per failed key); each is escaped.
+        let message = error.to_string();
+        let lines: Vec<_> = message.split('\n').map(escape).collect();
+        let _ = writeln!(text, "{red}error{reset}: {}", lines.join("\n"));
+        let mut cause = error.source();
+        while let Some(error) = cause {
+            let _ = writeln!(text, "  caused by: {}", escape(&error.to_string()));
+            cause = error.source();
+        }
     }
+    // One write, so that lines of two threads never interleave. clap prints its own.
+    if !matches!(failure, Failure::Usage(_)) {
+        let _ = io::stderr().write_all(text.as_bytes());
+    }
+    if JSON.load(Ordering::SeqCst) && !STDOUT_TAKEN.swap(true, Ordering::SeqCst) {
+        let doc = error_json(failure);
+        let mut out = io::stdout().lock();
+        let _ = writeln!(out, "{doc}").and_then(|()| out.flush());
+    }
+}
+
+/// `{"error": {"kind": …, "message": …, "causes": […], "exit_code": …}}`
+fn error_json(failure: &Failure) -> serde_json::Value {
+    let errors = failure.errors();
+    let message: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    let mut causes = Vec::new();
+    for error in &errors {
+        let mut cause = error.source();
+        while let Some(error) = cause {
+            causes.push(error.to_string());
+            cause = error.source();
+        }
+    }
+    serde_json::json!({
+        "error": {
+            "kind": failure.kind(),
+            "message": message.join("\n"),
+            "causes": causes,
+            "exit_code": failure.exit_code(),
+        }
+    })
+}
+
+/// Text from outside (keys, paths) made safe for a terminal: control characters (escape
+/// sequences, carriage returns, C1 controls) and bidirectional overrides are written as Rust
+/// escapes such as `\u{1b}`.
+pub(crate) fn escape(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.contains(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut escaped = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            escaped.extend(c.escape_default());
+        } else {
+            escaped.push(c);
+        }
+    }
+    Cow::Owned(escaped)
 }
 
 fn use_colour(stream: &impl IsTerminal) -> bool {
@@ -31,7 +120,7 @@ struct ProviderJson<'a> {
 }
 
 /// The registered providers, in ID order.
-pub(crate) fn providers(registry: &Registry, json: bool) {
+pub(crate) fn providers(registry: &Registry, json: bool) -> io::Result<()> {
     let providers: Vec<ProviderJson<'_>> = registry
         .list()
         .map(|p| ProviderJson {
@@ -39,17 +128,22 @@ pub(crate) fn providers(registry: &Registry, json: bool) {
             description: p.description(),
         })
         .collect();
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&providers).expect("provider list serializes")
-        );
-        return;
-    }
-    let width = providers.iter().map(|p| p.id.len()).max().unwrap_or(0);
-    for p in &providers {
-        println!("{:width$}  {}", p.id, p.description);
-    }
+    write_stdout(|out| {
+        if json {
+            serde_json::to_writer_pretty(&mut *out, &providers)?;
+            return writeln!(out);
+        }
+        let width = providers.iter().map(|p| p.id.len()).max().unwrap_or(0);
+        for p in &providers {
+            writeln!(out, "{:width$}  {}", p.id, p.description)?;
+        }
+        Ok(())
+    })
+}
+
+/// One line for `config validate`.
+pub(crate) fn line(text: &str) -> io::Result<()> {
+    write_stdout(|out| writeln!(out, "{}", escape(text)))
 }
 
 #[derive(Serialize)]
@@ -59,6 +153,14 @@ struct Summary {
     unchanged: usize,
     removed: usize,
     skipped: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    set: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    failed: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -69,6 +171,8 @@ impl Summary {
             unchanged: report.count(Action::Unchanged),
             removed: report.count(Action::Removed),
             skipped: report.count(Action::Skipped),
+            set: report.count(Action::Set),
+            failed: report.count(Action::Failed),
         }
     }
 }
@@ -89,38 +193,50 @@ pub(crate) fn report(
     dry_run: bool,
     json: bool,
 ) -> io::Result<()> {
-    // One line a key: buffered, since stdout alone flushes every line.
-    let mut out = BufWriter::new(io::stdout().lock());
-    let summary = Summary::of(report);
-    if json {
-        let doc = ReportJson {
-            provider,
-            dry_run,
-            report,
-            summary,
-        };
-        serde_json::to_writer_pretty(&mut out, &doc)?;
-        writeln!(out)?;
-        return out.flush();
-    }
+    write_stdout(|out| {
+        let summary = Summary::of(report);
+        if json {
+            let doc = ReportJson {
+                provider,
+                dry_run,
+                report,
+                summary,
+            };
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            return writeln!(out);
+        }
+        table(out, provider, report, dry_run, summary)
+    })
+}
+
+fn table(
+    out: &mut dyn Write,
+    provider: &str,
+    report: &SyncReport,
+    dry_run: bool,
+    summary: Summary,
+) -> io::Result<()> {
     let colour = use_colour(&io::stdout());
     let heading = if dry_run { "Plan" } else { "Sync" };
     writeln!(
         out,
         "{heading} ({provider}): {} -> {}",
-        report.source, report.target
+        escape(&report.source),
+        escape(&report.target)
     )?;
     let width = report
         .changes
         .iter()
-        .map(|c| c.key.len())
+        .map(|c| escape(&c.key).chars().count())
         .max()
-        .unwrap_or(0);
+        .unwrap_or(0)
+        .min(MAX_KEY_WIDTH);
     let padding = " ".repeat(width);
     // Written piece by piece: `format!` padding for each of 100,000 keys showed in profiles.
     for change in &report.changes {
         let (sign, code) = match change.action {
-            Action::Added => ("+", "32"),
+            Action::Added | Action::Set => ("+", "32"),
+            Action::Failed => ("!", "1;31"),
             Action::Changed => ("~", "33"),
             Action::Removed => ("-", "31"),
             Action::Unchanged | Action::Skipped => (" ", "2"),
@@ -128,11 +244,13 @@ pub(crate) fn report(
         if colour {
             write!(out, "\x1b[{code}m")?;
         }
+        let key = escape(&change.key);
+        let shown = key.chars().count();
         out.write_all(b"  ")?;
         out.write_all(sign.as_bytes())?;
         out.write_all(b" ")?;
-        out.write_all(change.key.as_bytes())?;
-        out.write_all(&padding.as_bytes()[change.key.len()..])?;
+        out.write_all(key.as_bytes())?;
+        out.write_all(&padding.as_bytes()[shown.min(width)..])?;
         out.write_all(b"  ")?;
         out.write_all(change.action.as_str().as_bytes())?;
         out.write_all(if colour { b"\x1b[0m\n" } else { b"\n" })?;
@@ -143,7 +261,12 @@ pub(crate) fn report(
         unchanged,
         removed,
         skipped,
+        set,
+        failed,
     } = summary;
+    for note in &report.notes {
+        writeln!(out, "note: {note}")?;
+    }
     write!(
         out,
         "{added} added, {changed} changed, {unchanged} unchanged, {removed} removed"
@@ -151,12 +274,17 @@ pub(crate) fn report(
     if skipped > 0 {
         write!(out, ", {skipped} skipped")?;
     }
-    if dry_run {
-        writeln!(out, "; dry run: nothing was written.")?;
-    } else if report.written {
-        writeln!(out, "; wrote {}.", report.target)?;
-    } else {
-        writeln!(out, "; {} is up to date.", report.target)?;
+    if set > 0 {
+        write!(out, ", {set} set")?;
     }
-    out.flush()
+    if failed > 0 {
+        write!(out, ", {failed} failed")?;
+    }
+    if dry_run {
+        writeln!(out, "; dry run: nothing was written.")
+    } else if report.written {
+        writeln!(out, "; wrote {}.", escape(&report.target))
+    } else {
+        writeln!(out, "; {} is up to date.", escape(&report.target))
+    }
 }

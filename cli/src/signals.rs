@@ -1,52 +1,37 @@
-//! Ctrl-C or SIGTERM in the middle of a write would kill the process between creating a
-//! provider's temporary file (a copy of the secrets) and renaming it over the target, leaving
-//! the copy behind. So while a sync runs the two signals are held; once it returns they are
-//! honoured with exit code 130.
+//! Ctrl-C (SIGINT), SIGTERM and SIGHUP, handled on a thread of their own and handed to
+//! [`stagecraft_core::interrupt`]: while no provider holds an `interrupt::Guard` (nothing would
+//! be left behind) the process ends at once with exit code 130, even when the main thread is
+//! stuck reading a FIFO; while one does, the request is recorded and `main` exits with 130 once
+//! the sync has returned.
 
 #[cfg(unix)]
-use tokio::signal::unix::{Signal, SignalKind, signal};
+use stagecraft_core::interrupt;
 
-/// SIGINT and SIGTERM, caught from creation on.
+/// Starts the signal thread. From then on the three signals no longer end the process by
+/// themselves.
 #[cfg(unix)]
-pub(crate) struct Held {
-    interrupt: Signal,
-    terminate: Signal,
+pub(crate) fn install() -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    std::thread::Builder::new()
+        .name("signals".to_owned())
+        .spawn(move || {
+            for _ in signals.forever() {
+                interrupt::interrupt(exit_interrupted);
+            }
+        })?;
+    Ok(())
 }
 
-#[cfg(unix)]
-impl Held {
-    /// Starts holding the signals. Must be called inside the Tokio runtime.
-    pub(crate) fn new() -> std::io::Result<Self> {
-        Ok(Held {
-            interrupt: signal(SignalKind::interrupt())?,
-            terminate: signal(SignalKind::terminate())?,
-        })
-    }
-
-    /// Whether either signal arrived since [`Held::new`]; does not wait.
-    pub(crate) async fn arrived(&mut self) -> bool {
-        // Lets the runtime poll its signal driver, which a sync that never yields did not.
-        tokio::task::yield_now().await;
-        tokio::select! {
-            biased;
-            Some(()) = self.interrupt.recv() => true,
-            Some(()) = self.terminate.recv() => true,
-            () = std::future::ready(()) => false,
-        }
-    }
+/// Elsewhere the platform's default handling stays.
+#[cfg(not(unix))]
+pub(crate) fn install() -> std::io::Result<()> {
+    Ok(())
 }
 
-/// Elsewhere the signals are not held.
-#[cfg(not(unix))]
-pub(crate) struct Held;
-
-#[cfg(not(unix))]
-impl Held {
-    pub(crate) fn new() -> std::io::Result<Self> {
-        Ok(Held)
-    }
-
-    pub(crate) async fn arrived(&mut self) -> bool {
-        false
-    }
+/// Ends the process at once: nothing is under way that stopping would leave half done.
+#[cfg(unix)]
+fn exit_interrupted() -> ! {
+    crate::output::fail(&crate::Failure::Interrupted { completed: false });
+    std::process::exit(crate::EXIT_INTERRUPTED)
 }

@@ -2,6 +2,7 @@
 
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use std::fmt;
+use std::io::Read as _;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,6 +26,12 @@ pub enum ConfigError {
         path: PathBuf,
         /// The operating system's reason.
         message: String,
+    },
+    /// The config file is larger than [`MAX_CONFIG_BYTES`]; it was not parsed.
+    #[error("config file {} is larger than 1 MiB; refusing to parse it", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
     },
     /// The file is not valid YAML, or a value has the wrong shape.
     #[error(
@@ -137,6 +144,20 @@ impl ProviderConfig {
         }
     }
 
+    /// An error about `field` of this section that decoding cannot find (such as two settings
+    /// that exclude each other), located at the field in the file. `message` must not quote a
+    /// value.
+    pub fn invalid_field(&self, field: &str, message: impl Into<String>) -> ConfigError {
+        let mut path: Vec<&str> = self.path.iter().map(String::as_str).collect();
+        path.push(field);
+        ConfigError::Invalid {
+            file: self.origin.clone(),
+            location: locate(&self.text, &path),
+            path: path.join("."),
+            message: message.into(),
+        }
+    }
+
     fn invalid(&self, path: String, error: serde_yaml::Error) -> ConfigError {
         invalid(self.origin.clone(), path, &error)
     }
@@ -154,42 +175,120 @@ impl fmt::Debug for ProviderConfig {
 /// Builds [`ConfigError::Invalid`] from a YAML error, keeping its position but not the values it
 /// may quote. `path` is the full YAML path (serde_path_to_error writes `.` for the root).
 fn invalid(file: Option<PathBuf>, path: String, error: &serde_yaml::Error) -> ConfigError {
-    let location = location_of(error).unwrap_or_default();
+    let location = location_of(error);
     let mut message = error.to_string();
-    if let Some(at) = message.find(" at line ") {
+    // The position comes last: " at line L column C", or for libyaml errors
+    // " at line L column C, while parsing … at line L column C".
+    // A quoted value may itself hold " at line ", so there the last one is the position.
+    let at = if error_quotes_a_value(&message) {
+        message.rfind(" at line ")
+    } else {
+        message.find(" at line ")
+    };
+    if let Some(at) = at.filter(|_| location.is_some()) {
         message.truncate(at);
-    }
-    // serde_yaml prefixes the path of the enclosing map, which `path` already covers.
-    if let Some((head, rest)) = message.split_once(": ")
-        && path.starts_with(head)
-    {
-        message = rest.to_owned();
     }
     let path = if path == "." { String::new() } else { path };
     ConfigError::Invalid {
         file,
-        location,
+        location: location.unwrap_or_default(),
+        message: redact(without_path(&message, &path)),
         path,
-        message: redact(&message),
     }
 }
 
-/// serde quotes the offending value in "invalid type: string \"…\", expected …": keep only the
-/// kind of value, since the value may be a secret.
+/// Whether serde's message may quote a value, so that its text is rebuilt rather than cut.
+fn error_quotes_a_value(message: &str) -> bool {
+    SERDE_PHRASES.iter().any(|phrase| message.contains(phrase))
+}
+
+/// The messages of `serde::de::Error`'s provided methods that quote the offending value.
+const SERDE_PHRASES: [&str; 4] = [
+    "invalid type: ",
+    "invalid value: ",
+    "invalid length ",
+    "unknown variant ",
+];
+
+/// Messages that quote no value: serde's about fields, and this module's own.
+const SAFE_PHRASES: [&str; 6] = [
+    "unknown field ",
+    "missing field ",
+    "duplicate field ",
+    "duplicate key ",
+    "more values once aliases",
+    "too many alias expansions",
+];
+
+/// `message` without the YAML path serde_yaml puts first, which may differ from `path` (which
+/// ends at the offending key): a known message is found where it starts.
+fn without_path<'m>(message: &'m str, path: &str) -> &'m str {
+    let known = SERDE_PHRASES.iter().chain(&SAFE_PHRASES);
+    if let Some(at) = known.filter_map(|p| message.find(p)).min() {
+        return &message[at..];
+    }
+    message
+        .strip_prefix(path)
+        .and_then(|rest| rest.strip_prefix(": "))
+        .unwrap_or(message)
+}
+
+/// serde quotes the offending value in "invalid type: string \"…\", expected …", and serde_yaml
+/// puts its own YAML path before that in a whole-document parse, so the message is rebuilt from
+/// what is known to be safe: the kind of value found (from a fixed list) and what was expected
+/// (the deserializer's own words).
 fn redact(message: &str) -> String {
-    for prefix in ["invalid type: ", "invalid value: ", "invalid length "] {
-        if let Some(rest) = message.strip_prefix(prefix) {
-            let kind = rest.split([' ', ',']).next().unwrap_or("");
-            let expected = rest.find(", expected").map_or("", |at| &rest[at..]);
-            return format!("{prefix}{kind}{expected}");
-        }
+    let found = SERDE_PHRASES
+        .iter()
+        .filter_map(|phrase| message.find(phrase).map(|at| (at, *phrase)))
+        .min();
+    let Some((at, phrase)) = found else {
+        return message.to_owned();
+    };
+    let rest = &message[at + phrase.len()..];
+    // The value comes before the last ", expected": what follows is the deserializer's text.
+    let (unexpected, expected) = match rest.rfind(", expected ") {
+        Some(split) => (&rest[..split], &rest[split..]),
+        None => (rest, ""),
+    };
+    match phrase {
+        "unknown variant " => format!("unknown variant{expected}"),
+        "invalid length " => format!("invalid length{expected}"),
+        _ => format!("{phrase}{}{expected}", kind_of(unexpected)),
     }
-    // `unknown variant `x`, expected one of …` quotes the value in backticks.
-    if let Some(rest) = message.strip_prefix("unknown variant ") {
-        let expected = rest.find(", expected").map_or("", |at| &rest[at..]);
-        return format!("unknown variant{expected}");
-    }
-    message.to_owned()
+}
+
+/// The kind of value in serde's `Unexpected` text, such as `string` for `string "s3cr3t"`.
+fn kind_of(unexpected: &str) -> &'static str {
+    const QUOTED: [&str; 5] = [
+        "string",
+        "boolean",
+        "integer",
+        "floating point",
+        "character",
+    ];
+    const BARE: [&str; 11] = [
+        "byte array",
+        "unit value",
+        "Option value",
+        "newtype struct",
+        "sequence",
+        "map",
+        "enum",
+        "unit variant",
+        "newtype variant",
+        "tuple variant",
+        "struct variant",
+    ];
+    QUOTED
+        .into_iter()
+        .find(|kind| {
+            unexpected
+                .strip_prefix(kind)
+                .is_some_and(|rest| rest.starts_with([' ']))
+        })
+        .or_else(|| BARE.into_iter().find(|kind| unexpected == *kind))
+        .unwrap_or("value")
 }
 
 /// `stagecraft.yml`, read and checked to be YAML. Other sections of a Stagecraft config
@@ -210,9 +309,11 @@ impl fmt::Debug for Config {
 }
 
 impl Config {
-    /// Reads and parses the config file at `path`.
+    /// Reads and parses the config file at `path`. A file larger than [`MAX_CONFIG_BYTES`] is
+    /// refused before parsing; one that is not UTF-8 is refused with the position of the first
+    /// byte that is not.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        let read_error = |e: std::io::Error| match e.kind() {
             std::io::ErrorKind::NotFound => ConfigError::ConfigNotFound {
                 path: path.to_owned(),
             },
@@ -220,25 +321,60 @@ impl Config {
                 path: path.to_owned(),
                 message: e.to_string(),
             },
-        })?;
+        };
+        // Read through `take`, not by the file's size: a pipe (`--config <(…)`) has none.
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|file| file.take(MAX_CONFIG_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(read_error)?;
+        if bytes.len() as u64 > MAX_CONFIG_BYTES {
+            return Err(ConfigError::TooLarge {
+                path: path.to_owned(),
+            });
+        }
+        let text = utf8(path, bytes)?;
         Config::parse(path, text)
     }
 
     /// Parses config text read from `path`.
     pub fn parse(path: &Path, text: impl Into<Arc<str>>) -> Result<Config, ConfigError> {
         let text = text.into();
+        let at = |location: Location, message: &str| ConfigError::Invalid {
+            file: Some(path.to_owned()),
+            location,
+            path: String::new(),
+            message: message.to_owned(),
+        };
+        if let Some(location) = too_deep(&text) {
+            return Err(at(
+                location,
+                &format!("collections nested deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        if let Some(nul) = text.find('\0') {
+            return Err(at(
+                location_at(&text, nul),
+                "NUL character: is the file UTF-16? save it as UTF-8",
+            ));
+        }
+        // First a walk of the whole document that refuses duplicate keys and alias bombs, with
+        // the positions of the offending key or value.
+        let budget = std::cell::Cell::new(EXTRA_VALUES + text.len());
+        let mut track = serde_path_to_error::Track::new();
+        let de = serde_yaml::Deserializer::from_str(&text);
+        Walk { budget: &budget }
+            .deserialize(serde_path_to_error::Deserializer::new(de, &mut track))
+            .map_err(|e| invalid(Some(path.to_owned()), track.path().to_string(), &e))?;
         let value: serde_yaml::Value = serde_yaml::from_str(&text)
             .map_err(|e| invalid(Some(path.to_owned()), String::new(), &e))?;
         let root = match value {
             serde_yaml::Value::Null => serde_yaml::Mapping::new(),
             serde_yaml::Value::Mapping(root) => root,
             _ => {
-                return Err(ConfigError::Invalid {
-                    file: Some(path.to_owned()),
-                    location: Location { line: 1, column: 1 },
-                    path: String::new(),
-                    message: "expected a map of sections such as `secrets:`".to_owned(),
-                });
+                return Err(at(
+                    Location { line: 1, column: 1 },
+                    "expected a map of sections such as `secrets:`",
+                ));
             }
         };
         Ok(Config {
@@ -380,6 +516,347 @@ impl Config {
             path: path.join("."),
             message,
         }
+    }
+}
+
+/// The largest config file [`Config::load`] reads.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// The deepest nesting of flow collections parsed: serde_yaml's own limit, checked before
+/// parsing because libyaml's time grows with the square of the depth (50,000 levels take
+/// seconds).
+const MAX_DEPTH: usize = 128;
+
+/// How many values a document may hold once its aliases are expanded, beyond one a byte of its
+/// text: more than a document can hold without aliases, far fewer than a "billion laughs" one
+/// expands to.
+const EXTRA_VALUES: usize = 10_000;
+
+/// The text of a config file, or an error at the first byte that is not UTF-8.
+fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String, ConfigError> {
+    let encoding = match bytes.as_slice() {
+        [0xFF, 0xFE, 0, 0, ..] | [0, 0, 0xFE, 0xFF, ..] => Some("UTF-32"),
+        [0xFF, 0xFE, ..] | [0xFE, 0xFF, ..] => Some("UTF-16"),
+        _ => None,
+    };
+    let (location, message) = match (encoding, String::from_utf8(bytes)) {
+        (None, Ok(text)) => return Ok(text),
+        (Some(encoding), _) => (
+            Location { line: 1, column: 1 },
+            format!("the file is {encoding}; save it as UTF-8"),
+        ),
+        (None, Err(e)) => {
+            let valid = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            let before = std::str::from_utf8(&bytes[..valid]).unwrap_or_default();
+            (
+                location_at(before, valid),
+                "invalid UTF-8; save the file as UTF-8".to_owned(),
+            )
+        }
+    };
+    Err(ConfigError::Invalid {
+        file: Some(path.to_owned()),
+        location,
+        path: String::new(),
+        message,
+    })
+}
+
+/// The 1-based line and column (in characters) of byte `index` of `text`.
+fn location_at(text: &str, index: usize) -> Location {
+    let before = &text[..index];
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    Location {
+        line: before.matches('\n').count() + 1,
+        column: before[line_start..].chars().count() + 1,
+    }
+}
+
+/// Where flow collections (`[`, `{`) first nest deeper than [`MAX_DEPTH`], if they do.
+///
+/// A scan of the text, not a parse, whose count never falls below the real depth, so that no
+/// file can hide its nesting from it: quoted scalars are recognised only where a node can start
+/// (so `it's` in a plain scalar starts nothing), brackets in comments do not count, and a bracket
+/// opened inside quotes counts until it is closed there, and for good if it is not, in case the
+/// quotes were not real. The price: brackets in plain scalars count, and more than 128 brackets
+/// left open inside quoted strings (`"[a-z"`) are refused.
+fn too_deep(text: &str) -> Option<Location> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum In {
+        Plain,
+        Quoted(char),
+        Comment,
+        /// A tag or anchor (`!t`, `&a`) before a node.
+        Property,
+    }
+    let mut state = In::Plain;
+    // Openers outside quotes and not yet closed; openers in quotes that were not closed there;
+    // openers in the quotes being scanned and not yet closed.
+    let (mut open, mut kept, mut quoted) = (0usize, 0usize, 0usize);
+    // Whether the next character starts a node, and whether only indentation and `- ` or `? `
+    // come before it on its line.
+    let (mut node_start, mut line_start) = (true, true);
+    let mut previous = '\n';
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        let next_is_space = chars.peek().is_none_or(|(_, n)| n.is_whitespace());
+        match (state, c) {
+            (In::Comment | In::Property | In::Plain, '\n') => {
+                state = In::Plain;
+                (node_start, line_start) = (true, true);
+            }
+            (In::Comment, _) => {}
+            (In::Property, c) if c.is_whitespace() => state = In::Plain,
+            (In::Property, _) => {}
+            (In::Quoted('\''), '\'') if chars.peek().is_some_and(|(_, n)| *n == '\'') => {
+                chars.next();
+            }
+            (In::Quoted('"'), '\\') => {
+                chars.next();
+            }
+            (In::Quoted(quote), c) if c == quote => {
+                state = In::Plain;
+                kept += std::mem::take(&mut quoted);
+                node_start = false;
+            }
+            (In::Quoted(_), '[' | '{') => quoted += 1,
+            (In::Quoted(_), ']' | '}') => quoted = quoted.saturating_sub(1),
+            (In::Quoted(_), _) => {}
+            (In::Plain, ' ' | '\t' | '\r') => {}
+            (In::Plain, '#') if previous.is_whitespace() => state = In::Comment,
+            (In::Plain, '\'' | '"') if node_start => state = In::Quoted(c),
+            (In::Plain, '!' | '&') if node_start => state = In::Property,
+            (In::Plain, '[' | '{') => {
+                open += 1;
+                (node_start, line_start) = (true, false);
+            }
+            (In::Plain, ']' | '}') => {
+                open = open.saturating_sub(1);
+                (node_start, line_start) = (false, false);
+            }
+            (In::Plain, ',') => node_start = open + kept > 0,
+            (In::Plain, ':') if next_is_space || matches!(previous, '\'' | '"') => {
+                node_start = true;
+            }
+            (In::Plain, '-' | '?') if next_is_space && line_start => node_start = true,
+            (In::Plain, _) => (node_start, line_start) = (false, false),
+        }
+        if matches!(c, '[' | '{')
+            && matches!(state, In::Plain | In::Quoted(_))
+            && open + kept + quoted > MAX_DEPTH
+        {
+            return Some(location_at(text, at));
+        }
+        previous = c;
+    }
+    None
+}
+
+/// Visits every value of a document, aliases expanded, failing at a duplicate key (at the key's
+/// own position) or once its budget of values is spent (at the value that went over).
+struct Walk<'b> {
+    budget: &'b std::cell::Cell<usize>,
+}
+
+impl Walk<'_> {
+    fn spend<E: de::Error>(&self) -> Result<(), E> {
+        match self.budget.get().checked_sub(1) {
+            Some(left) => {
+                self.budget.set(left);
+                Ok(())
+            }
+            None => Err(E::custom(
+                "more values once aliases are expanded than the file's size allows (an alias bomb?)",
+            )),
+        }
+    }
+
+    fn child(&self) -> Walk<'_> {
+        Walk {
+            budget: self.budget,
+        }
+    }
+}
+
+/// serde_yaml's own alias limit fails without a position; as a custom error, it gets that of
+/// the collection being read.
+fn with_position<E: de::Error>(error: E) -> E {
+    if error.to_string() == "repetition limit exceeded" {
+        E::custom("too many alias expansions (an alias bomb?)")
+    } else {
+        error
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Walk<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.spend()
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.spend()
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        self.spend()
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.spend()
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        self.spend()
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.spend()
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.spend()
+    }
+
+    fn visit_some<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        self.deserialize(deserializer)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.spend()?;
+        while seq
+            .next_element_seed(self.child())
+            .map_err(with_position)?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        self.spend()?;
+        let mut seen = std::collections::HashSet::new();
+        while map
+            .next_key_seed(UniqueKey {
+                seen: &mut seen,
+                walk: self.child(),
+            })
+            .map_err(with_position)?
+            .is_some()
+        {
+            map.next_value_seed(self.child()).map_err(with_position)?;
+        }
+        Ok(())
+    }
+
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<(), A::Error> {
+        // A tagged value (`!tag value`).
+        let (IgnoredAny, value) = data.variant()?;
+        de::VariantAccess::newtype_variant_seed(value, self)
+    }
+}
+
+/// A scalar map key, for finding duplicates: `1` and `"1"` differ, as in YAML.
+#[derive(PartialEq, Eq, Hash)]
+enum SeenKey {
+    Str(String),
+    Int(i128),
+    Float(u64),
+    Bool(bool),
+    Null,
+}
+
+/// A map key that must differ from the keys before it in its map. Keys that are collections or
+/// tagged are only walked.
+struct UniqueKey<'s, 'b> {
+    seen: &'s mut std::collections::HashSet<SeenKey>,
+    walk: Walk<'b>,
+}
+
+impl UniqueKey<'_, '_> {
+    fn insert<E: de::Error>(self, key: SeenKey) -> Result<(), E> {
+        self.walk.spend()?;
+        let shown = match &key {
+            SeenKey::Str(s) => format!("`{s}`"),
+            SeenKey::Int(i) => format!("`{i}`"),
+            SeenKey::Float(bits) => format!("`{}`", f64::from_bits(*bits)),
+            SeenKey::Bool(b) => format!("`{b}`"),
+            SeenKey::Null => "`null`".to_owned(),
+        };
+        if self.seen.insert(key) {
+            Ok(())
+        } else {
+            Err(E::custom(format!("duplicate key {shown}")))
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for UniqueKey<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for UniqueKey<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map key")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        self.insert(SeenKey::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.insert(SeenKey::Int(v.into()))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.insert(SeenKey::Int(v.into()))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.insert(SeenKey::Float(v.to_bits()))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.insert(SeenKey::Str(v.to_owned()))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.insert(SeenKey::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.insert(SeenKey::Null)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        self.walk.visit_seq(seq)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        self.walk.visit_map(map)
+    }
+
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<(), A::Error> {
+        self.walk.visit_enum(data)
     }
 }
 
@@ -652,6 +1129,153 @@ mod tests {
             err,
             ["stagecraft.yml:1:1: expected a map of sections such as `secrets:`"]
         );
+    }
+
+    fn parse_error(text: &str) -> String {
+        Config::parse(Path::new("c.yml"), text)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn tagged_values_are_not_quoted() {
+        for (tag, expected) in [
+            ("!!float", "a float"),
+            ("!!int", "an integer"),
+            ("!!bool", "a boolean"),
+            ("!!null", "null"),
+        ] {
+            assert_eq!(
+                parse_error(&format!("project:\n  api_token: {tag} s3cr3t\n")),
+                format!(
+                    "c.yml:2:14: project.api_token: invalid value: string, expected {expected}"
+                )
+            );
+        }
+        // A value that imitates the message around it.
+        let err = parse_error("a:\n  - !!int \"s3cr3t, expected x at line 9 column 9\"\n");
+        assert_eq!(
+            err,
+            "c.yml:2:5: a[0]: invalid value: string, expected an integer"
+        );
+    }
+
+    #[test]
+    fn duplicate_keys_are_reported_where_they_repeat() {
+        assert_eq!(
+            parse_error("a: 1\nb:\n  c: 1\n  d: 2\n  'c': 3\n"),
+            "c.yml:5:3: b.c: duplicate key `c`"
+        );
+        assert_eq!(
+            parse_error("a: 1\n1: x\n\"a\": 2\n"),
+            "c.yml:3:1: a: duplicate key `a`"
+        );
+        assert!(Config::parse(Path::new("c.yml"), "a: 1\n'1': 2\n1: 3\n").is_ok());
+    }
+
+    #[test]
+    fn alias_bombs_are_refused_with_a_position() {
+        let mut text = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        for (from, to) in ["abcdefgh".chars().zip("bcdefghi".chars())]
+            .into_iter()
+            .flatten()
+        {
+            text.push_str(&format!(
+                "{to}: &{to} [*{from},*{from},*{from},*{from},*{from},*{from},*{from},*{from}]\n"
+            ));
+        }
+        let err = parse_error(&text);
+        assert!(err.starts_with("c.yml:") && err.contains("alias"), "{err}");
+        assert!(!err.starts_with("c.yml: "), "{err}");
+        // One large anchor repeated many times: quadratic without a budget.
+        let mut text = format!("a: &a [{}x]\nb: [", "x,".repeat(10_000));
+        text.push_str(&"*a,".repeat(200));
+        text.push_str("*a]\n");
+        let err = parse_error(&text);
+        assert_eq!(
+            err,
+            "c.yml:1:1222: b[2][607]: more values once aliases are expanded than the file's size allows (an alias bomb?)"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let err = parse_error(&format!(
+            "a: {}{}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        ));
+        assert_eq!(
+            err,
+            "c.yml:1:132: collections nested deeper than 128 levels"
+        );
+        let err = parse_error(&format!("a: {}", "{a: ".repeat(100_000)));
+        assert_eq!(
+            err,
+            "c.yml:1:516: collections nested deeper than 128 levels"
+        );
+        // Nesting hidden behind a quote that is not one, or closed by brackets in quotes.
+        for hiding in [
+            "a: it's\nb: ",
+            "a: x - 'y\nb: ",
+            "a: x [ 'y\nb: ",
+            "b: [x 'y, ",
+            "b: ",
+        ] {
+            let text = format!("{hiding}{}'z{}'\n", "[".repeat(200), "]".repeat(200));
+            let err = parse_error(&text);
+            assert!(
+                err.ends_with(": collections nested deeper than 128 levels"),
+                "{hiding:?}: {err}"
+            );
+        }
+        let text = format!("{} !t '{}'", "[".repeat(200), "]".repeat(200));
+        assert!(parse_error(&text).ends_with("deeper than 128 levels"));
+        // Brackets in comments do not count, nor those closed inside their quotes.
+        let quoted = format!(
+            "a: '{0}'\nb: \"{0}\" # {1}\n",
+            "[x]{y}".repeat(200),
+            "[".repeat(200)
+        );
+        Config::parse(Path::new("c.yml"), quoted).unwrap();
+        // Quoted brackets closed inside their quotes, many times over.
+        let mut flows = "x: \"[a-z\"\n".to_owned();
+        flows.push_str(&"y: [{'k': \"[v]\", \"u\":'{}', w: 'it''s [x]'}]\n".repeat(500));
+        assert_eq!(too_deep(&flows), None);
+    }
+
+    #[test]
+    fn encodings_other_than_utf8_are_named() {
+        let dir = std::env::temp_dir().join(format!("stagecraft-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let load = |name: &str, bytes: &[u8]| {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let err = Config::load(&path).unwrap_err().to_string();
+            err.strip_prefix(&path.display().to_string())
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(
+            load("utf16.yml", b"\xff\xfea\x00:\x00 \x001\x00\n\x00"),
+            ":1:1: the file is UTF-16; save it as UTF-8"
+        );
+        assert_eq!(
+            load("bom-less.yml", b"a\x00:\x00 \x001\x00"),
+            ":1:2: NUL character: is the file UTF-16? save it as UTF-8"
+        );
+        assert_eq!(
+            load("latin1.yml", b"a: 1\nbb: caf\xe9 s3cr3t\n"),
+            ":2:8: invalid UTF-8; save the file as UTF-8"
+        );
+        let big = format!("a: '{}'\n", "x".repeat(1 << 20));
+        let path = dir.join("big.yml");
+        std::fs::write(&path, big).unwrap();
+        assert_eq!(
+            Config::load(&path).unwrap_err(),
+            ConfigError::TooLarge { path }
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

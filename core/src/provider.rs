@@ -115,6 +115,9 @@ pub struct SyncOptions {
     pub dry_run: bool,
     /// Remove keys from the target that the source does not have.
     pub prune: bool,
+    /// Show progress on stderr while the sync runs (the CLI sets it on a terminal without
+    /// `--json`). Only providers whose calls take a while use it.
+    pub progress: bool,
 }
 
 impl SyncOptions {
@@ -155,6 +158,12 @@ impl SyncOptions {
         self.prune = prune;
         self
     }
+
+    /// Sets whether to show progress on stderr.
+    pub fn progress(mut self, progress: bool) -> Self {
+        self.progress = progress;
+        self
+    }
 }
 
 /// What a sync did (or, in a dry run, would do) to each key. It never holds a value.
@@ -169,6 +178,9 @@ pub struct SyncReport {
     pub changes: Vec<KeyChange>,
     /// Whether the target was written. False in a dry run and when nothing changed.
     pub written: bool,
+    /// What the reader of the report should know about it, such as what a dry run cannot tell.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl SyncReport {
@@ -193,9 +205,12 @@ impl SyncReport {
 
     /// Whether the sync changes anything.
     pub fn has_changes(&self) -> bool {
-        self.changes
-            .iter()
-            .any(|c| !matches!(c.action, Action::Unchanged | Action::Skipped))
+        self.changes.iter().any(|c| {
+            !matches!(
+                c.action,
+                Action::Unchanged | Action::Skipped | Action::Failed
+            )
+        })
     }
 }
 
@@ -222,6 +237,11 @@ pub enum Action {
     Removed,
     /// Not synced, for a reason the provider logs.
     Skipped,
+    /// Written to a target that cannot tell whether the value was new, changed or the same
+    /// (such as Encore's secret manager); in a dry run, a key that exists and will be overwritten.
+    Set,
+    /// Its write failed; the error of the sync says why.
+    Failed,
 }
 
 impl Action {
@@ -233,6 +253,8 @@ impl Action {
             Action::Unchanged => "unchanged",
             Action::Removed => "removed",
             Action::Skipped => "skipped",
+            Action::Set => "set",
+            Action::Failed => "failed",
         }
     }
 }
@@ -256,6 +278,15 @@ pub enum SyncError {
     /// Something outside failed: the file system, a child process, a remote store.
     #[error(transparent)]
     External(Box<dyn StdError + Send + Sync>),
+    /// Some keys failed and others were synced: `report` says which (an exit status of 2 in
+    /// the CLI, which prints the report and then the error).
+    #[error("{error}")]
+    Partial {
+        /// What happened to each key, the failed ones included.
+        report: Box<SyncReport>,
+        /// Why the failed keys failed.
+        error: Box<dyn StdError + Send + Sync>,
+    },
 }
 
 impl SyncError {

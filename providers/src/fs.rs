@@ -158,6 +158,8 @@ pub fn write_atomically(
     let write_error = |e| io_error("write", path, e);
     let dir = parent(path);
     let existing = fs::metadata(path).ok().map(|m| m.permissions());
+    // From here to the end, a signal would leave the temporary copy of the secrets behind.
+    let _held = stagecraft_core::interrupt::hold();
     // tempfile creates the file with mode 0600 and removes it if anything below fails.
     let temp = tempfile::Builder::new()
         .prefix(&format!(

@@ -1,0 +1,603 @@
+//! `encore`: pushes the keys of an env file into Encore's secret manager with the `encore` CLI,
+//! or writes them into the app's local overrides, `.secrets.local.cue`.
+//!
+//! ```yaml
+//! secrets:
+//!   provider: encore
+//!   providers:
+//!     encore:
+//!       source_file: .env.local     # relative to stagecraft.yml
+//!       app_dir: backend            # where encore.app is; default: the directory of stagecraft.yml
+//!       types: [dev, preview, local] # the default; or `envs: [staging, qa]` for named environments
+//!       binary: encore              # the default: `encore` on PATH
+//!       concurrency: 4              # calls running at once (the default)
+//!       timeout: 30s                # how long a call may take (the default; or 500ms, 2m, 45)
+//! ```
+//!
+//! `SyncOptions::source` (`--from`) overrides the env file; `SyncOptions::target` (`--to`)
+//! overrides the selection: `dev,preview` (environment types), `env:staging,env:qa` (named
+//! environments) or `local-overrides`.
+//!
+//! A push runs `encore secret set --type dev,preview,local KEY` (or `--env staging,qa KEY`) in
+//! `app_dir` once per key, all types in one call since Encore keeps one value per group of types
+//! and refuses a selection that cuts across a group. The value goes to the child's stdin only,
+//! never its arguments or environment (`push.rs`). Encore strips every trailing line break from
+//! what it reads, so a value that ends with one, or holds a NUL, is refused before any call.
+//!
+//! `local-overrides` needs neither the CLI nor a login: the keys are merged into
+//! `app_dir/.secrets.local.cue` as CUE strings, the way `envfile` merges an env file (`cue.rs`).
+
+mod cue;
+mod push;
+
+pub use cue::{CueError, read_cue, write_cue_string};
+
+use crate::envfile;
+use crate::fs::{self, FsError};
+use serde::{Deserialize, Deserializer};
+use stagecraft_core::{
+    ConfigError, ProviderConfig, SecretsProvider, SyncError, SyncOptions, SyncReport,
+    secrets_provider,
+};
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Pushes env file keys into Encore's secret manager, or its local overrides file.
+#[secrets_provider("encore")]
+#[derive(Debug)]
+pub struct Encore;
+
+/// The provider's section of `stagecraft.yml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Options {
+    /// The env file to read, relative to stagecraft.yml.
+    source_file: Option<PathBuf>,
+    /// The directory of the Encore app (or below it), relative to stagecraft.yml; default: the
+    /// directory of stagecraft.yml.
+    app_dir: Option<PathBuf>,
+    /// The environment types to set: `development` (`dev`), `production` (`prod`), `preview`
+    /// (`pr`, `ephemeral`), `local`. Default: dev, preview and local. Exclusive with `envs`.
+    types: Option<Vec<EnvType>>,
+    /// Named environments to set instead of types, such as `staging`.
+    envs: Option<Vec<String>>,
+    /// The `encore` executable; default: `encore` on PATH.
+    binary: Option<PathBuf>,
+    /// How many calls of the CLI run at once; default 4.
+    concurrency: Option<NonZeroUsize>,
+    /// How long one call may take: seconds (`30`, the default) or `"500ms"`, `"30s"`, `"2m"`.
+    #[serde(default, deserialize_with = "seconds")]
+    timeout: Option<Duration>,
+}
+
+/// An Encore environment type, as `encore secret set --type` takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum EnvType {
+    #[serde(alias = "dev")]
+    Development,
+    #[serde(alias = "prod")]
+    Production,
+    #[serde(alias = "pr", alias = "ephemeral")]
+    Preview,
+    Local,
+}
+
+impl EnvType {
+    /// The name passed to `--type`.
+    fn as_str(self) -> &'static str {
+        match self {
+            EnvType::Development => "dev",
+            EnvType::Production => "prod",
+            EnvType::Preview => "preview",
+            EnvType::Local => "local",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        Some(match name {
+            "dev" | "development" => EnvType::Development,
+            "prod" | "production" => EnvType::Production,
+            "preview" | "pr" | "ephemeral" => EnvType::Preview,
+            "local" => EnvType::Local,
+            _ => return None,
+        })
+    }
+}
+
+/// A duration in seconds (`30`, `2.5`) or with a unit (`"500ms"`, `"30s"`, `"2m"`).
+fn seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+    struct Seconds;
+    impl serde::de::Visitor<'_> for Seconds {
+        type Value = f64;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(
+                "a positive number of seconds, or a duration such as \"500ms\", \"30s\" or \"2m\"",
+            )
+        }
+
+        fn visit_f64<E>(self, seconds: f64) -> Result<f64, E> {
+            Ok(seconds)
+        }
+
+        fn visit_u64<E>(self, seconds: u64) -> Result<f64, E> {
+            Ok(seconds as f64)
+        }
+
+        fn visit_i64<E>(self, seconds: i64) -> Result<f64, E> {
+            Ok(seconds as f64)
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<f64, E> {
+            let (number, scale) = if let Some(ms) = text.strip_suffix("ms") {
+                (ms, 0.001)
+            } else if let Some(s) = text.strip_suffix('s') {
+                (s, 1.0)
+            } else if let Some(m) = text.strip_suffix('m') {
+                (m, 60.0)
+            } else {
+                (text, 1.0)
+            };
+            number
+                .trim()
+                .parse::<f64>()
+                .map(|n| n * scale)
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Other("text"), &self))
+        }
+    }
+    let seconds = deserializer.deserialize_any(Seconds)?;
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .map(Some)
+        .ok_or_else(|| {
+            serde::de::Error::invalid_value(serde::de::Unexpected::Float(seconds), &Seconds)
+        })
+}
+
+/// Where the keys go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Selection {
+    /// `encore secret set --type a,b,c`.
+    Types(Vec<EnvType>),
+    /// `encore secret set --env a,b`.
+    Envs(Vec<String>),
+    /// `app_dir/.secrets.local.cue`.
+    LocalOverrides,
+}
+
+impl Selection {
+    /// The flag and its value for `encore secret set`.
+    fn flag(&self) -> Option<(&'static str, String)> {
+        match self {
+            Selection::Types(types) => Some((
+                "--type",
+                types
+                    .iter()
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )),
+            Selection::Envs(envs) => Some(("--env", envs.join(","))),
+            Selection::LocalOverrides => None,
+        }
+    }
+
+    /// Parses `--to`: `dev,preview`, `env:staging,env:qa` or `local-overrides`.
+    fn parse(to: &str) -> Result<Self, Error> {
+        let bad = |reason: &str| Error::BadTarget {
+            target: to.to_owned(),
+            reason: reason.to_owned(),
+        };
+        if to == "local-overrides" {
+            return Ok(Selection::LocalOverrides);
+        }
+        let parts: Vec<&str> = to.split(',').map(str::trim).collect();
+        if parts.iter().any(|p| p.is_empty()) {
+            return Err(bad("it has an empty name"));
+        }
+        let envs: Vec<&str> = parts
+            .iter()
+            .filter_map(|p| p.strip_prefix("env:"))
+            .collect();
+        if envs.len() == parts.len() {
+            if let Some(bad_env) = envs.iter().find(|e| !is_env_name(e)) {
+                return Err(bad(&format!(
+                    "`{bad_env}` is not an environment name (letters, digits, `-` and `_`)"
+                )));
+            }
+            return Ok(Selection::Envs(dedup(envs.iter().map(|e| (*e).to_owned()))));
+        }
+        if !envs.is_empty() {
+            return Err(bad("it mixes `env:` names with environment types"));
+        }
+        let types = parts
+            .iter()
+            .map(|p| {
+                EnvType::parse(p).ok_or_else(|| {
+                    bad(&format!(
+                        "`{p}` is not an environment type (dev, prod, preview, local), `env:NAME` or `local-overrides`"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Selection::Types(dedup(types)))
+    }
+}
+
+fn is_env_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn dedup<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut out = Vec::new();
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// Why an Encore sync failed. Never holds a value.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Neither the config nor the options name the env file.
+    #[error("no source file: set `{setting}` in stagecraft.yml or pass --from")]
+    MissingSource {
+        /// The YAML path of the setting.
+        setting: String,
+    },
+    /// `--to` names no selection this provider knows.
+    #[error("cannot sync to `{target}`: {reason}")]
+    BadTarget {
+        /// What was given.
+        target: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `--prune` was given for Encore's secret manager, where this provider removes nothing.
+    #[error(
+        "--prune works only with --to local-overrides: the encore provider does not delete secrets from Encore"
+    )]
+    PruneUnsupported,
+    /// The app directory does not exist.
+    #[error("app directory {} does not exist", path.display())]
+    MissingAppDir {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// No `encore.app` in the app directory or above it.
+    #[error(
+        "no encore.app in {} or any directory above it: set `app_dir` to the Encore app's directory",
+        path.display()
+    )]
+    NoEncoreApp {
+        /// The app directory.
+        path: PathBuf,
+    },
+    /// A file could not be read or written.
+    #[error(transparent)]
+    Fs(#[from] FsError),
+    /// A line of the env file cannot be read.
+    #[error("{}:{line}: {error}", path.display())]
+    Parse {
+        /// The env file.
+        path: PathBuf,
+        /// The line where the statement starts.
+        line: usize,
+        /// What is wrong.
+        error: envfile::ParseError,
+    },
+    /// Keys asked for are not in the source.
+    #[error("{} does not define {}", path.display(), keys.join(", "))]
+    MissingKeys {
+        /// The env file.
+        path: PathBuf,
+        /// The keys it lacks, in the order asked for.
+        keys: Vec<String>,
+    },
+    /// A key is not a name Encore accepts for a secret.
+    #[error(
+        "{}: the key {key:?} is not a valid Encore secret name (a letter or `_`, then letters, digits and `_`)",
+        path.display()
+    )]
+    BadKey {
+        /// The env file.
+        path: PathBuf,
+        /// The key.
+        key: String,
+    },
+    /// A value that Encore would store changed.
+    #[error("{}: the value of {key} {reason}; nothing was set", path.display())]
+    UnstorableValue {
+        /// The env file.
+        path: PathBuf,
+        /// The key.
+        key: String,
+        /// Why: it ends with a line break, or holds a NUL.
+        reason: &'static str,
+    },
+    /// `.secrets.local.cue` is not in the subset of CUE this provider reads and writes.
+    #[error(transparent)]
+    Cue(#[from] CueError),
+    /// The `encore` executable cannot be run.
+    #[error(
+        "cannot run the Encore CLI `{}`: {reason}; install it (see Encore's docs) or set `binary` in stagecraft.yml",
+        binary.display()
+    )]
+    MissingBinary {
+        /// The executable.
+        binary: PathBuf,
+        /// The operating system's reason.
+        reason: String,
+    },
+    /// The Encore CLI is not logged in.
+    #[error("the Encore CLI is not logged in: run `encore auth login`, then sync again")]
+    NotLoggedIn,
+    /// The app is not linked with the Encore Platform.
+    #[error(
+        "the Encore app in {} is not linked with the Encore Platform: run `encore app link` there, or sync to local-overrides",
+        app_dir.display()
+    )]
+    NotLinked {
+        /// The app directory.
+        app_dir: PathBuf,
+    },
+    /// Some `encore secret set` calls failed.
+    #[error("{} of {total} keys failed:{}", failures.len(), render_failures(failures))]
+    CallsFailed {
+        /// Each failed key with what `encore` said (cut short, every value of the sync removed).
+        failures: Vec<(String, String)>,
+        /// How many keys the sync had.
+        total: usize,
+    },
+}
+
+fn render_failures(failures: &[(String, String)]) -> String {
+    failures
+        .iter()
+        .map(|(key, why)| format!("\n  {key}: {why}"))
+        .collect()
+}
+
+impl From<Error> for SyncError {
+    fn from(error: Error) -> Self {
+        match &error {
+            Error::Fs(fs) if !fs.is_input() => SyncError::external(error),
+            Error::MissingBinary { .. }
+            | Error::NotLoggedIn
+            | Error::NotLinked { .. }
+            | Error::CallsFailed { .. } => SyncError::external(error),
+            _ => SyncError::input(error),
+        }
+    }
+}
+
+/// Options resolved against the config file and the sync's overrides.
+#[derive(Debug)]
+struct Plan {
+    source: PathBuf,
+    app_dir: PathBuf,
+    selection: Selection,
+    binary: PathBuf,
+    concurrency: usize,
+    timeout: Duration,
+}
+
+const DEFAULT_TYPES: [EnvType; 3] = [EnvType::Development, EnvType::Preview, EnvType::Local];
+
+impl Plan {
+    fn new(config: &ProviderConfig, opts: &SyncOptions) -> Result<Self, SyncError> {
+        let options = decode(config)?;
+        // Paths in stagecraft.yml are relative to it; paths given directly, to the current directory.
+        let base = config
+            .origin()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new(""));
+        let source = match (&opts.source, options.source_file) {
+            (Some(given), _) => PathBuf::from(given),
+            (None, Some(configured)) => base.join(configured),
+            (None, None) => Err(Error::MissingSource {
+                setting: setting(&config.yaml_path(), "source_file"),
+            })?,
+        };
+        let app_dir = match options.app_dir {
+            Some(dir) => base.join(dir),
+            None if base.as_os_str().is_empty() => PathBuf::from("."),
+            None => base.to_owned(),
+        };
+        let selection = match (&opts.target, options.types, options.envs) {
+            (Some(to), _, _) => Selection::parse(to)?,
+            (None, _, Some(envs)) => Selection::Envs(envs),
+            (None, types, None) => {
+                Selection::Types(dedup(types.unwrap_or_else(|| DEFAULT_TYPES.to_vec())))
+            }
+        };
+        let binary = options.binary.unwrap_or_else(|| PathBuf::from("encore"));
+        // A relative path with a directory part is relative to stagecraft.yml; a bare name is
+        // looked up on PATH.
+        let binary = if binary.components().count() > 1 && binary.is_relative() {
+            base.join(binary)
+        } else {
+            binary
+        };
+        Ok(Plan {
+            source,
+            app_dir,
+            selection,
+            binary,
+            concurrency: options.concurrency.map_or(4, NonZeroUsize::get),
+            timeout: options.timeout.unwrap_or(Duration::from_secs(30)),
+        })
+    }
+}
+
+fn decode(config: &ProviderConfig) -> Result<Options, ConfigError> {
+    let options = config.decode::<Options>()?;
+    let invalid = |field: &str, message: &str| config.invalid_field(field, message);
+    if options.types.is_some() && options.envs.is_some() {
+        return Err(invalid("envs", "set `types` or `envs`, not both"));
+    }
+    if options.types.as_ref().is_some_and(Vec::is_empty) {
+        return Err(invalid("types", "expected at least one environment type"));
+    }
+    if let Some(envs) = &options.envs {
+        if envs.is_empty() {
+            return Err(invalid("envs", "expected at least one environment name"));
+        }
+        if !envs.iter().all(|e| is_env_name(e)) {
+            return Err(invalid(
+                "envs",
+                "an environment name has characters other than letters, digits, `-` and `_`",
+            ));
+        }
+    }
+    Ok(options)
+}
+
+fn setting(section: &str, field: &str) -> String {
+    if section.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{section}.{field}")
+    }
+}
+
+impl SecretsProvider for Encore {
+    async fn sync(&self, opts: SyncOptions) -> Result<SyncReport, SyncError> {
+        let plan = Plan::new(&opts.config, &opts)?;
+        if !plan.app_dir.is_dir() {
+            Err(Error::MissingAppDir {
+                path: plan.app_dir.clone(),
+            })?;
+        }
+        let text = fs::read_text(&plan.source).map_err(Error::from)?;
+        let entries = select(&plan.source, &text, &opts.keys)?;
+        if plan.selection == Selection::LocalOverrides {
+            let all_keys = if opts.prune {
+                read_env(&plan.source, &text)?
+                    .into_iter()
+                    .map(|(k, _)| k)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            return Ok(cue::sync_local_overrides(
+                &plan.source,
+                &plan.app_dir,
+                &entries,
+                &all_keys,
+                opts.dry_run,
+                opts.prune,
+            )?);
+        }
+        if opts.prune {
+            Err(Error::PruneUnsupported)?;
+        }
+        find_encore_app(&plan.app_dir)?;
+        for (key, value) in &entries {
+            check_storable(&plan.source, key, value)?;
+        }
+        if opts.dry_run {
+            return Ok(push::dry_run(&plan, &entries).await);
+        }
+        push::push(&plan, &entries, opts.progress).await
+    }
+
+    fn check_config(&self, config: &ProviderConfig) -> Result<(), ConfigError> {
+        decode(config).map(drop)
+    }
+}
+
+fn read_env(path: &Path, text: &str) -> Result<Vec<(String, String)>, Error> {
+    envfile::read_str(text).map_err(|(line, error)| Error::Parse {
+        path: path.to_owned(),
+        line,
+        error,
+    })
+}
+
+/// The source's entries for `keys` (all when empty), in the order asked for.
+fn select(path: &Path, text: &str, keys: &[String]) -> Result<Vec<(String, String)>, Error> {
+    let entries = read_env(path, text)?;
+    if keys.is_empty() {
+        return Ok(entries);
+    }
+    let missing: Vec<String> = keys
+        .iter()
+        .filter(|k| !entries.iter().any(|(key, _)| key == *k))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::MissingKeys {
+            path: path.to_owned(),
+            keys: missing,
+        });
+    }
+    let mut entries: Vec<Option<(String, String)>> = entries.into_iter().map(Some).collect();
+    Ok(dedup(keys)
+        .into_iter()
+        .filter_map(|k| {
+            entries
+                .iter_mut()
+                .find(|e| e.as_ref().is_some_and(|(key, _)| key == k))
+                .and_then(Option::take)
+        })
+        .collect())
+}
+
+/// Fails when Encore would store something else than `value`, or `key` is no secret name
+/// (which, starting with `-`, the CLI would also read as a flag).
+fn check_storable(path: &Path, key: &str, value: &str) -> Result<(), Error> {
+    let mut bytes = key.bytes();
+    let identifier = bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !identifier {
+        return Err(Error::BadKey {
+            path: path.to_owned(),
+            key: key.to_owned(),
+        });
+    }
+    let reason = if value.ends_with(['\r', '\n']) {
+        "ends with a line break, which Encore strips from what it reads"
+    } else if value.contains('\0') {
+        "holds a NUL character, which Encore cannot store"
+    } else {
+        return Ok(());
+    };
+    Err(Error::UnstorableValue {
+        path: path.to_owned(),
+        key: key.to_owned(),
+        reason,
+    })
+}
+
+/// Checks that `encore.app` is in `app_dir` or above, as the CLI looks for it.
+fn find_encore_app(app_dir: &Path) -> Result<(), Error> {
+    let absolute = std::path::absolute(app_dir).map_err(|e| {
+        Error::Fs(FsError::Io {
+            action: "read",
+            path: app_dir.to_owned(),
+            source: e,
+        })
+    })?;
+    if absolute
+        .ancestors()
+        .any(|dir| dir.join("encore.app").is_file())
+    {
+        Ok(())
+    } else {
+        Err(Error::NoEncoreApp {
+            path: app_dir.to_owned(),
+        })
+    }
+}

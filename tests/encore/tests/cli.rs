@@ -1,0 +1,193 @@
+//! `stagecraft secrets sync --provider encore`, the real binary against the fake CLI.
+
+mod common;
+
+use common::{App, CANARY, fake};
+use std::process::Output;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The `stagecraft` binary, built by cargo for this test: another package's binary gets no
+/// `CARGO_BIN_EXE_…` here.
+fn stagecraft() -> &'static PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        let output = Command::new(env!("CARGO"))
+            .args([
+                "build",
+                "--quiet",
+                "-p",
+                "stagecraft",
+                "--bin",
+                "stagecraft",
+                "--message-format=json",
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("cargo runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|m| m["target"]["name"] == "stagecraft")
+            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+            .expect("cargo names the stagecraft executable")
+    })
+}
+
+/// A project whose stagecraft.yml sits next to encore.app and configures the fake CLI.
+fn project(env: &str) -> App {
+    let app = App::new(env);
+    std::fs::write(
+        app.path().join("stagecraft.yml"),
+        format!(
+            "secrets:\n  provider: encore\n  providers:\n    encore:\n      source_file: .env.local\n      binary: {}\n      concurrency: 2\n",
+            fake()
+        ),
+    )
+    .unwrap();
+    app
+}
+
+fn run(app: &App, args: &[&str]) -> (Output, String, String) {
+    let output = Command::new(stagecraft())
+        .args(args)
+        .current_dir(app.path())
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout.clone()).unwrap();
+    let stderr = String::from_utf8(output.stderr.clone()).unwrap();
+    assert!(
+        !stdout.contains(CANARY) && !stderr.contains(CANARY),
+        "a value was printed:\n{stdout}\n{stderr}"
+    );
+    (output, stdout, stderr)
+}
+
+#[test]
+fn the_provider_list_names_encore() {
+    let app = App::new("");
+    let (output, stdout, _) = run(&app, &["secrets", "providers"]);
+    assert!(output.status.success());
+    assert!(
+        stdout.lines().any(|l| l.starts_with("encore ")
+            && l.ends_with(
+                "Pushes env file keys into Encore's secret manager, or its local overrides file."
+            )),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_partial_failure_prints_the_report_then_the_error_and_exits_2() {
+    let app = project(&format!("A=1\nB={CANARY}\nC=3\n"));
+    app.control(r#"{"fail": {"B": "rejected {value}"}}"#);
+    let (output, stdout, stderr) = run(&app, &["secrets", "sync"]);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(
+        stdout,
+        "Sync (encore): .env.local -> Encore secrets for dev,preview,local\n  + A  set\n  ! B  failed\n  + C  set\n0 added, 0 changed, 0 unchanged, 0 removed, 2 set, 1 failed; wrote Encore secrets for dev,preview,local.\n"
+    );
+    assert_eq!(
+        stderr,
+        "error: 1 of 3 keys failed:\n  B: rejected [redacted]\n"
+    );
+    assert!(
+        !stderr.contains('\r'),
+        "no progress line when stderr is not a terminal"
+    );
+}
+
+#[test]
+fn not_logged_in_exits_2_with_what_to_do() {
+    let app = project("A=1\n");
+    app.control(r#"{"logged_in": false}"#);
+    let (output, stdout, stderr) = run(&app, &["secrets", "sync", "--json"]);
+    assert_eq!(output.status.code(), Some(2));
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!(doc["error"]["kind"], "external");
+    assert_eq!(doc["error"]["exit_code"], 2);
+    assert_eq!(
+        stderr,
+        "error: the Encore CLI is not logged in: run `encore auth login`, then sync again\n"
+    );
+}
+
+#[test]
+fn a_dry_run_says_what_encore_cannot_show() {
+    let app = project("A=1\n");
+    let (output, stdout, _) = run(&app, &["secrets", "sync", "--dry-run"]);
+    assert!(output.status.success());
+    assert!(stdout.contains("  + A  added\n"), "{stdout}");
+    assert!(
+        stdout.contains("note: Encore does not show secret values"),
+        "{stdout}"
+    );
+    assert!(app.calls().is_empty());
+}
+
+#[test]
+fn local_overrides_need_no_login() {
+    let app = project(&format!("A={CANARY}\n"));
+    app.control(r#"{"logged_in": false}"#);
+    let (output, stdout, stderr) = run(&app, &["secrets", "sync", "--to", "local-overrides"]);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.contains("  + A  added\n"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(app.overrides()).unwrap(),
+        format!("A: \"{CANARY}\"\n")
+    );
+}
+
+#[test]
+fn config_validate_locates_a_bad_setting() {
+    let app = project("A=1\n");
+    let config = app.path().join("stagecraft.yml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("concurrency: 2", "concurrency: 0")).unwrap();
+    let (output, _, stderr) = run(&app, &["config", "validate"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr.starts_with(
+            "error: stagecraft.yml:7:20: secrets.providers.encore.concurrency: invalid value"
+        ),
+        "{stderr}"
+    );
+}
+
+/// Runs `stagecraft` on a pseudo-terminal (util-linux `script`), returning what it showed.
+fn on_terminal(app: &App, args: &str) -> String {
+    let output = Command::new("script")
+        .args(["--quiet", "--return", "--command"])
+        .arg(format!("{} {args}", stagecraft().display()))
+        .arg("/dev/null")
+        .current_dir(app.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("util-linux `script` runs");
+    let shown = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(!shown.contains(CANARY));
+    shown
+}
+
+#[test]
+fn a_terminal_shows_progress_unless_json_is_asked_for() {
+    let app = project(&format!("A={CANARY}\nB=2\nC=3\n"));
+    let shown = on_terminal(&app, "secrets sync");
+    assert!(shown.contains("encore: 0/3 keys"), "{shown:?}");
+    assert!(shown.contains("encore: 3/3 keys"), "{shown:?}");
+    let shown = on_terminal(&app, "secrets sync --json");
+    assert!(
+        !shown.contains("keys\r") && !shown.contains("encore: "),
+        "{shown:?}"
+    );
+    assert!(shown.contains("\"set\": 3"), "{shown:?}");
+}

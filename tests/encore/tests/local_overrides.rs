@@ -1,0 +1,207 @@
+//! `--to local-overrides`: `.secrets.local.cue` written without the `encore` CLI.
+
+mod common;
+
+use common::{App, CANARY, actions, sync, visible};
+use proptest::prelude::*;
+use stagecraft_core::{ProviderConfig, SyncError, SyncOptions};
+use stagecraft_providers::encore::read_cue;
+use stagecraft_providers::envfile;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+/// The config of `app` with a binary that does not exist: local overrides never need it.
+fn offline(app: &App) -> ProviderConfig {
+    ProviderConfig::from_yaml(format!(
+        "source_file: {}\napp_dir: {}\nbinary: /nonexistent/encore\n",
+        app.path().join(".env.local").display(),
+        app.path().display(),
+    ))
+}
+
+fn to_overrides(app: &App) -> SyncOptions {
+    SyncOptions::new(offline(app)).target("local-overrides")
+}
+
+fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, a)| ((*k).to_owned(), (*a).to_owned()))
+        .collect()
+}
+
+#[test]
+fn a_new_file_is_private_and_reads_back() {
+    let app = App::new(&format!(
+        "API_KEY={CANARY}\nMULTI=\"a\\nb\"\nQUOTES='say \"hi\" \\(x)'\nwith-dash=1\n"
+    ));
+    let result = sync(to_overrides(&app));
+    assert!(!visible(&result).contains(CANARY));
+    let report = result.unwrap();
+    assert!(report.written);
+    assert_eq!(
+        fs::read_to_string(app.overrides()).unwrap(),
+        format!(
+            "API_KEY: \"{CANARY}\"\nMULTI: \"a\\nb\"\nQUOTES: \"say \\\"hi\\\" \\\\(x)\"\n\"with-dash\": \"1\"\n"
+        )
+    );
+    let mode = fs::metadata(app.overrides()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let text = fs::read_to_string(app.overrides()).unwrap();
+    assert_eq!(
+        read_cue(&app.overrides(), &text).unwrap(),
+        envfile::read_str(&fs::read_to_string(app.path().join(".env.local")).unwrap()).unwrap()
+    );
+    assert!(app.calls().is_empty(), "the encore CLI was not run");
+}
+
+#[test]
+fn merges_in_place_keeping_comments_order_and_other_keys() {
+    let app = App::new("B=new\nD=4\nA=1\n");
+    fs::write(
+        app.overrides(),
+        "// local secrets\nA: \"1\" // same\n\nB: \"old\", // changed\nOTHER: \"kept\"",
+    )
+    .unwrap();
+    fs::set_permissions(app.overrides(), fs::Permissions::from_mode(0o640)).unwrap();
+    let report = sync(to_overrides(&app)).unwrap();
+    assert_eq!(
+        actions(&report),
+        pairs(&[("B", "changed"), ("D", "added"), ("A", "unchanged")])
+    );
+    assert_eq!(
+        fs::read_to_string(app.overrides()).unwrap(),
+        "// local secrets\nA: \"1\" // same\n\nB: \"new\", // changed\nOTHER: \"kept\"\nD: \"4\"\n"
+    );
+    let mode = fs::metadata(app.overrides()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640, "an existing file keeps its mode");
+}
+
+#[test]
+fn added_lines_keep_the_files_line_ending() {
+    let app = App::new("A=1\nB=2\n");
+    fs::write(app.overrides(), "// crlf\r\nA: \"0\"").unwrap();
+    sync(to_overrides(&app)).unwrap();
+    assert_eq!(
+        fs::read_to_string(app.overrides()).unwrap(),
+        "// crlf\r\nA: \"1\"\r\nB: \"2\"\r\n"
+    );
+}
+
+#[test]
+fn a_second_sync_changes_nothing() {
+    let app = App::new("A=1\nB=\"x\\ty\"\n");
+    sync(to_overrides(&app)).unwrap();
+    let first = fs::read(app.overrides()).unwrap();
+    let report = sync(to_overrides(&app)).unwrap();
+    assert!(!report.written);
+    assert_eq!(
+        actions(&report),
+        pairs(&[("A", "unchanged"), ("B", "unchanged")])
+    );
+    assert_eq!(fs::read(app.overrides()).unwrap(), first);
+}
+
+#[test]
+fn prune_keys_and_dry_run_work_as_in_envfile() {
+    let app = App::new("A=1\nB=2\n");
+    fs::write(app.overrides(), "STALE: \"x\"\nA: \"0\"\n").unwrap();
+    let report = sync(to_overrides(&app).keys(["B"]).dry_run(true).prune(true)).unwrap();
+    assert_eq!(
+        actions(&report),
+        pairs(&[("B", "added"), ("STALE", "removed")])
+    );
+    assert_eq!(
+        fs::read_to_string(app.overrides()).unwrap(),
+        "STALE: \"x\"\nA: \"0\"\n",
+        "a dry run writes nothing"
+    );
+    sync(to_overrides(&app).keys(["B"]).prune(true)).unwrap();
+    assert_eq!(
+        fs::read_to_string(app.overrides()).unwrap(),
+        "A: \"0\"\nB: \"2\"\n",
+        "--keys limits what is set, --prune removes what the source lacks"
+    );
+}
+
+#[test]
+fn a_file_outside_the_subset_is_an_error_and_is_left_alone() {
+    let app = App::new(&format!("A={CANARY}\n"));
+    let original = format!("A: \"1\"\nB: 2 // {CANARY}\n");
+    fs::write(app.overrides(), &original).unwrap();
+    let result = sync(to_overrides(&app));
+    assert!(!visible(&result).contains(CANARY));
+    let error = result.unwrap_err();
+    assert!(matches!(error, SyncError::Input(_)));
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{}:2:4: expected a single-line string in double quotes (other CUE values are not supported)",
+            app.overrides().display()
+        )
+    );
+    assert_eq!(fs::read_to_string(app.overrides()).unwrap(), original);
+}
+
+#[test]
+fn a_value_with_a_trailing_line_break_is_fine_locally() {
+    let app = App::new("A=\"ends\\n\"\n");
+    sync(to_overrides(&app)).unwrap();
+    let text = fs::read_to_string(app.overrides()).unwrap();
+    assert_eq!(
+        read_cue(&app.overrides(), &text).unwrap(),
+        pairs(&[("A", "ends\n")])
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Every key and value the env file reader can produce is written to the CUE file and
+    /// read back the same.
+    #[test]
+    fn every_env_file_value_round_trips(
+        entries in proptest::collection::vec(
+            ("[A-Za-z_][A-Za-z0-9_.-]{0,12}", any::<String>()),
+            1..8,
+        )
+    ) {
+        let Ok(env) = envfile::write_string(entries.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        else {
+            // A value with no env file form cannot come out of the reader either.
+            return Ok(());
+        };
+        let app = App::new(&env);
+        sync(to_overrides(&app)).unwrap();
+        let expected = envfile::read_str(&env).unwrap();
+        let text = fs::read_to_string(app.overrides()).unwrap();
+        prop_assert_eq!(read_cue(&app.overrides(), &text).unwrap(), expected);
+    }
+}
+
+/// The shared conformance suite, with `.secrets.local.cue` as the target.
+struct OverridesFixture {
+    app: App,
+}
+
+impl stagecraft_core::conformance::Fixture for OverridesFixture {
+    fn seed(&mut self, secrets: &[(&str, &str)]) -> SyncOptions {
+        let text = envfile::write_string(secrets.iter().copied()).unwrap();
+        fs::write(self.app.path().join(".env.local"), text).unwrap();
+        to_overrides(&self.app)
+    }
+
+    fn read_target(&mut self) -> std::collections::BTreeMap<String, String> {
+        let text = fs::read_to_string(self.app.overrides()).unwrap_or_default();
+        read_cue(&self.app.overrides(), &text)
+            .unwrap()
+            .into_iter()
+            .collect()
+    }
+}
+
+#[test]
+fn conformance() {
+    let mut fixture = OverridesFixture { app: App::new("") };
+    let provider: &dyn stagecraft_core::DynSecretsProvider = &stagecraft_providers::encore::Encore;
+    common::runtime().block_on(stagecraft_core::conformance::check(provider, &mut fixture));
+}
