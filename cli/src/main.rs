@@ -23,7 +23,7 @@ const DEFAULT_CONFIG: &str = "stagecraft.yml";
     about = "Sync secrets between env files, Encore dev secrets and secret stores"
 )]
 #[command(
-    after_help = "Examples:\n  stagecraft secrets sync --dry-run\n  stagecraft --config deploy/stagecraft.yml secrets sync --keys DATABASE_URL,API_KEY\n  stagecraft secrets sync --provider envfile --from .env.local --to .env.staging\n  stagecraft config validate\n\nExit codes: 0 success (also nothing to do), 1 invalid input or config, 2 a provider or external failure (also a failed write to stdout), 3 an internal error, 4 `secrets sync --check` found the target out of sync, 130 interrupted."
+    after_help = "Examples:\n  stagecraft secrets sync --dry-run\n  stagecraft --config deploy/stagecraft.yml secrets sync --keys DATABASE_URL,API_KEY\n  stagecraft secrets sync --provider envfile --from .env.local --to .env.staging\n  stagecraft config validate\n  stagecraft config schema --output stagecraft.schema.json\n\nExit codes: 0 success (also nothing to do), 1 invalid input or config, 2 a provider or external failure (also a failed write to stdout), 3 an internal error, 4 `secrets sync --check` found the target out of sync, 130 interrupted."
 )]
 struct Cli {
     /// The config file [default: ./stagecraft.yml].
@@ -73,6 +73,15 @@ enum ConfigCommand {
         after_help = "Examples:\n  stagecraft config validate\n  stagecraft --config deploy/stagecraft.yml config validate"
     )]
     Validate,
+    /// Print the JSON Schema of stagecraft.yml, for editors to complete and check it.
+    #[command(
+        after_help = "Examples:\n  stagecraft config schema --output stagecraft.schema.json\n\nThen start stagecraft.yml with\n  # yaml-language-server: $schema=./stagecraft.schema.json"
+    )]
+    Schema {
+        /// Write the schema to FILE instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -303,11 +312,31 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let provider = config
                 .secrets_provider(&REGISTRY, None)
                 .map_err(Failure::Config)?;
+            for warning in config.warnings(&REGISTRY) {
+                output::print_warning(&warning);
+            }
             stdout_result(output::line(&format!(
                 "{} is valid: secrets provider {provider}",
                 path.display()
             )))
         }
+        Command::Config(ConfigCommand::Schema { output }) => schema(output.as_deref()),
+    }
+}
+
+/// Prints (or writes to `output`) the JSON Schema of `stagecraft.yml` for this binary's providers.
+fn schema(output: Option<&Path>) -> Result<(), Failure> {
+    let schema = stagecraft_core::config_schema(&REGISTRY);
+    let text = serde_json::to_string_pretty(&schema).expect("a JSON value serializes") + "\n";
+    match output {
+        None => stdout_result(output::document(&text)),
+        Some(path) => std::fs::write(path, text).map_err(|e| {
+            let error = format!("cannot write {}: {e}", path.display()).into();
+            match e.kind() {
+                std::io::ErrorKind::NotFound => Failure::Input(error),
+                _ => Failure::External(error),
+            }
+        }),
     }
 }
 

@@ -109,6 +109,17 @@ pub(crate) fn escape(text: &str) -> Cow<'_, str> {
     Cow::Owned(escaped)
 }
 
+/// `warning: …` on stderr, escaped.
+pub(crate) fn print_warning(warning: &dyn std::fmt::Display) {
+    let (yellow, reset) = if use_colour(&io::stderr()) {
+        ("\x1b[1;33m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
+    let line = format!("{yellow}warning{reset}: {}\n", escape(&warning.to_string()));
+    let _ = io::stderr().write_all(line.as_bytes());
+}
+
 fn use_colour(stream: &impl IsTerminal) -> bool {
     stream.is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
@@ -139,6 +150,11 @@ pub(crate) fn providers(registry: &Registry, json: bool) -> io::Result<()> {
         }
         Ok(())
     })
+}
+
+/// A document, such as a JSON Schema, on stdout as it is.
+pub(crate) fn document(text: &str) -> io::Result<()> {
+    write_stdout(|out| out.write_all(text.as_bytes()))
 }
 
 /// One line for `config validate`.

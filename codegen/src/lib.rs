@@ -167,8 +167,9 @@ impl Walker<'_> {
     }
 }
 
-/// The ID of a `#[secrets_provider("id")]` attribute (any path ending in `secrets_provider`).
-/// An argument that is not a string literal is left to the attribute to report.
+/// The ID of a `#[secrets_provider("id", …)]` attribute (any path ending in `secrets_provider`).
+/// The arguments after the ID, and an ID that is not a string literal, are left to the
+/// attribute to check.
 fn provider_id(attrs: &[Attribute]) -> Option<LitStr> {
     attrs
         .iter()
@@ -178,7 +179,14 @@ fn provider_id(attrs: &[Attribute]) -> Option<LitStr> {
                 .last()
                 .is_some_and(|s| s.ident == "secrets_provider")
         })
-        .and_then(|a| a.parse_args::<LitStr>().ok())
+        .and_then(|a| {
+            a.parse_args_with(|input: syn::parse::ParseStream<'_>| {
+                let id: LitStr = input.parse()?;
+                input.parse::<TokenStream>()?;
+                Ok(id)
+            })
+            .ok()
+        })
 }
 
 fn cfgs_of(attrs: &[Attribute]) -> Vec<String> {
@@ -350,6 +358,17 @@ mod tests {
             rendered.contains("# [cfg (unix)]\n    # [cfg (feature = \"x\")]\n    crate::m::X,"),
             "{rendered}"
         );
+    }
+
+    #[test]
+    fn finds_providers_whose_attribute_names_settings() {
+        let dir = crate_with(&[(
+            "src/lib.rs",
+            "#[secrets_provider(\"a\", settings = Options)]\npub struct A;\n#[stagecraft_core::secrets_provider(\"b\",)]\npub struct B;\n",
+        )]);
+        let providers = scan(dir.path(), Path::new("src/lib.rs")).providers;
+        let ids: Vec<&str> = providers.iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! `stagecraft.yml`: the one module that knows the YAML library, so that it can be swapped here.
 
-use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::de::{
+    self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 use std::fmt;
 use std::io::Read as _;
 use std::marker::PhantomData;
@@ -61,6 +63,33 @@ fn yaml_path_prefix(path: &str) -> String {
         String::new()
     } else {
         format!("{path}: ")
+    }
+}
+
+/// Something in `stagecraft.yml` that is valid but that a sync may still trip on, such as a
+/// setting left to a command-line flag. Like [`ConfigError`], it never quotes a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigWarning {
+    /// The config file, when the config came from one.
+    pub file: Option<PathBuf>,
+    /// Where the section it is about starts.
+    pub location: Location,
+    /// The YAML path it is about, such as `secrets.providers.envfile`.
+    pub path: String,
+    /// What may go wrong, and how to avoid it.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}{}: {}{}",
+            origin_display(&self.file),
+            self.location,
+            yaml_path_prefix(&self.path),
+            self.message
+        )
     }
 }
 
@@ -125,22 +154,62 @@ impl ProviderConfig {
 
     /// Decodes the section. An absent or empty section decodes like an empty map. Errors carry
     /// the file, line, column and full YAML path of the offending value.
+    ///
+    /// A scalar keeps its YAML type, as it does for an editor checking the file against
+    /// `stagecraft config schema`: `source_file: 123` is an integer, not the string `"123"`.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
-        let path: Vec<&str> = self.path.iter().map(String::as_str).collect();
-        let found = if self.text.trim().is_empty() {
-            None
+        let section = if self.text.trim().is_empty() {
+            serde_yaml::Value::Null
         } else {
-            let mut track = serde_path_to_error::Track::new();
-            let de = serde_yaml::Deserializer::from_str(&self.text);
-            let de = serde_path_to_error::Deserializer::new(de, &mut track);
-            Section::<T>::new(&path)
-                .deserialize(de)
-                .map_err(|e| self.invalid(track.path().to_string(), e))?
+            let root =
+                load(&self.text).map_err(|e| invalid(self.origin.clone(), String::new(), &e))?;
+            self.path
+                .iter()
+                .try_fold(root, |value, key| match value {
+                    serde_yaml::Value::Mapping(mut map) => map.remove(key.as_str()),
+                    _ => None,
+                })
+                .unwrap_or(serde_yaml::Value::Null)
         };
-        match found {
-            Some(value) => Ok(value),
-            None => serde_yaml::from_value(serde_yaml::Value::Mapping(Default::default()))
-                .map_err(|e| self.invalid(self.yaml_path(), e)),
+        let section = match section {
+            serde_yaml::Value::Null => serde_yaml::Value::Mapping(Default::default()),
+            section => section,
+        };
+        if let Some(inner) = tagged(&section) {
+            return Err(self.invalid_at(
+                inner,
+                "a YAML tag such as `!name` is not supported here".to_owned(),
+            ));
+        }
+        serde_path_to_error::deserialize(section).map_err(|e| {
+            let inner = e
+                .path()
+                .iter()
+                .map(|segment| match segment {
+                    serde_path_to_error::Segment::Seq { index } => index.to_string(),
+                    other => other.to_string(),
+                })
+                .collect();
+            // A `Value` has no position, so the message ends with none: the path gives it.
+            self.invalid_at(inner, redact(&e.into_inner().to_string()))
+        })
+    }
+
+    /// An error about the value at `inner`, a path inside the section; an unknown field is
+    /// located at its key.
+    fn invalid_at(&self, inner: Vec<String>, message: String) -> ConfigError {
+        let path: Vec<&str> = self.path.iter().chain(&inner).map(String::as_str).collect();
+        ConfigError::Invalid {
+            file: self.origin.clone(),
+            location: if self.text.trim().is_empty() {
+                Location::default()
+            } else if message.starts_with("unknown field") {
+                locate_key(&self.text, &path)
+            } else {
+                locate(&self.text, &path)
+            },
+            path: path.join("."),
+            message,
         }
     }
 
@@ -158,8 +227,19 @@ impl ProviderConfig {
         }
     }
 
-    fn invalid(&self, path: String, error: serde_yaml::Error) -> ConfigError {
-        invalid(self.origin.clone(), path, &error)
+    /// A warning about this section, located at its key (`envfile:`), which an empty section has too.
+    pub fn warning(&self, message: impl Into<String>) -> ConfigWarning {
+        let path: Vec<&str> = self.path.iter().map(String::as_str).collect();
+        ConfigWarning {
+            file: self.origin.clone(),
+            location: if self.origin.is_some() {
+                locate_key(&self.text, &path)
+            } else {
+                Location::default()
+            },
+            path: self.yaml_path(),
+            message: message.into(),
+        }
     }
 }
 
@@ -267,7 +347,10 @@ fn kind_of(unexpected: &str) -> &'static str {
         "floating point",
         "character",
     ];
-    const BARE: [&str; 11] = [
+    // `text` is what a deserializer of the project says of a string it cannot read
+    // (`Unexpected::Other("text")`, as encore's `timeout` does), not to quote it.
+    const BARE: [&str; 12] = [
+        "text",
         "byte array",
         "unit value",
         "Option value",
@@ -365,8 +448,7 @@ impl Config {
         Walk { budget: &budget }
             .deserialize(serde_path_to_error::Deserializer::new(de, &mut track))
             .map_err(|e| invalid(Some(path.to_owned()), track.path().to_string(), &e))?;
-        let value: serde_yaml::Value = serde_yaml::from_str(&text)
-            .map_err(|e| invalid(Some(path.to_owned()), String::new(), &e))?;
+        let value = load(&text).map_err(|e| invalid(Some(path.to_owned()), String::new(), &e))?;
         let root = match value {
             serde_yaml::Value::Null => serde_yaml::Mapping::new(),
             serde_yaml::Value::Mapping(root) => root,
@@ -506,6 +588,29 @@ impl Config {
             Some(id) if errors.is_empty() => Ok(id),
             _ => Err(errors),
         }
+    }
+
+    /// Warnings about the sections of `secrets.providers` that their providers accept: settings
+    /// that a sync may still need from the command line. Sections with errors, and those of
+    /// unknown providers, are left to [`Config::secrets_provider`].
+    pub fn warnings(&self, registry: &Registry) -> Vec<ConfigWarning> {
+        let Some(serde_yaml::Value::Mapping(secrets)) = self.root.get("secrets") else {
+            return Vec::new();
+        };
+        let Some(serde_yaml::Value::Mapping(sections)) = secrets.get("providers") else {
+            return Vec::new();
+        };
+        let mut warnings = Vec::new();
+        for id in sections.keys().filter_map(serde_yaml::Value::as_str) {
+            let Ok(provider) = registry.get(id) else {
+                continue;
+            };
+            let config = self.provider_config(id);
+            if provider.check_config(&config).is_ok() {
+                warnings.extend(provider.config_warnings(&config));
+            }
+        }
+        warnings
     }
 
     /// An error about the value at `path`, located in the file.
@@ -868,6 +973,15 @@ fn missing_provider(registry: &Registry) -> String {
 /// Where the value at `path` starts, found by deserializing the file with a seed that fails
 /// there: serde_yaml attaches the position of the failing value to the error.
 fn locate(text: &str, path: &[&str]) -> Location {
+    locate_in(text, path, false)
+}
+
+/// Where the key of the value at `path` is, for an error about the key itself (`unknown field`).
+fn locate_key(text: &str, path: &[&str]) -> Location {
+    locate_in(text, path, true)
+}
+
+fn locate_in(text: &str, path: &[&str], at_key: bool) -> Location {
     /// Fails on whatever value it is given, once the value's first event has been read.
     struct Here;
     impl<'de> serde::Deserialize<'de> for Here {
@@ -909,9 +1023,39 @@ fn locate(text: &str, path: &[&str]) -> Location {
     if path.is_empty() {
         return start;
     }
-    match Section::<Here>::new(path).deserialize(serde_yaml::Deserializer::from_str(text)) {
+    let section = Section::<Here> {
+        at_key,
+        ..Section::new(path)
+    };
+    match section.deserialize(serde_yaml::Deserializer::from_str(text)) {
         Err(e) => location_of(&e).unwrap_or(start),
         Ok(_) => start,
+    }
+}
+
+/// The document as a value, with merge keys (`<<: *defaults`) applied, as editors read them.
+fn load(text: &str) -> Result<serde_yaml::Value, serde_yaml::Error> {
+    let mut value: serde_yaml::Value = serde_yaml::from_str(text)?;
+    value.apply_merge()?;
+    Ok(value)
+}
+
+/// The path of the first value with a YAML tag (`!vault x`): a provider that reads the untagged
+/// value would silently ignore what the tag asks for.
+fn tagged(value: &serde_yaml::Value) -> Option<Vec<String>> {
+    match value {
+        serde_yaml::Value::Tagged(_) => Some(Vec::new()),
+        serde_yaml::Value::Sequence(items) => items.iter().enumerate().find_map(|(i, item)| {
+            let mut path = tagged(item)?;
+            path.insert(0, i.to_string());
+            Some(path)
+        }),
+        serde_yaml::Value::Mapping(map) => map.iter().find_map(|(key, item)| {
+            let mut path = tagged(item)?;
+            path.insert(0, key.as_str().unwrap_or("?").to_owned());
+            Some(path)
+        }),
+        _ => None,
     }
 }
 
@@ -926,6 +1070,8 @@ fn location_of(error: &serde_yaml::Error) -> Option<Location> {
 /// positions in errors are positions in the whole file.
 struct Section<'p, T> {
     path: &'p [&'p str],
+    /// Fail on the last key of the path instead of its value.
+    at_key: bool,
     marker: PhantomData<T>,
 }
 
@@ -933,7 +1079,44 @@ impl<'p, T> Section<'p, T> {
     fn new(path: &'p [&'p str]) -> Self {
         Section {
             path,
+            at_key: false,
             marker: PhantomData,
+        }
+    }
+
+    fn inner(&self) -> Self {
+        Section {
+            path: &self.path[1..],
+            at_key: self.at_key,
+            marker: PhantomData,
+        }
+    }
+}
+
+/// A map key that fails when it is `fail_on`, so that the error carries the key's position.
+struct Key<'a> {
+    fail_on: Option<&'a str>,
+}
+
+impl<'de> DeserializeSeed<'de> for Key<'_> {
+    type Value = String;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<String, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key<'_> {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<String, E> {
+        match self.fail_on {
+            Some(fail_on) if fail_on == key => Err(E::custom("here")),
+            _ => Ok(key.to_owned()),
         }
     }
 }
@@ -958,11 +1141,29 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for Section<'_, T> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<T>, A::Error> {
         let mut found = None;
-        while let Some(key) = map.next_key::<String>()? {
+        let fail_on = (self.at_key && self.path.len() == 1).then_some(self.path[0]);
+        while let Some(key) = map.next_key_seed(Key { fail_on })? {
             if key == self.path[0] {
-                found = map.next_value_seed(Section::<T>::new(&self.path[1..]))?;
+                found = map.next_value_seed(self.inner())?;
             } else {
                 map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+
+    /// A path segment that is a number picks an element of a sequence.
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<T>, A::Error> {
+        let index = self.path[0].parse::<usize>().ok();
+        let mut found = None;
+        for i in 0.. {
+            if Some(i) == index {
+                match seq.next_element_seed(self.inner())? {
+                    Some(value) => found = value,
+                    None => break,
+                }
+            } else if seq.next_element::<IgnoredAny>()?.is_none() {
+                break;
             }
         }
         Ok(found)
@@ -1035,6 +1236,18 @@ mod tests {
                 source_file: None,
                 retries: 0
             }
+        );
+    }
+
+    #[test]
+    fn a_value_that_a_deserializer_calls_text_is_not_quoted() {
+        assert_eq!(
+            redact("invalid value: text, expected a duration"),
+            "invalid value: text, expected a duration"
+        );
+        assert_eq!(
+            redact("invalid value: text \"s3cr3t\", expected a duration"),
+            "invalid value: value, expected a duration"
         );
     }
 

@@ -53,23 +53,97 @@ mod lookup;
 mod provider;
 mod registry;
 pub mod secrets;
+mod settings;
 mod table;
 
-pub use config::{Config, ConfigError, Location, ProviderConfig};
+pub use config::{Config, ConfigError, ConfigWarning, Location, ProviderConfig};
 pub use provider::{
     Action, DynSecretsProvider, KeyChange, ProviderIdentity, SecretsProvider, SyncError,
     SyncFuture, SyncOptions, SyncReport,
 };
 pub use registry::{KIND, Providers, Registry, RegistryError};
+pub use settings::{Settings, config_schema};
 pub use table::Entry;
 
-/// Registers a unit struct as a secrets provider with the given ID.
+/// Registers a unit struct as a secrets provider with the given ID and, optionally, the type of
+/// its settings: `#[secrets_provider("id")]` or `#[secrets_provider("id", settings = Options)]`.
 ///
 /// The ID is a string literal of 1 to 64 bytes of `[a-z0-9._-]`; the struct is a non-generic unit
 /// struct visible to the crate root (`pub` or `pub(crate)`). The attribute implements
-/// [`ProviderIdentity`] (the ID, and the first line of the doc comment as the description),
-/// makes a second provider with the same ID in the crate a compile error, and checks that the
-/// crate's `SECRETS_PROVIDERS` table lists the provider.
+/// [`ProviderIdentity`] (the ID, the first line of the doc comment as the description, and the
+/// settings), makes a second provider with the same ID in the crate a compile error, and checks
+/// that the crate's `SECRETS_PROVIDERS` table lists the provider.
+///
+/// # Settings
+///
+/// `settings = Options` names the type of the provider's section of `stagecraft.yml`
+/// (`secrets.providers.<id>`): a struct that implements `serde::Deserialize` and
+/// `schemars::JsonSchema`, usually with `#[serde(deny_unknown_fields)]` and a doc comment on each
+/// field. Then:
+///
+/// - [`SecretsProvider::check_config`] decodes the section as `Options` by default, so that
+///   `stagecraft config validate` reports a typo or a wrong type with its file, line, column and
+///   YAML path; the provider writes no `check_config` of its own;
+/// - the provider reads its settings in `sync` with [`SyncOptions::settings`];
+/// - the table [`Entry`] records the type, and `stagecraft config schema` prints its JSON Schema
+///   (doc comments become descriptions) for editors.
+///
+/// Without `settings`, the provider takes none: any non-empty section is an error.
+///
+/// ```
+/// use stagecraft_core::{secrets_provider, SecretsProvider, SyncError, SyncOptions, SyncReport};
+///
+/// /// Copies secrets into the Acme vault.
+/// #[secrets_provider("acme", settings = Options)]
+/// pub struct Acme;
+///
+/// /// The `acme` section of `stagecraft.yml`.
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// #[serde(deny_unknown_fields)]
+/// pub struct Options {
+///     /// The vault's address, such as `https://vault.acme.test`.
+///     pub address: String,
+/// }
+///
+/// impl SecretsProvider for Acme {
+///     async fn sync(&self, opts: SyncOptions) -> Result<SyncReport, SyncError> {
+///         let options = opts.settings::<Options>()?;
+///         Ok(SyncReport::new(options.address, opts.target.unwrap_or_default()))
+///     }
+/// }
+///
+/// stagecraft_core::provider_table!(Acme);
+/// # fn main() {}
+/// ```
+///
+/// A provider that decodes its settings by hand (`opts.config.decode::<Options>()` in `sync` and
+/// in `check_config`) moves to the attribute in one line: add `settings = Options` to the
+/// attribute and `schemars::JsonSchema` to the derives of `Options` (its crate depends on
+/// `schemars` 1.x). Its `check_config` can then go, unless it checks more than the decoding; the
+/// decode in `sync` keeps working and reads best as `opts.settings::<Options>()`.
+///
+/// The schema is derived from the type, not from what its `Deserialize` accepts: where the two
+/// differ, say so with schemars' attributes. A field read with `#[serde(deserialize_with = …)]`
+/// (a duration given as `30` or `"30s"`) needs `#[schemars(schema_with = …)]` or
+/// `#[schemars(with = …)]`, and variants that take `#[serde(alias = …)]` need a schema that lists
+/// the aliases too (schemars ignores `alias`). Add a few configs of the provider, valid and not,
+/// to the agreement corpus in `providers/tests/settings_schema.rs`, which checks that the schema
+/// and `config validate` accept the same ones.
+///
+/// A settings type that is not `Deserialize` or not `JsonSchema` is a compile error on the type
+/// in the attribute:
+///
+/// ```compile_fail
+/// # use stagecraft_core::{secrets_provider, SecretsProvider, SyncError, SyncOptions, SyncReport};
+/// #[derive(serde::Deserialize)]
+/// pub struct Options {}
+///
+/// #[secrets_provider("acme", settings = Options)] // `Options` lacks `JsonSchema`
+/// pub struct Acme;
+/// # impl SecretsProvider for Acme { async fn sync(&self, _: SyncOptions) -> Result<SyncReport, SyncError> { todo!() } }
+/// # stagecraft_core::provider_table!(Acme);
+/// # fn main() {}
+/// ```
 pub use stagecraft_macros::secrets_provider;
 
 /// Declares this crate's provider table, `pub const SECRETS_PROVIDERS: &[Entry]`, sorted by ID
@@ -140,6 +214,7 @@ macro_rules! secrets_registry {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::lookup::{Index, build_index, index_len};
+    pub use crate::settings::Settings;
     pub use crate::table::{
         Entry, StaticProvider, UniqueProviderId, assert_listed, merge, merged_len,
     };

@@ -1,10 +1,12 @@
 //! The provider traits and the values a sync takes and returns.
 
-use crate::config::{ConfigError, ProviderConfig};
+use crate::config::{ConfigError, ConfigWarning, ProviderConfig};
+use crate::settings::Settings;
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::error::Error as StdError;
 
 /// A provider's identity. `#[secrets_provider]` implements it from the provider's `ID` and doc
@@ -16,6 +18,13 @@ pub trait ProviderIdentity {
     /// A one-line description of what the provider syncs.
     fn description(&self) -> &str {
         ""
+    }
+
+    /// The provider's settings type, which `#[secrets_provider("id", settings = Options)]`
+    /// declares. The default, [`Settings::NONE`], accepts only an empty section; a provider
+    /// registered at run time that takes settings returns `Settings::of::<Options>()`.
+    fn settings(&self) -> Settings {
+        Settings::NONE
     }
 }
 
@@ -48,10 +57,21 @@ pub trait SecretsProvider: ProviderIdentity + Send + Sync + 'static {
     -> impl Future<Output = Result<SyncReport, SyncError>> + Send;
 
     /// Checks the provider's section of `stagecraft.yml` without syncing, for
-    /// `stagecraft config validate`. The default accepts any section.
+    /// `stagecraft config validate`. The default decodes it as the provider's
+    /// [settings](ProviderIdentity::settings) type, or accepts only an empty section when the
+    /// provider declares none.
     fn check_config(&self, config: &ProviderConfig) -> Result<(), ConfigError> {
+        self.settings().check(config)
+    }
+
+    /// What `stagecraft config validate` warns about in a section that [`check_config`]
+    /// accepts: settings that a sync can still do without, given command-line flags. Build each
+    /// with [`ProviderConfig::warning`]. The default warns about nothing.
+    ///
+    /// [`check_config`]: SecretsProvider::check_config
+    fn config_warnings(&self, config: &ProviderConfig) -> Vec<ConfigWarning> {
         let _ = config;
-        Ok(())
+        Vec::new()
     }
 }
 
@@ -66,6 +86,9 @@ pub trait DynSecretsProvider: ProviderIdentity + Send + Sync + 'static {
 
     #[doc(hidden)]
     fn check_config_dyn(&self, config: &ProviderConfig) -> Result<(), ConfigError>;
+
+    #[doc(hidden)]
+    fn config_warnings_dyn(&self, config: &ProviderConfig) -> Vec<ConfigWarning>;
 }
 
 impl<P: SecretsProvider> DynSecretsProvider for P {
@@ -75,6 +98,10 @@ impl<P: SecretsProvider> DynSecretsProvider for P {
 
     fn check_config_dyn(&self, config: &ProviderConfig) -> Result<(), ConfigError> {
         self.check_config(config)
+    }
+
+    fn config_warnings_dyn(&self, config: &ProviderConfig) -> Vec<ConfigWarning> {
+        self.config_warnings(config)
     }
 }
 
@@ -87,6 +114,11 @@ impl dyn DynSecretsProvider {
     /// Checks the provider's section of `stagecraft.yml` without syncing.
     pub fn check_config(&self, config: &ProviderConfig) -> Result<(), ConfigError> {
         self.check_config_dyn(config)
+    }
+
+    /// What `stagecraft config validate` warns about in a section that `check_config` accepts.
+    pub fn config_warnings(&self, config: &ProviderConfig) -> Vec<ConfigWarning> {
+        self.config_warnings_dyn(config)
     }
 }
 
@@ -127,6 +159,13 @@ impl SyncOptions {
             config,
             ..Self::default()
         }
+    }
+
+    /// Decodes the provider's section of `stagecraft.yml` (`config`) as its settings type, the
+    /// one named in `#[secrets_provider("id", settings = Options)]`: `opts.settings::<Options>()?`.
+    /// Errors carry the file, line, column and YAML path.
+    pub fn settings<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        self.config.decode()
     }
 
     /// Sets the source.

@@ -8,6 +8,7 @@ use crate::lookup::{key_const, same_tail, tail_const};
 use crate::provider::{
     DynSecretsProvider, ProviderIdentity, SecretsProvider, SyncError, SyncOptions, SyncReport,
 };
+use crate::settings::Settings;
 use core::cmp::Ordering;
 use core::fmt;
 
@@ -25,6 +26,7 @@ pub struct Entry {
     file: &'static str,
     line: u32,
     description: &'static str,
+    settings: Settings,
     provider: &'static dyn DynSecretsProvider,
 }
 
@@ -36,6 +38,7 @@ impl Entry {
         file: &'static str,
         line: u32,
         description: &'static str,
+        settings: Settings,
         provider: &'static dyn DynSecretsProvider,
     ) -> Self {
         Entry {
@@ -46,6 +49,7 @@ impl Entry {
             file,
             line,
             description,
+            settings,
             provider,
         }
     }
@@ -91,6 +95,12 @@ impl Entry {
     /// The first line of the provider's doc comment.
     pub const fn description(&self) -> &'static str {
         self.description
+    }
+
+    /// The provider's settings type: how its section of `stagecraft.yml` is checked, and its
+    /// JSON Schema.
+    pub const fn settings(&self) -> Settings {
+        self.settings
     }
 
     /// The provider itself.
@@ -298,7 +308,7 @@ impl Message {
 }
 
 /// Fills the array that [`merge`] builds before the real entries are copied in; never observable.
-const PLACEHOLDER: Entry = Entry::new("", "", "", 0, "", &Placeholder);
+const PLACEHOLDER: Entry = Entry::new("", "", "", 0, "", Settings::NONE, &Placeholder);
 
 struct Placeholder;
 
@@ -319,7 +329,15 @@ pub(crate) mod tests {
     use super::*;
 
     pub(crate) const fn entry(id: &'static str, type_path: &'static str) -> Entry {
-        Entry::new(id, type_path, "src/lib.rs", 7, "", &Placeholder)
+        Entry::new(
+            id,
+            type_path,
+            "src/lib.rs",
+            7,
+            "",
+            Settings::NONE,
+            &Placeholder,
+        )
     }
 
     #[test]

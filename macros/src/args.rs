@@ -1,12 +1,19 @@
-//! Parsing of the attribute's argument: exactly one string literal.
+//! Parsing of the attribute's arguments: a string literal ID, then optional `name = value` pairs.
 
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
-use syn::{Expr, ExprLit, Lit, LitStr, Token};
+use syn::{Expr, ExprLit, Ident, Lit, LitStr, Token, Type};
 
-/// The argument of `#[secrets_provider("id")]`.
+/// The arguments that may follow the ID, for the "expected one of" message.
+const NAMED: &str = "`settings`";
+
+/// The arguments of `#[secrets_provider("id", settings = Options)]`.
 pub(crate) struct Args {
     pub(crate) id: LitStr,
+    /// The provider's settings type, spanned where the user wrote it.
+    pub(crate) settings: Option<Type>,
 }
 
 impl Parse for Args {
@@ -33,35 +40,136 @@ impl Parse for Args {
                 ));
             }
         };
-        if input.peek(Token![,]) {
-            let _: Token![,] = input.parse()?;
+        let mut args = Args { id, settings: None };
+        let mut errors = Vec::new();
+        while !input.is_empty() {
+            input.parse::<Token![,]>()?;
+            if input.is_empty() {
+                break;
+            }
+            if let Err(error) = args.parse_named(input) {
+                errors.push(error);
+                skip_argument(input);
+            }
         }
-        if !input.is_empty() {
-            let rest: TokenStream = input.parse()?;
+        crate::validate::combine(errors).map(|()| args)
+    }
+}
+
+impl Args {
+    /// One `name = value` argument after the ID.
+    fn parse_named(&mut self, input: ParseStream<'_>) -> syn::Result<()> {
+        if !input.peek(Ident::peek_any) {
+            let rest: TokenStream = input.fork().parse()?;
             return Err(syn::Error::new_spanned(
-                rest,
-                "#[secrets_provider] takes a single id, such as `#[secrets_provider(\"envfile\")]`",
+                rest.into_iter().next(),
+                format!(
+                    "#[secrets_provider] expected `name = value` after the id, one of {NAMED}: `#[secrets_provider(\"envfile\", settings = Options)]`"
+                ),
             ));
         }
-        Ok(Args { id })
+        let name = input.call(Ident::parse_any)?;
+        if name != "settings" {
+            return Err(syn::Error::new_spanned(
+                &name,
+                format!("#[secrets_provider] unknown argument `{name}`; expected one of {NAMED}"),
+            ));
+        }
+        if !input.peek(Token![=]) {
+            return Err(syn::Error::new_spanned(
+                &name,
+                "#[secrets_provider] `settings` expects a type: `settings = Options`",
+            ));
+        }
+        input.parse::<Token![=]>()?;
+        let settings = settings_type(input)?;
+        if self.settings.is_some() {
+            return Err(syn::Error::new_spanned(
+                name,
+                "#[secrets_provider] `settings` is given twice",
+            ));
+        }
+        self.settings = Some(settings);
+        Ok(())
     }
+}
+
+/// The type after `settings =`, up to the next `,`.
+fn settings_type(input: ParseStream<'_>) -> syn::Result<Type> {
+    let message = |value: &dyn ToTokens| {
+        let hint = match syn::parse2::<LitStr>(value.to_token_stream()) {
+            Ok(lit) => format!(", not a string: `settings = {}`", lit.value()),
+            Err(_) => " such as `settings = Options`".to_owned(),
+        };
+        syn::Error::new_spanned(
+            value,
+            format!("#[secrets_provider] `settings` expects a type{hint}"),
+        )
+    };
+    let ty = match input.fork().parse::<Type>() {
+        Ok(_) => input.parse::<Type>()?,
+        Err(_) => return Err(message(&value_tokens(input))),
+    };
+    if input.is_empty() || input.peek(Token![,]) {
+        Ok(ty)
+    } else {
+        let rest = value_tokens(input);
+        Err(message(&quote::quote!(#ty #rest)))
+    }
+}
+
+/// Consumes the tokens up to the next `,`, so that the arguments after it are still checked.
+fn skip_argument(input: ParseStream<'_>) {
+    let _ = value_tokens(input);
+}
+
+fn value_tokens(input: ParseStream<'_>) -> TokenStream {
+    let mut tokens = TokenStream::new();
+    while !input.is_empty() && !input.peek(Token![,]) {
+        match input.parse::<proc_macro2::TokenTree>() {
+            Ok(token) => tokens.extend([token]),
+            Err(_) => break,
+        }
+    }
+    tokens
 }
 
 #[cfg(test)]
 mod tests {
     use super::Args;
-    use quote::quote;
+    use quote::{ToTokens, quote};
 
-    fn parse(tokens: proc_macro2::TokenStream) -> Result<String, String> {
+    fn parse(tokens: proc_macro2::TokenStream) -> Result<(String, Option<String>), String> {
         syn::parse2::<Args>(tokens)
-            .map(|args| args.id.value())
-            .map_err(|e| e.to_string())
+            .map(|args| {
+                (
+                    args.id.value(),
+                    args.settings.map(|t| t.to_token_stream().to_string()),
+                )
+            })
+            .map_err(|e| {
+                e.into_iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            })
     }
 
     #[test]
-    fn accepts_a_string_literal() {
-        assert_eq!(parse(quote!("envfile")), Ok("envfile".to_owned()));
-        assert_eq!(parse(quote!("envfile",)), Ok("envfile".to_owned()));
+    fn accepts_an_id_and_settings() {
+        assert_eq!(parse(quote!("envfile")), Ok(("envfile".to_owned(), None)));
+        assert_eq!(parse(quote!("envfile",)), Ok(("envfile".to_owned(), None)));
+        assert_eq!(
+            parse(quote!("envfile", settings = Options)),
+            Ok(("envfile".to_owned(), Some("Options".to_owned())))
+        );
+        assert_eq!(
+            parse(quote!("envfile", settings = crate::opts::Options<'static>,)),
+            Ok((
+                "envfile".to_owned(),
+                Some("crate :: opts :: Options < 'static >".to_owned())
+            ))
+        );
     }
 
     #[test]
@@ -80,7 +188,38 @@ mod tests {
         assert!(
             parse(quote!("a", "b"))
                 .unwrap_err()
-                .contains("takes a single id")
+                .contains("expected `name = value` after the id, one of `settings`")
+        );
+        assert_eq!(
+            parse(quote!("a", setings = Options)).unwrap_err(),
+            "#[secrets_provider] unknown argument `setings`; expected one of `settings`"
+        );
+        assert_eq!(
+            parse(quote!("a", settings = "Options")).unwrap_err(),
+            "#[secrets_provider] `settings` expects a type, not a string: `settings = Options`"
+        );
+        assert_eq!(
+            parse(quote!("a", settings = Options::new())).unwrap_err(),
+            "#[secrets_provider] `settings` expects a type such as `settings = Options`"
+        );
+        assert_eq!(
+            parse(quote!("a", settings)).unwrap_err(),
+            "#[secrets_provider] `settings` expects a type: `settings = Options`"
+        );
+        assert_eq!(
+            parse(quote!("a", settings = A, settings = B)).unwrap_err(),
+            "#[secrets_provider] `settings` is given twice"
+        );
+    }
+
+    #[test]
+    fn independent_argument_errors_are_all_reported() {
+        let errors = parse(quote!("a", crate = x, settings = 42, typo)).unwrap_err();
+        assert_eq!(
+            errors,
+            "#[secrets_provider] unknown argument `crate`; expected one of `settings` | \
+             #[secrets_provider] `settings` expects a type such as `settings = Options` | \
+             #[secrets_provider] unknown argument `typo`; expected one of `settings`"
         );
     }
 }

@@ -3,7 +3,8 @@
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
-use syn::{Attribute, Expr, ExprLit, Item, ItemStruct, Lit, LitStr, Meta};
+use syn::spanned::Spanned;
+use syn::{Attribute, Expr, ExprLit, Item, ItemStruct, Lit, Meta};
 
 use crate::{args::Args, validate};
 
@@ -20,7 +21,7 @@ pub(crate) fn secrets_provider(args: TokenStream, input: TokenStream) -> TokenSt
         .and_then(|a| validate::id(&a.id));
     let checked = validate::item(&item);
     match (args, id, checked) {
-        (Ok(args), Ok(()), Ok(provider)) => expand(&args.id, provider),
+        (Ok(args), Ok(()), Ok(provider)) => expand(&args, provider),
         (args, id, checked) => {
             let errors = [args.err(), id.err(), checked.err()].into_iter().flatten();
             let error = validate::combine(errors.collect::<Vec<_>>()).unwrap_err();
@@ -54,7 +55,8 @@ fn with_error(item: TokenStream, error: syn::Error) -> TokenStream {
 }
 
 /// The identity impls, the type-level key and the membership check for one provider.
-fn expand(id: &LitStr, item: &ItemStruct) -> TokenStream {
+fn expand(args: &Args, item: &ItemStruct) -> TokenStream {
+    let id = &args.id;
     let ident = &item.ident;
     let cfgs = item.attrs.iter().filter(|a| a.path().is_ident("cfg"));
     let description = description(&item.attrs);
@@ -62,6 +64,12 @@ fn expand(id: &LitStr, item: &ItemStruct) -> TokenStream {
     let private = quote!(::stagecraft_core::__private);
     // Spanned on the struct so that a type error in generated code points at the user's item.
     let line = quote_spanned!(ident.span()=> ::core::line!());
+    // Spanned on the type in the attribute, so that a type without `Deserialize` or
+    // `JsonSchema` is reported there.
+    let settings = match &args.settings {
+        Some(ty) => quote_spanned!(ty.span()=> #private::Settings::of::<#ty>()),
+        None => quote!(#private::Settings::NONE),
+    };
     quote! {
         #item
 
@@ -74,6 +82,7 @@ fn expand(id: &LitStr, item: &ItemStruct) -> TokenStream {
                     ::core::file!(),
                     #line,
                     #description,
+                    #settings,
                     &#ident,
                 );
             }
@@ -85,6 +94,10 @@ fn expand(id: &LitStr, item: &ItemStruct) -> TokenStream {
 
                 fn description(&self) -> &str {
                     <Self as #private::StaticProvider>::ENTRY.description()
+                }
+
+                fn settings(&self) -> #private::Settings {
+                    <Self as #private::StaticProvider>::ENTRY.settings()
                 }
             }
 
@@ -176,6 +189,39 @@ mod tests {
         assert!(out.contains("\"Syncs env files.\""), "{out}");
         assert!(out.contains("UniqueProviderId"), "{out}");
         assert!(!out.contains("compile_error"), "{out}");
+    }
+
+    #[test]
+    fn settings_are_recorded_in_the_entry() {
+        let with = secrets_provider(
+            quote!("envfile", settings = Options),
+            quote!(
+                pub struct EnvFile;
+            ),
+        )
+        .to_string();
+        assert!(with.contains("Settings :: of :: < Options > ()"), "{with}");
+        let without = secrets_provider(
+            quote!("envfile"),
+            quote!(
+                pub struct EnvFile;
+            ),
+        )
+        .to_string();
+        assert!(without.contains("Settings :: NONE"), "{without}");
+    }
+
+    #[test]
+    fn argument_and_item_errors_are_all_reported() {
+        let out = secrets_provider(
+            quote!("envfile", setings = Options),
+            quote!(
+                struct EnvFile;
+            ),
+        )
+        .to_string();
+        assert!(out.contains("unknown argument `setings`"), "{out}");
+        assert!(out.contains("visible to the crate root"), "{out}");
     }
 
     #[test]

@@ -34,23 +34,27 @@ pub use cue::{CueError, read_cue, write_cue_string};
 
 use crate::envfile;
 use crate::fs::{self, FsError};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer};
 use stagecraft_core::{
-    ConfigError, ProviderConfig, SecretsProvider, SyncError, SyncOptions, SyncReport,
-    secrets_provider,
+    ConfigError, ConfigWarning, ProviderConfig, SecretsProvider, SyncError, SyncOptions,
+    SyncReport, secrets_provider,
 };
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Pushes env file keys into Encore's secret manager, or its local overrides file.
-#[secrets_provider("encore")]
+#[secrets_provider("encore", settings = Options)]
 #[derive(Debug)]
 pub struct Encore;
 
-/// The provider's section of `stagecraft.yml`.
-#[derive(Debug, Default, Deserialize)]
+/// The provider's section of `stagecraft.yml`. The schema states by hand what serde's
+/// attributes accept beyond the types (aliases, a timeout with units) and what [`decode`]
+/// checks (`types` or `envs`, not empty, environment names).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(transform = types_or_envs)]
 struct Options {
     /// The env file to read, relative to stagecraft.yml.
     source_file: Option<PathBuf>,
@@ -59,8 +63,14 @@ struct Options {
     app_dir: Option<PathBuf>,
     /// The environment types to set: `development` (`dev`), `production` (`prod`), `preview`
     /// (`pr`, `ephemeral`), `local`. Default: dev, preview and local. Exclusive with `envs`.
+    // `default` changes nothing for serde (an absent `Option` is `None`) but tells schemars,
+    // which cannot see the `Option` through `schema_with`, that the field is optional.
+    #[serde(default)]
+    #[schemars(schema_with = "types_schema")]
     types: Option<Vec<EnvType>>,
     /// Named environments to set instead of types, such as `staging`.
+    #[serde(default)]
+    #[schemars(schema_with = "envs_schema")]
     envs: Option<Vec<String>>,
     /// The `encore` executable; default: `encore` on PATH.
     binary: Option<PathBuf>,
@@ -68,7 +78,54 @@ struct Options {
     concurrency: Option<NonZeroUsize>,
     /// How long one call may take: seconds (`30`, the default) or `"500ms"`, `"30s"`, `"2m"`.
     #[serde(default, deserialize_with = "seconds")]
+    #[schemars(schema_with = "timeout_schema")]
     timeout: Option<Duration>,
+}
+
+/// Every name that `EnvType` reads, aliases included.
+fn types_schema(generator: &mut SchemaGenerator) -> Schema {
+    let _ = generator;
+    json_schema!({
+        "type": ["array", "null"],
+        "minItems": 1,
+        "items": {
+            "enum": ["development", "dev", "production", "prod", "preview", "pr", "ephemeral", "local"],
+        },
+    })
+}
+
+/// Names that [`is_env_name`] accepts.
+fn envs_schema(generator: &mut SchemaGenerator) -> Schema {
+    let _ = generator;
+    json_schema!({
+        "type": ["array", "null"],
+        "minItems": 1,
+        "items": { "type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_-]*$" },
+    })
+}
+
+/// What [`seconds`] reads: a positive number of seconds, or one followed by `ms`, `s` or `m`.
+/// (`null` is refused, as `seconds` refuses it.)
+fn timeout_schema(generator: &mut SchemaGenerator) -> Schema {
+    let _ = generator;
+    json_schema!({
+        "anyOf": [
+            { "type": "number", "exclusiveMinimum": 0, "maximum": u64::MAX },
+            {
+                "type": "string",
+                "pattern": "^\\s*\\+?(?=[0-9.]*[1-9])([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?\\s*(ms|s|m)?$",
+            },
+        ],
+    })
+}
+
+/// `types` and `envs` exclude each other.
+fn types_or_envs(schema: &mut Schema) {
+    let both = json_schema!({
+        "required": ["types", "envs"],
+        "properties": { "types": { "type": "array" }, "envs": { "type": "array" } },
+    });
+    schema.insert("not".to_owned(), both.to_value());
 }
 
 /// An Encore environment type, as `encore secret set --type` takes it.
@@ -513,6 +570,17 @@ impl SecretsProvider for Encore {
 
     fn check_config(&self, config: &ProviderConfig) -> Result<(), ConfigError> {
         decode(config).map(drop)
+    }
+
+    fn config_warnings(&self, config: &ProviderConfig) -> Vec<ConfigWarning> {
+        match decode(config) {
+            Ok(Options {
+                source_file: None, ..
+            }) => {
+                vec![config.warning("no `source_file`: `stagecraft secrets sync` will need --from")]
+            }
+            _ => Vec::new(),
+        }
     }
 }
 

@@ -33,9 +33,10 @@ use crate::fs::{self, FsError};
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
 use parse::{Binding, Document};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use stagecraft_core::{
-    Action, ConfigError, KeyChange, ProviderConfig, SecretsProvider, SyncError, SyncOptions,
+    Action, ConfigWarning, KeyChange, ProviderConfig, SecretsProvider, SyncError, SyncOptions,
     SyncReport, secrets_provider,
 };
 use std::hash::BuildHasher;
@@ -43,18 +44,18 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Syncs keys from one env file (`.env.local`) to another (`.env.staging`).
-#[secrets_provider("envfile")]
+#[secrets_provider("envfile", settings = Options)]
 #[derive(Debug)]
 pub struct EnvFile;
 
 /// The provider's section of `stagecraft.yml`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Options {
-    /// The env file to read.
-    source_file: Option<PathBuf>,
-    /// The env file to update.
-    target_file: Option<PathBuf>,
+pub struct Options {
+    /// The env file to read, relative to stagecraft.yml. `--from` overrides it.
+    pub source_file: Option<PathBuf>,
+    /// The env file to update, relative to stagecraft.yml. `--to` overrides it.
+    pub target_file: Option<PathBuf>,
 }
 
 /// Why an env file sync failed. Never holds a value.
@@ -119,7 +120,7 @@ impl From<Error> for SyncError {
 
 impl SecretsProvider for EnvFile {
     async fn sync(&self, opts: SyncOptions) -> Result<SyncReport, SyncError> {
-        let options: Options = opts.config.decode()?;
+        let options = opts.settings::<Options>()?;
         // Paths in stagecraft.yml are relative to it; paths given directly, to the current directory.
         let base = opts
             .config
@@ -161,8 +162,22 @@ impl SecretsProvider for EnvFile {
         )?)
     }
 
-    fn check_config(&self, config: &ProviderConfig) -> Result<(), ConfigError> {
-        config.decode::<Options>().map(drop)
+    fn config_warnings(&self, config: &ProviderConfig) -> Vec<ConfigWarning> {
+        let Ok(options) = config.decode::<Options>() else {
+            return Vec::new();
+        };
+        [
+            (options.source_file, "source_file", "--from"),
+            (options.target_file, "target_file", "--to"),
+        ]
+        .into_iter()
+        .filter(|(file, _, _)| file.is_none())
+        .map(|(_, field, flag)| {
+            config.warning(format!(
+                "no `{field}`: `stagecraft secrets sync` will need {flag}"
+            ))
+        })
+        .collect()
     }
 }
 
