@@ -43,6 +43,7 @@ pub use client::{Attempt, Reason};
 use crate::envfile;
 use crate::fs::{self, FsError};
 use client::{Secret, Servers, Settings};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use stagecraft_core::{
@@ -53,23 +54,26 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Syncs env files with HashiCorp Vault or OpenBao (KV v2), one secret per environment.
-#[secrets_provider("vault")]
+#[secrets_provider("vault", settings = Options)]
 #[derive(Debug)]
 pub struct Vault;
 
 /// The provider's section of `stagecraft.yml`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Options {
     /// The server's URL, or a list of the cluster's servers to fail over between; `$VAULT_ADDR`
     /// when unset.
     #[serde(default, deserialize_with = "addresses")]
+    #[schemars(schema_with = "addresses_schema")]
     address: Option<Vec<String>>,
     /// The KV v2 secrets engine's mount.
     #[serde(default = "default_mount", deserialize_with = "secret_path")]
+    #[schemars(schema_with = "secret_path_schema")]
     mount: String,
     /// The path under the mount; environment `staging` is the secret `<path>/staging`.
     #[serde(default, deserialize_with = "secret_path")]
+    #[schemars(schema_with = "secret_path_schema")]
     path: String,
     /// The environment variable that holds the token (never the token itself).
     token_env: Option<String>,
@@ -86,6 +90,7 @@ pub struct Options {
     ca_file: Option<PathBuf>,
     /// How long one operation keeps trying the servers, such as `10s` or `500ms`.
     #[serde(default, with = "humantime_serde")]
+    #[schemars(schema_with = "timeout_schema")]
     timeout: Option<Duration>,
     /// The default source (an env file or `vault:<environment>`), overridden by `--from`.
     source: Option<String>,
@@ -102,6 +107,30 @@ fn default_mount() -> String {
 
 fn default_approle_mount() -> String {
     "approle".to_owned()
+}
+
+/// What [`addresses`] reads.
+fn addresses_schema(generator: &mut SchemaGenerator) -> Schema {
+    let _ = generator;
+    let url = json_schema!({ "type": "string", "pattern": "^https?://" });
+    json_schema!({
+        "anyOf": [url, { "type": "array", "minItems": 1, "items": url }],
+    })
+}
+
+/// What [`secret_path`] reads.
+fn secret_path_schema(generator: &mut SchemaGenerator) -> Schema {
+    let _ = generator;
+    json_schema!({
+        "type": "string",
+        "pattern": "^/*((?!\\.\\.?(/|$))[A-Za-z0-9._-]+(/(?=[^/])|/*$))*$",
+    })
+}
+
+/// What humantime reads, such as `10s`, `500ms` or `1m 30s`.
+fn timeout_schema(generator: &mut SchemaGenerator) -> Schema {
+    let _ = generator;
+    json_schema!({ "type": "string", "pattern": "^\\s*[0-9]" })
 }
 
 /// One URL or a list of them, each `http://` or `https://`.
