@@ -7,3 +7,8 @@ pub mod fs;
 pub mod vault;
 
 stagecraft_core::include_providers!();
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -9,6 +9,7 @@ use stagecraft_providers::envfile::EnvFile;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 const CANARY: &str = "canary-9f8e7d6c";
 
@@ -388,4 +389,301 @@ fn conformance() {
         .build()
         .unwrap()
         .block_on(stagecraft_core::conformance::check(provider, &mut fixture));
+}
+
+/// Runs a sync that must succeed, returning the target's text.
+fn synced(source: &str, target: &str) -> String {
+    let dir = Dir::new();
+    let source = dir.file("src.env", source);
+    let target = dir.file("dst.env", target);
+    run(sync(&source, &target)).unwrap();
+    fs::read_to_string(&target).unwrap()
+}
+
+#[test]
+fn clearing_a_value_keeps_the_comment_a_comment() {
+    for (before, after) in [
+        (
+            "API_KEY=old  # rotate monthly\n",
+            "API_KEY=''  # rotate monthly\n",
+        ),
+        ("API_KEY=\"old\" # note\n", "API_KEY='' # note\n"),
+        ("API_KEY=\"old\"#note\n", "API_KEY=''#note\n"),
+        ("API_KEY=old\n", "API_KEY=\n"),
+    ] {
+        let dir = Dir::new();
+        let source = dir.file("src.env", "API_KEY=\n");
+        let target = dir.file("dst.env", before);
+        run(sync(&source, &target)).unwrap();
+        assert_eq!(fs::read_to_string(&target).unwrap(), after);
+        let again = run(sync(&source, &target)).unwrap();
+        assert!(
+            !again.written,
+            "a second run changes nothing after {before:?}"
+        );
+    }
+}
+
+#[test]
+fn a_value_written_after_spaces_and_a_hash_stays_a_value() {
+    // `KEY= # note` is an empty value; a bare `#x` written there would be a comment.
+    assert_eq!(synced("A=#x\n", "A= # note\n"), "A= '#x' # note\n");
+    assert_eq!(synced("A=new\n", "A= # note\n"), "A= new # note\n");
+    assert_eq!(synced("A=#x\n", ""), "A='#x'\n");
+}
+
+#[test]
+fn backslashes_before_closing_quotes_read_and_write() {
+    // Appending after a value that ends in an escaped backslash keeps both readable.
+    assert_eq!(
+        synced("API_KEY='x y'\n", "LOG_DIR='C:\\\\logs\\\\'\n"),
+        "LOG_DIR='C:\\\\logs\\\\'\nAPI_KEY='x y'\n"
+    );
+    // A generated file of 100,000 such values syncs, and reads back the same.
+    let mut text = String::new();
+    for i in 0..100_000 {
+        text.push_str(&format!("KEY_{i}=\"C:\\\\dir\\\\{i}\\\\\"\n"));
+    }
+    let dir = Dir::new();
+    let source = dir.file("big.env", &text);
+    let target = dir.path("out.env");
+    let report = run(sync(&source, &target)).unwrap();
+    assert_eq!(report.count(Action::Added), 100_000);
+    let read =
+        stagecraft_providers::envfile::read_str(&fs::read_to_string(&target).unwrap()).unwrap();
+    assert_eq!(read[7], ("KEY_7".to_owned(), "C:\\dir\\7\\".to_owned()));
+}
+
+#[test]
+fn valueless_keys_are_not_synced_and_get_a_value_where_they_stand() {
+    // In the source, a bare key after `KEY=value` makes the key valueless: not synced.
+    let dir = Dir::new();
+    let source = dir.file("src.env", "A=1\nA\nB=2\n");
+    let target = dir.file("dst.env", "A=old\n");
+    let report = run(sync(&source, &target).prune(true)).unwrap();
+    assert_eq!(actions(&report), [("B", Action::Added)]);
+    assert_eq!(fs::read_to_string(&target).unwrap(), "A=old\nB=2\n");
+    let error = run(sync(&source, &target).keys(["A"])).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!("{} does not define A", source.display())
+    );
+    // In the target, a valueless key is given its value in place.
+    assert_eq!(
+        synced("A=1\n", "A=0\nexport A # none\n"),
+        "A=0\nexport A=1 # none\n"
+    );
+    assert_eq!(synced("A=\n", "A#c\n"), "A=''#c\n");
+}
+
+#[test]
+fn a_copied_multi_line_value_takes_the_targets_line_ending() {
+    assert_eq!(synced("K=\"a\r\nb\"\r\n", "X=1\n"), "X=1\nK=\"a\nb\"\n");
+    assert_eq!(synced("K='a\nb'\n", "X=1\r\n"), "X=1\r\nK='a\r\nb'\r\n");
+    assert_eq!(synced("K='a\rb'\r", "K=1\r\n"), "K='a\r\nb'\r\n");
+}
+
+#[test]
+fn a_cr_only_file_reports_the_line_of_a_bad_byte() {
+    let dir = Dir::new();
+    let latin1 = dir.path("latin1.env");
+    fs::write(&latin1, b"A=1\rB=2\rC=caf\xe9\r").unwrap();
+    let target = dir.path("new.env");
+    assert_eq!(
+        fails(sync(&latin1, &target), &target),
+        format!("{}:3: not valid UTF-8", latin1.display())
+    );
+}
+
+#[test]
+fn two_syncs_into_one_target_keep_both_sides_keys() {
+    let dir = Dir::new();
+    let mut left = String::new();
+    let mut right = String::new();
+    for i in 0..2_000 {
+        left.push_str(&format!("LEFT_{i}=l{i}\n"));
+        right.push_str(&format!("RIGHT_{i}=r{i}\n"));
+    }
+    let left = dir.file("left.env", &left);
+    let right = dir.file("right.env", &right);
+    let target = dir.path("shared.env");
+    for round in 0..20 {
+        fs::write(&target, "").unwrap();
+        let threads = [left.clone(), right.clone()].map(|source| {
+            let target = target.clone();
+            std::thread::spawn(move || run(sync(&source, &target)).map(|r| r.written))
+        });
+        for thread in threads {
+            assert!(thread.join().unwrap().unwrap());
+        }
+        let keys = stagecraft_providers::envfile::read_str(&fs::read_to_string(&target).unwrap())
+            .unwrap()
+            .len();
+        assert_eq!(keys, 4_000, "round {round}: a sync lost the other's keys");
+    }
+    assert_eq!(
+        dir.names(),
+        ["left.env", "right.env", "shared.env"],
+        "no lock or temporary file is left"
+    );
+}
+
+fn is_root() -> bool {
+    fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+#[test]
+fn special_files_are_refused_before_they_are_read() {
+    let dir = Dir::new();
+    let source = dir.file("src.env", &format!("A={CANARY}\n"));
+    let fifo = dir.path("fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let socket = dir.path("socket");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let mut special = vec![(fifo, "a FIFO"), (socket, "a socket")];
+    if is_root() {
+        // A copy of /dev/null's device: as root a sync must not replace the real one.
+        let null = dir.path("null");
+        assert!(
+            Command::new("mknod")
+                .arg(&null)
+                .args(["c", "1", "3"])
+                .status()
+                .unwrap()
+                .success()
+        );
+        fs::set_permissions(&null, fs::Permissions::from_mode(0o666)).unwrap();
+        special.push((null, "a character device"));
+    }
+    let plain = dir.file("plain.env", "A=1\n");
+    for (path, kind) in &special {
+        let expected = format!("{} is {kind}, not a regular file", path.display());
+        // As a target: refused, left as it was.
+        let error = run(sync(&source, path)).unwrap_err();
+        assert!(matches!(error, SyncError::External(_)), "{error:?}");
+        assert_eq!(error.to_string(), expected);
+        assert_eq!(
+            error.to_string(),
+            run(sync(&source, path).dry_run(true))
+                .unwrap_err()
+                .to_string()
+        );
+        // As a source: refused without waiting for a writer or reading forever.
+        let error = run(sync(path, &plain)).unwrap_err();
+        assert!(matches!(error, SyncError::External(_)), "{error:?}");
+        assert_eq!(error.to_string(), expected);
+        let kind_now = fs::symlink_metadata(path).unwrap().file_type();
+        assert!(
+            !kind_now.is_file(),
+            "{} was replaced by a file",
+            path.display()
+        );
+    }
+    let error = run(sync(Path::new("/dev/zero"), &plain)).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "/dev/zero is a character device, not a regular file"
+    );
+    assert_eq!(fs::read_to_string(&plain).unwrap(), "A=1\n");
+}
+
+#[test]
+fn the_owner_group_and_mode_are_kept() {
+    if !is_root() {
+        eprintln!("skipping: changing a file's owner needs root");
+        return;
+    }
+    let dir = Dir::new();
+    let source = dir.file("src.env", "A=new\n");
+    let target = dir.file("app.env", "A=old\n");
+    std::os::unix::fs::chown(&target, Some(65534), Some(65534)).unwrap();
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o640)).unwrap();
+    assert!(run(sync(&source, &target)).unwrap().written);
+    let meta = fs::metadata(&target).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.gid()),
+        (65534, 65534),
+        "nobody:nogroup kept"
+    );
+    assert_eq!(mode(&target), 0o640);
+    assert_eq!(fs::read_to_string(&target).unwrap(), "A=new\n");
+}
+
+#[test]
+fn stale_temporary_files_of_this_target_are_removed() {
+    let dir = Dir::new();
+    let source = dir.file("src.env", "A=1\n");
+    let target = dir.file("dst.env", "A=1\n");
+    for name in [".dst.env.x7Gq2a.tmp", ".dst.env.AAAAAA.tmp"] {
+        dir.file(name, &format!("A={CANARY}\n"));
+    }
+    // Not this target's, or not of the pattern: left alone.
+    for name in [
+        ".other.env.x7Gq2a.tmp",
+        ".dst.env.bak.tmp",
+        ".dst.env.x7Gq2a.tmp.keep",
+    ] {
+        dir.file(name, "");
+    }
+    run(sync(&source, &target).dry_run(true)).unwrap();
+    assert_eq!(dir.names().len(), 7, "a dry run removes nothing");
+    assert!(!run(sync(&source, &target)).unwrap().written);
+    assert_eq!(
+        dir.names(),
+        [
+            ".dst.env.bak.tmp",
+            ".dst.env.x7Gq2a.tmp.keep",
+            ".other.env.x7Gq2a.tmp",
+            "dst.env",
+            "src.env"
+        ]
+    );
+}
+
+#[test]
+fn a_target_name_of_255_bytes_is_written() {
+    let dir = Dir::new();
+    let source = dir.file("src.env", "A=1\n");
+    let name = format!("{}.env", "t".repeat(251));
+    let target = dir.path(&name);
+    assert!(run(sync(&source, &target)).unwrap().written);
+    fs::write(&target, "A=0\n").unwrap();
+    assert!(run(sync(&source, &target)).unwrap().written);
+    assert_eq!(fs::read_to_string(&target).unwrap(), "A=1\n");
+    assert_eq!(dir.names(), ["src.env".to_owned(), name]);
+}
+
+#[test]
+fn a_hard_linked_target_is_replaced_not_written_through() {
+    let dir = Dir::new();
+    let source = dir.file("src.env", "A=new\n");
+    let target = dir.file("dst.env", "A=old\n");
+    let other = dir.path("other-name.env");
+    fs::hard_link(&target, &other).unwrap();
+    run(sync(&source, &target)).unwrap();
+    assert_eq!(fs::read_to_string(&target).unwrap(), "A=new\n");
+    assert_eq!(fs::read_to_string(&other).unwrap(), "A=old\n");
+}
+
+#[test]
+fn a_dangling_symlink_target_is_refused() {
+    let dir = Dir::new();
+    let source = dir.file("src.env", "A=1\n");
+    let link = dir.path("link.env");
+    std::os::unix::fs::symlink("nowhere/target.env", &link).unwrap();
+    let error = run(sync(&source, &link)).unwrap_err();
+    assert!(matches!(error, SyncError::Input(_)));
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{} is a symbolic link to nowhere/target.env, which does not exist",
+            link.display()
+        )
+    );
 }

@@ -2,10 +2,7 @@
 //! back as exactly the same string, and that other readers (node dotenv, docker compose) are
 //! least likely to reinterpret.
 
-/// A value that no form of the dialect can hold: python-dotenv's quoted-value patterns take a
-/// backslash just before the closing quote as an escaped quote, so a value that ends with a
-/// backslash must be written bare, which a multi-line value, or one with leading or trailing
-/// spaces, cannot be.
+/// A key that no form of the dialect can hold: it is empty, or needs quotes and holds `'`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Unrepresentable;
 
@@ -38,14 +35,13 @@ const CLASSES: [u8; 256] = {
     classes
 };
 
-/// Appends the written form of `value` to `out`:
+/// Appends the written form of `value` to `out`; every string has one:
 /// - empty: nothing (`KEY=`);
 /// - only characters every reader takes literally: bare (`KEY=abc`);
 /// - no `'`, `\` or line break: single quotes, which no reader expands `$` in;
-/// - otherwise double quotes, with `\\`, `\"`, `\n` and `\r` escaped;
-/// - a value ending in `\` that must not be quoted (see [`Unrepresentable`]): bare, when
-///   python-dotenv reads it back unchanged.
-pub(crate) fn encode(value: &str, out: &mut String) -> Result<(), Unrepresentable> {
+/// - otherwise double quotes, with `\\`, `\"`, `\n` and `\r` escaped (python-dotenv 1.2.4 reads
+///   a backslash before the closing quote as an escaped backslash when it is doubled).
+pub(crate) fn encode(value: &str, out: &mut String) {
     let class = value
         .bytes()
         .fold(0, |class, b| class | CLASSES[usize::from(b)]);
@@ -55,7 +51,7 @@ pub(crate) fn encode(value: &str, out: &mut String) -> Result<(), Unrepresentabl
         out.push('\'');
         out.push_str(value);
         out.push('\'');
-    } else if !value.ends_with('\\') {
+    } else {
         out.reserve(value.len() + 8);
         out.push('"');
         let mut rest = value;
@@ -71,12 +67,7 @@ pub(crate) fn encode(value: &str, out: &mut String) -> Result<(), Unrepresentabl
         }
         out.push_str(rest);
         out.push('"');
-    } else if reads_back_bare(value) {
-        out.push_str(value);
-    } else {
-        return Err(Unrepresentable);
     }
-    Ok(())
 }
 
 /// Whether `key` must be written in single quotes: it must when it would not read back as an
@@ -113,25 +104,14 @@ pub(crate) fn encode_key(key: &str, out: &mut String) -> Result<(), Unrepresenta
     Ok(())
 }
 
-/// Whether python-dotenv reads `KEY=value` back as `value`.
-fn reads_back_bare(value: &str) -> bool {
-    let space = |c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c);
-    !value.starts_with(['\'', '"', '#'])
-        && !value.starts_with(space)
-        && !value.ends_with(space)
-        && !value.contains(['\n', '\r'])
-        && !value
-            .char_indices()
-            .any(|(i, c)| c == '#' && value[..i].ends_with(space))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn encoded(value: &str) -> Result<String, Unrepresentable> {
+    fn encoded(value: &str) -> String {
         let mut out = String::new();
-        encode(value, &mut out).map(|()| out)
+        encode(value, &mut out);
+        out
     }
 
     #[test]
@@ -150,24 +130,17 @@ mod tests {
 
     #[test]
     fn picks_the_plainest_form() {
-        assert_eq!(encoded("").unwrap(), "");
+        assert_eq!(encoded(""), "");
+        assert_eq!(encoded("postgres://u@h:5432/db"), "postgres://u@h:5432/db");
+        assert_eq!(encoded("pa$$w0rd"), "'pa$$w0rd'");
+        assert_eq!(encoded("a #b"), "'a #b'");
+        assert_eq!(encoded("#x"), "'#x'");
+        assert_eq!(encoded(" padded "), "' padded '");
+        assert_eq!(encoded("it's"), "\"it's\"");
         assert_eq!(
-            encoded("postgres://u@h:5432/db").unwrap(),
-            "postgres://u@h:5432/db"
+            encoded("line\nbreak\r\"q\" \\"),
+            "\"line\\nbreak\\r\\\"q\\\" \\\\\""
         );
-        assert_eq!(encoded("pa$$w0rd").unwrap(), "'pa$$w0rd'");
-        assert_eq!(encoded("a #b").unwrap(), "'a #b'");
-        assert_eq!(encoded(" padded ").unwrap(), "' padded '");
-        assert_eq!(encoded("it's").unwrap(), "\"it's\"");
-        assert_eq!(
-            encoded("line\nbreak\r\"q\" \\").unwrap_err(),
-            Unrepresentable
-        );
-        assert_eq!(
-            encoded("line\nbreak\r\"q\" \\x").unwrap(),
-            "\"line\\nbreak\\r\\\"q\\\" \\\\x\""
-        );
-        assert_eq!(encoded("C:\\dir\\").unwrap(), "C:\\dir\\");
-        assert_eq!(encoded(" C:\\dir\\").unwrap_err(), Unrepresentable);
+        assert_eq!(encoded("C:\\dir\\"), "\"C:\\\\dir\\\\\"");
     }
 }

@@ -10,8 +10,10 @@
 //! ```
 //!
 //! `SyncOptions::source` and `target` (the CLI's `--from` and `--to`, relative to the current
-//! directory) override the two files. The files are read in the dialect of python-dotenv 1.x
-//! without interpolation (`parse.rs` says how, rule by rule); `$` is never expanded.
+//! directory) override the two files. The files are read in the dialect of python-dotenv 1.2.4
+//! without interpolation (`parse.rs` says how, rule by rule); `$` is never expanded. A key
+//! whose last statement has no `=` (`KEY`, `export KEY`) has no value: it is not synced, and
+//! `--prune` leaves it in the target; the warning names the file and line, never the line's text.
 //!
 //! The target is updated in place: keys whose value changed are rewritten where they stand, new
 //! keys are appended, and everything else (comments, blank lines, order, `export` prefixes, line
@@ -19,10 +21,18 @@
 //! atomically, and not at all when no value changed. A dry run reports the same changes and
 //! writes nothing.
 //!
-//! A value is written in the form the source wrote it in: that form reads back as the same
-//! string by construction. Only a value whose form depends on what follows it in the source (a
-//! quoted value closed by the reader's backtracking) is re-encoded, in the plainest form that
-//! this reader and python-dotenv read back unchanged (`encode.rs`).
+//! Writing never loses data: the new text is parsed again before it is written, and unless it
+//! reads back as exactly the planned keys and values, nothing is written. The directory of the
+//! target is locked for the whole read-modify-write, so that two syncs into one target run one
+//! after the other; the target's owner, group and mode are kept; only regular files are read or
+//! replaced (a FIFO, a device or a socket is refused before it is opened). A target with other
+//! hard links is replaced, not written through: its other names keep the old content.
+//!
+//! A value is written in the form the source wrote it in (with the target's line ending, when it
+//! spans lines): that form reads back as the same string by construction. A bare value that
+//! starts with `#` is quoted (`KEY= #x` is an empty value and a comment), an empty value before
+//! a comment is written `''`, and values given as strings ([`write_string`]) get the plainest
+//! form that this reader and python-dotenv read back unchanged (`encode.rs`).
 
 mod encode;
 mod parse;
@@ -40,7 +50,6 @@ use stagecraft_core::{
     SyncReport, secrets_provider,
 };
 use std::hash::BuildHasher;
-use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Syncs keys from one env file (`.env.local`) to another (`.env.staging`).
@@ -92,14 +101,6 @@ pub enum Error {
         /// The keys it lacks, in the order asked for.
         keys: Vec<String>,
     },
-    /// A value cannot be written in the env file dialect.
-    #[error(
-        "the value of {key} cannot be written to an env file: it ends with a backslash and spans several lines or has leading or trailing spaces"
-    )]
-    Unrepresentable {
-        /// The key.
-        key: String,
-    },
     /// A key cannot be written in the env file dialect (it is empty, or starts with `'` and
     /// needs quoting).
     #[error("the key {key:?} cannot be written to an env file")]
@@ -107,12 +108,23 @@ pub enum Error {
         /// The key.
         key: String,
     },
+    /// The updated target would not read back as the planned keys and values (a bug of the
+    /// writer); nothing was written.
+    #[error(
+        "the update of {} would not read back as planned; nothing was written (this is a bug, please report it)",
+        path.display()
+    )]
+    Unverified {
+        /// The target.
+        path: PathBuf,
+    },
 }
 
 impl From<Error> for SyncError {
     fn from(error: Error) -> Self {
         match &error {
             Error::Fs(fs) if !fs.is_input() => SyncError::external(error),
+            Error::Unverified { .. } => SyncError::external(error),
             _ => SyncError::input(error),
         }
     }
@@ -189,7 +201,7 @@ fn setting(section: &str, field: &str) -> String {
     }
 }
 
-/// Reads and parses an env file, warning about bare keys.
+/// Parses an env file.
 fn parse_file<'a>(path: &Path, text: &'a str) -> Result<Document<'a>, Error> {
     let doc = parse::parse(text).map_err(|e| Error::Parse {
         path: path.to_owned(),
@@ -197,13 +209,11 @@ fn parse_file<'a>(path: &Path, text: &'a str) -> Result<Document<'a>, Error> {
         error: e.error,
     })?;
     tracing::debug!(file = %path.display(), statements = doc.bindings.len(), "read env file");
-    for bare in doc.bindings.iter().filter(|b| b.form.is_none()) {
-        tracing::warn!(file = %path.display(), line = bare.line, key = bare.key, "key without `=` carries no value; skipped");
-    }
     Ok(doc)
 }
 
-/// The last binding of each key that has a value, in the order keys first appear.
+/// The last binding of each key, in the order keys first appear. A key whose last binding has
+/// no `=` is valueless.
 struct Values<'d, 'a> {
     order: Vec<&'d Binding<'a>>,
     /// Positions in `order`, by the hash of their key: 4 bytes a key, so that the index of a
@@ -218,7 +228,7 @@ impl<'d, 'a> Values<'d, 'a> {
         let mut index = HashTable::with_capacity(doc.bindings.len());
         // Keys come from the user's own files, so a fast hash without DoS resistance is fine.
         let hasher = FixedState::default();
-        for binding in doc.bindings.iter().filter(|b| b.form.is_some()) {
+        for binding in &doc.bindings {
             let hash = hasher.hash_one(binding.key);
             match index.find(hash, |&i| order[i as usize].key == binding.key) {
                 Some(&i) => order[i as usize] = binding,
@@ -237,6 +247,7 @@ impl<'d, 'a> Values<'d, 'a> {
         }
     }
 
+    /// The last binding of `key`, valueless or not.
     fn get(&self, key: &str) -> Option<&'d Binding<'a>> {
         if self.order.is_empty() {
             return None;
@@ -245,6 +256,11 @@ impl<'d, 'a> Values<'d, 'a> {
         self.index
             .find(hash, |&i| self.order[i as usize].key == key)
             .map(|&i| self.order[i as usize])
+    }
+
+    /// The last binding of `key`, when it has a value.
+    fn get_valued(&self, key: &str) -> Option<&'d Binding<'a>> {
+        self.get(key).filter(|b| b.form.is_some())
     }
 }
 
@@ -272,14 +288,23 @@ pub fn sync_text(
     prune: bool,
 ) -> Result<SyncReport, Error> {
     let source_doc = parse_file(source, source_text)?;
+    for bare in source_doc.bindings.iter().filter(|b| b.form.is_none()) {
+        // The line may be a secret pasted on a line of its own: only its place is named.
+        tracing::warn!(file = %source.display(), line = bare.line, "a key without `=` has no value; not synced");
+    }
     let source_values = Values::of(&source_doc);
-    let chosen: Vec<&Binding<'_>>;
-    let selected: &[&Binding<'_>] = if keys.is_empty() {
-        &source_values.order
+    let mut wanted = foldhash::HashSet::default();
+    let selected: Vec<&Binding<'_>> = if keys.is_empty() {
+        source_values
+            .order
+            .iter()
+            .copied()
+            .filter(|b| b.form.is_some())
+            .collect()
     } else {
         let missing: Vec<String> = keys
             .iter()
-            .filter(|k| source_values.get(k).is_none())
+            .filter(|k| source_values.get_valued(k).is_none())
             .cloned()
             .collect();
         if !missing.is_empty() {
@@ -288,25 +313,33 @@ pub fn sync_text(
                 keys: missing,
             });
         }
-        let mut seen = foldhash::HashSet::default();
-        chosen = keys
-            .iter()
-            .filter(|k| seen.insert(k.as_str()))
+        keys.iter()
+            .filter(|k| wanted.insert(k.as_str()))
             .filter_map(|k| source_values.get(k))
-            .collect();
-        &chosen
+            .collect()
     };
+    // `--prune` removes the keys the source does not mention; a key it leaves valueless stays.
+    let is_pruned = |key: &str| prune && source_values.get(key).is_none();
 
-    fs::check_writable(target)?;
-    let target_text = fs::read_text_if_exists(target)?.unwrap_or_default();
+    let mut locked = if dry_run {
+        fs::check_writable(target)?;
+        None
+    } else {
+        Some(fs::LockedTarget::lock(target)?)
+    };
+    let target_text = match &mut locked {
+        Some(locked) => locked.read_text()?,
+        None => fs::read_text_if_exists(target)?,
+    }
+    .unwrap_or_default();
     let target_doc = parse_file(target, &target_text)?;
     let target_values = Values::of(&target_doc);
 
     let mut report = SyncReport::new(source.display().to_string(), target.display().to_string());
     report.changes.reserve(selected.len());
-    let mut in_place = Vec::new();
+    let mut edits = Vec::new();
     let mut appended = Vec::new();
-    for &binding in selected {
+    for &binding in &selected {
         let action = match target_values.get(binding.key) {
             None => {
                 check_representable(binding)?;
@@ -315,12 +348,16 @@ pub fn sync_text(
             }
             Some(current) if current.value() == binding.value() => Action::Unchanged,
             Some(current) => {
-                check_representable(binding)?;
-                in_place.push(Edit::Replace {
+                edits.push(Edit::Replace {
                     at: current,
                     with: binding,
                 });
-                Action::Changed
+                // A valueless key gets its value where it stands.
+                if current.form.is_none() {
+                    Action::Added
+                } else {
+                    Action::Changed
+                }
             }
         };
         report.changes.push(KeyChange {
@@ -329,31 +366,65 @@ pub fn sync_text(
         });
     }
     if prune {
-        for stale in target_values
-            .order
-            .iter()
-            .filter(|b| source_values.get(b.key).is_none())
-        {
-            in_place.extend(
-                target_doc
-                    .bindings
-                    .iter()
-                    .filter(|b| b.key == stale.key)
-                    .map(|at| Edit::Remove { at }),
-            );
+        for stale in target_values.order.iter().filter(|b| is_pruned(b.key)) {
             report.changes.push(KeyChange {
                 key: stale.key.to_owned(),
                 action: Action::Removed,
             });
         }
+        edits.extend(
+            target_doc
+                .bindings
+                .iter()
+                .filter(|b| is_pruned(b.key))
+                .map(|at| Edit::Remove { at }),
+        );
     }
-    if (in_place.is_empty() && appended.is_empty()) || dry_run {
+    // A dry run holds no lock; it and a sync with nothing to change write nothing.
+    let Some(locked) = locked.filter(|_| !(edits.is_empty() && appended.is_empty())) else {
         return Ok(report);
+    };
+    let text = apply(&target_doc, edits, &appended);
+    // What is written must read back as the plan, statement by statement: the target's
+    // statements in order, less the pruned ones, each last statement of a selected key with the
+    // source's value, then the appended ones. Then it reads as the planned keys and values.
+    let mut planned = target_doc
+        .bindings
+        .iter()
+        .filter(|b| !is_pruned(b.key))
+        .map(|b| match source_values.get_valued(b.key) {
+            Some(from)
+                if (keys.is_empty() || wanted.contains(b.key))
+                    && target_values
+                        .get(b.key)
+                        .is_some_and(|last| std::ptr::eq(last, b)) =>
+            {
+                (b.key, from)
+            }
+            _ => (b.key, b),
+        })
+        .chain(appended.iter().map(|b| (b.key, *b)));
+    let mut as_planned = true;
+    let parsed = parse::each_binding(&text, |b| {
+        as_planned &= planned
+            .next()
+            .is_some_and(|(key, p)| key == b.key && same_value(p, &b));
+    });
+    if parsed.is_err() || !as_planned || planned.next().is_some() {
+        return Err(Error::Unverified {
+            path: target.to_owned(),
+        });
     }
-    fs::write_atomically(target, |out| apply(&target_doc, in_place, &appended, out))?;
+    locked.replace(|out| out.write_all(text.as_bytes()))?;
     tracing::debug!(file = %target.display(), "replaced env file");
     report.written = true;
     Ok(report)
+}
+
+/// Whether two bindings have the same value (or are both valueless); written the same way,
+/// they do without decoding.
+fn same_value(a: &Binding<'_>, b: &Binding<'_>) -> bool {
+    (a.form == b.form && a.written == b.written) || a.value() == b.value()
 }
 
 /// A change to a statement of the target.
@@ -367,97 +438,75 @@ enum Edit<'d, 'a> {
     Remove { at: &'d Binding<'a> },
 }
 
-/// Writes the target's text with the edits applied where they stand and the `appended` source
-/// bindings added at the end, in the file's own line ending.
-fn apply(
-    doc: &Document<'_>,
-    mut in_place: Vec<Edit<'_, '_>>,
-    appended: &[&Binding<'_>],
-    out: &mut dyn Write,
-) -> io::Result<()> {
-    let mut out = Chunks {
-        out,
-        buf: Vec::with_capacity(Chunks::SIZE),
-        last: None,
-    };
+/// The target's text with the edits applied where they stand and the `appended` source bindings
+/// added at the end, in the file's own line ending.
+fn apply(doc: &Document<'_>, mut edits: Vec<Edit<'_, '_>>, appended: &[&Binding<'_>]) -> String {
     let text = doc.text;
-    let line_ending = match text.find(['\r', '\n']).map(|at| &text[at..]) {
+    let mut out = String::with_capacity(
+        text.len()
+            + appended
+                .iter()
+                .map(|b| b.key.len() + b.written.len() + 4)
+                .sum::<usize>(),
+    );
+    let line_ending = match memchr::memchr2(b'\r', b'\n', text.as_bytes()).map(|at| &text[at..]) {
         Some(rest) if rest.starts_with("\r\n") => "\r\n",
         Some(rest) if rest.starts_with('\r') => "\r",
         _ => "\n",
     };
-    in_place.sort_by_key(|edit| match edit {
+    edits.sort_by_key(|edit| match edit {
         Edit::Replace { at, .. } => at.value_start,
         Edit::Remove { at } => at.start,
     });
     let mut copied = 0;
-    for edit in &in_place {
+    for edit in &edits {
         match edit {
             Edit::Replace { at, with } => {
-                out.push(&text.as_bytes()[copied..at.value_start])?;
-                write_value(with, &mut out)?;
+                out.push_str(&text[copied..at.value_start]);
                 copied = at.value_start + at.written.len();
-                // `KEY="old"#note` is a comment after a quote, but `KEY=new#note` is a value.
-                if text[copied..].starts_with('#') {
-                    out.push(b" ")?;
+                let line_end = memchr::memchr2(b'\r', b'\n', &text.as_bytes()[copied..])
+                    .map_or(text.len(), |end| copied + end);
+                let rest_of_line = &text[copied..line_end];
+                if at.form.is_none() {
+                    out.push('=');
+                }
+                if with.value().is_some_and(|v| v.is_empty())
+                    && !rest_of_line.trim_start().is_empty()
+                {
+                    // `KEY=  # note` would read the same, but not in older readers.
+                    out.push_str("''");
+                } else {
+                    write_value(with, line_ending, &mut out);
+                    // `KEY="old"#note` is a comment after a quote, but `KEY=new#note` is a value.
+                    if rest_of_line.starts_with('#') {
+                        out.push(' ');
+                    }
                 }
             }
             Edit::Remove { at } => {
-                out.push(&text.as_bytes()[copied..at.start])?;
+                out.push_str(&text[copied..at.start]);
                 copied = at.end;
             }
         }
     }
-    out.push(&text.as_bytes()[copied..])?;
-    if !appended.is_empty() && out.last.is_some_and(|b| b != b'\n' && b != b'\r') {
-        out.push(line_ending.as_bytes())?;
+    out.push_str(&text[copied..]);
+    if !appended.is_empty() && !out.is_empty() && !out.ends_with(['\n', '\r']) {
+        out.push_str(line_ending);
     }
     for binding in appended {
         // `check_representable` accepted this key before anything was written.
         if key_needs_quotes(binding) == Ok(true) {
-            out.push(b"'")?;
-            out.push(binding.key.as_bytes())?;
-            out.push(b"'=")?;
+            out.push('\'');
+            out.push_str(binding.key);
+            out.push_str("'=");
         } else {
-            out.push(binding.key.as_bytes())?;
-            out.push(b"=")?;
+            out.push_str(binding.key);
+            out.push('=');
         }
-        write_value(binding, &mut out)?;
-        out.push(line_ending.as_bytes())?;
+        write_value(binding, line_ending, &mut out);
+        out.push_str(line_ending);
     }
-    out.finish()
-}
-
-/// Gathers the output in 64 KiB chunks, since each line is several small pieces that would
-/// otherwise each pay for a call through `dyn Write`. Remembers the last byte, to know whether
-/// an appended key starts a line of its own.
-struct Chunks<'w> {
-    out: &'w mut dyn Write,
-    buf: Vec<u8>,
-    last: Option<u8>,
-}
-
-impl Chunks<'_> {
-    const SIZE: usize = 1 << 16;
-
-    fn push(&mut self, bytes: &[u8]) -> io::Result<()> {
-        if let Some(&last) = bytes.last() {
-            self.last = Some(last);
-        }
-        if self.buf.len() + bytes.len() > Self::SIZE {
-            self.out.write_all(&self.buf)?;
-            self.buf.clear();
-        }
-        if bytes.len() > Self::SIZE {
-            return self.out.write_all(bytes);
-        }
-        self.buf.extend_from_slice(bytes);
-        Ok(())
-    }
-
-    fn finish(self) -> io::Result<()> {
-        self.out.write_all(&self.buf)
-    }
+    out
 }
 
 /// Whether a source key must be written in quotes (`encode::key_needs_quotes`). A key the
@@ -471,19 +520,13 @@ fn key_needs_quotes(binding: &Binding<'_>) -> Result<bool, encode::Unrepresentab
     }
 }
 
-/// Fails when a source key or value that will be written has no form that reads back the same.
+/// Fails when a source key that will be appended has no form that reads back the same.
 fn check_representable(binding: &Binding<'_>) -> Result<(), Error> {
-    key_needs_quotes(binding).map_err(|_| Error::UnrepresentableKey {
-        key: binding.key.to_owned(),
-    })?;
-    if binding.is_portable() {
-        return Ok(());
-    }
-    encode_value(
-        binding.key,
-        &binding.value().unwrap_or_default(),
-        &mut String::new(),
-    )
+    key_needs_quotes(binding)
+        .map(drop)
+        .map_err(|_| Error::UnrepresentableKey {
+            key: binding.key.to_owned(),
+        })
 }
 
 fn encode_key(key: &str, out: &mut String) -> Result<(), Error> {
@@ -492,34 +535,38 @@ fn encode_key(key: &str, out: &mut String) -> Result<(), Error> {
     })
 }
 
-/// Writes a source binding's value: as it was written when that form reads the same anywhere
-/// (it does by construction, being what the value was read from), else in the plainest form
-/// that reads back the same.
-fn write_value(binding: &Binding<'_>, out: &mut Chunks<'_>) -> io::Result<()> {
-    if binding.is_portable() {
-        return out.push(binding.written.as_bytes());
+/// Writes a source binding's value as the source wrote it, which reads the same anywhere (a
+/// quoted value ends at its first unescaped quote), with its line breaks in the target's
+/// `line_ending`. A bare value that starts with `#` is quoted instead, since after `= ` it
+/// would read as a comment.
+fn write_value(binding: &Binding<'_>, line_ending: &str, out: &mut String) {
+    let written = binding.written;
+    if binding.form == Some(parse::Form::Bare) {
+        if written.starts_with('#') {
+            return encode::encode(written, out);
+        }
+        // A bare value is one line.
+        return out.push_str(written);
     }
-    let mut encoded = String::new();
-    // `check_representable` accepted this value before anything was written.
-    encode::encode(&binding.value().unwrap_or_default(), &mut encoded)
-        .map_err(|_| io::Error::other("a value checked as representable is not"))?;
-    out.push(encoded.as_bytes())
+    let mut rest = written;
+    while let Some(at) = memchr::memchr2(b'\r', b'\n', rest.as_bytes()) {
+        out.push_str(&rest[..at]);
+        out.push_str(line_ending);
+        let skip = if rest[at..].starts_with("\r\n") { 2 } else { 1 };
+        rest = &rest[at + skip..];
+    }
+    out.push_str(rest);
 }
 
-fn encode_value(key: &str, value: &str, out: &mut String) -> Result<(), Error> {
-    encode::encode(value, out).map_err(|_| Error::Unrepresentable {
-        key: key.to_owned(),
-    })
-}
-
-/// Parses env file text into its keys and values (last one wins), for tests and tools.
+/// Parses env file text into its keys and values (last one wins), for tests and tools. A key
+/// whose last statement has no `=` is left out, as `load_dotenv` sets nothing for it.
 pub fn read_str(text: &str) -> Result<Vec<(String, String)>, (usize, ParseError)> {
     let doc = parse::parse(text).map_err(|e| (e.line, e.error))?;
     let values = Values::of(&doc);
     Ok(values
         .order
         .iter()
-        .map(|b| (b.key.to_owned(), b.value().unwrap_or_default().into_owned()))
+        .filter_map(|b| Some((b.key.to_owned(), b.value()?.into_owned())))
         .collect())
 }
 
@@ -531,7 +578,7 @@ pub fn write_string<'a>(
     for (key, value) in entries {
         encode_key(key, &mut out)?;
         out.push('=');
-        encode_value(key, value, &mut out)?;
+        encode::encode(value, &mut out);
         out.push('\n');
     }
     Ok(out)

@@ -1,31 +1,40 @@
-//! The env file reader: the dialect python-dotenv 1.x reads (without interpolation), byte for
-//! byte, including its corner cases, plus a leading BOM. It keeps the position of every binding
-//! so that a file can be updated in place.
+//! The env file reader: the dialect python-dotenv 1.2.4 reads (without interpolation), byte for
+//! byte, including its corner cases. It keeps the position of every binding so that a file can
+//! be updated in place.
 //!
-//! python-dotenv defines the dialect with regular expressions; each step below names the one it
-//! follows. "Space" is what Python's `\s` matches: Unicode white space and `\x1c`–`\x1f`.
+//! python-dotenv defines the dialect with regular expressions in its `parser.py`; each step below
+//! names the one it follows. "Space" is what Python's `\s` matches: Unicode white space and
+//! `\x1c`–`\x1f`. The rules 1.2.4 changed against 1.2.2, each followed here:
+//! - a leading BOM is dropped before parsing ([`parse`]);
+//! - in a quoted value a backslash always escapes the next character, whatever it is
+//!   (`\\.` with DOTALL), so the first quote not escaped closes the value and a value whose
+//!   every quote is escaped is unterminated: there is no backtracking ([`Reader::quoted`]);
+//! - spaces after `=` followed by `#` make an empty value and a comment (`KEY= # note`), while
+//!   `KEY=#x` is still the value `#x` ([`parse`], after the `=`).
+//!
+//! A key without `=` (`KEY`, `export KEY`) has no value, and being the last statement of its key
+//! it makes the key valueless (python-dotenv maps it to `None`; `load_dotenv` sets nothing).
 
 use std::borrow::Cow;
 use std::ops::Range;
 
-/// A parsed env file.
-#[derive(Debug)]
+/// A parsed env file. Its `Debug` output shows no value.
 pub(crate) struct Document<'a> {
     pub(crate) text: &'a str,
     pub(crate) bindings: Vec<Binding<'a>>,
 }
 
-/// One `KEY=value` statement. Its value is decoded only when asked for.
-#[derive(Debug)]
+/// One `KEY=value` statement. Its value is decoded only when asked for; its `Debug` output
+/// shows the key and the line, never the value.
 pub(crate) struct Binding<'a> {
     pub(crate) key: &'a str,
     /// Whether the key was written in single quotes.
     pub(crate) quoted_key: bool,
     /// How the value is written; `None` for a bare key without `=`.
     pub(crate) form: Option<Form>,
-    /// The value as written, quotes included; empty for an empty value.
+    /// The value as written, quotes included; empty for an empty value and a bare key.
     pub(crate) written: &'a str,
-    /// Where `written` starts in the file.
+    /// Where `written` starts in the file; for a bare key, just past the key.
     pub(crate) value_start: usize,
     /// The 1-based line of the key.
     pub(crate) line: usize,
@@ -35,16 +44,33 @@ pub(crate) struct Binding<'a> {
     pub(crate) end: usize,
 }
 
+impl std::fmt::Debug for Document<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Document")
+            .field("bindings", &self.bindings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Binding<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Binding")
+            .field("key", &self.key)
+            .field("line", &self.line)
+            .field("form", &self.form)
+            .finish_non_exhaustive()
+    }
+}
+
 /// How a value is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Form {
     /// Unquoted.
     Bare,
-    /// In single quotes; `portable` is false when only backtracking found the closing quote,
-    /// so that the text reads the same only where it stands.
-    Single { portable: bool },
+    /// In single quotes.
+    Single,
     /// In double quotes.
-    Double { portable: bool },
+    Double,
 }
 
 impl Binding<'_> {
@@ -53,17 +79,9 @@ impl Binding<'_> {
         let inner = || &self.written[1..self.written.len() - 1];
         Some(match self.form? {
             Form::Bare => Cow::Borrowed(self.written),
-            Form::Single { .. } => unescape(inner(), false),
-            Form::Double { .. } => unescape(inner(), true),
+            Form::Single => unescape(inner(), false),
+            Form::Double => unescape(inner(), true),
         })
-    }
-
-    /// Whether `written` reads as the same value wherever it is copied.
-    pub(crate) fn is_portable(&self) -> bool {
-        !matches!(
-            self.form,
-            Some(Form::Single { portable: false } | Form::Double { portable: false })
-        )
     }
 }
 
@@ -76,10 +94,12 @@ pub enum ParseError {
     /// A key is followed by something other than `=`, a comment or the end of the line.
     #[error("expected `=` after the key")]
     ExpectedEquals,
-    /// A single-quoted key or value has no closing quote.
+    /// A single-quoted key or value has no closing quote (in a value, every quote that follows
+    /// is escaped by a backslash).
     #[error("unterminated single quote")]
     UnterminatedSingleQuote,
-    /// A double-quoted value has no closing quote.
+    /// A double-quoted value has no closing quote (every quote that follows is escaped by a
+    /// backslash).
     #[error("unterminated double quote")]
     UnterminatedDoubleQuote,
     /// A quoted value is followed by something other than a comment or the end of the line.
@@ -116,19 +136,6 @@ fn prefix_len(s: &str, keep: impl Fn(char) -> bool) -> usize {
     s.len()
 }
 
-/// The number of line breaks (`\r\n`, `\n` or `\r`) in `bytes`.
-fn count_breaks(bytes: &[u8]) -> usize {
-    let Some(first) = memchr::memchr2(b'\n', b'\r', bytes) else {
-        return 0;
-    };
-    let bytes = &bytes[first..];
-    let lf = memchr::memchr_iter(b'\n', bytes).count();
-    let lone_cr = memchr::memchr_iter(b'\r', bytes)
-        .filter(|&i| bytes.get(i + 1) != Some(&b'\n'))
-        .count();
-    lf + lone_cr
-}
-
 struct Reader<'a> {
     text: &'a str,
     pos: usize,
@@ -150,7 +157,7 @@ impl<'a> Reader<'a> {
         self.line += match passed {
             [] => 0,
             [b'\n'] => 1,
-            _ => count_breaks(passed),
+            _ => crate::fs::count_breaks(passed),
         };
         self.pos = to;
     }
@@ -206,32 +213,34 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A quoted key or value starting at the opening `quote`: `'((?:\\'|[^'])*)'`. Returns the
-    /// range between the quotes, and whether the closing quote was found going forward. Like the
-    /// regular expression, when no quote closes the value on the way forward (each one was
-    /// escaped), it backtracks to the last quote in the text.
-    fn quoted(&mut self, quote: u8, escapes: bool) -> Option<(Range<usize>, bool)> {
+    /// A quoted key or value starting at the opening `quote`, up to the first quote that
+    /// closes it. A key (`'([^']+)'`) has no escapes; in a value (`'((?:\\\\.|[^'\\\\])*)'`,
+    /// DOTALL) a backslash escapes the character after it, whatever it is. Returns the range
+    /// between the quotes, or `None` when no quote closes it.
+    fn quoted(&mut self, quote: u8, escapes: bool) -> Option<Range<usize>> {
         let bytes = self.text.as_bytes();
         let open = self.pos;
         let mut i = open + 1;
-        let (close, forward) = loop {
-            let Some(offset) = memchr::memchr2(quote, b'\\', &bytes[i..]) else {
-                let last = memchr::memrchr(quote, &bytes[open + 1..])?;
-                break (open + 1 + last, false);
+        let close = loop {
+            let offset = if escapes {
+                memchr::memchr2(quote, b'\\', &bytes[i..])?
+            } else {
+                memchr::memchr(quote, &bytes[i..])?
             };
             let at = i + offset;
             if bytes[at] == quote {
-                break (at, true);
+                break at;
             }
-            // A backslash: with `escapes`, `\<quote>` does not close the value.
-            i = if escapes && bytes.get(at + 1) == Some(&quote) {
-                at + 2
-            } else {
-                at + 1
-            };
+            // A backslash: the character after it (which may take several bytes, or be the
+            // `\r` of `\r\n`) cannot close the value; skipping one byte is enough, since only an
+            // ASCII quote or backslash can.
+            i = at + 2;
+            if i > bytes.len() {
+                return None;
+            }
         };
         self.advance_to(close + 1);
-        Some((open + 1..close, forward))
+        Some(open + 1..close)
     }
 }
 
@@ -290,6 +299,18 @@ fn unquoted_len(part: &str) -> usize {
 
 /// Parses a whole file. `text` may start with a BOM, which is skipped.
 pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
+    // At most one statement a line: reserving that up front (untouched pages cost nothing)
+    // saves growing and copying a large vector.
+    let mut bindings = Vec::with_capacity(crate::fs::count_breaks(text.as_bytes()) + 1);
+    each_binding(text, |binding| bindings.push(binding))?;
+    Ok(Document { text, bindings })
+}
+
+/// Parses a whole file, handing each statement to `found` in order instead of keeping them.
+pub(crate) fn each_binding<'a>(
+    text: &'a str,
+    mut found: impl FnMut(Binding<'a>),
+) -> Result<(), LineError> {
     let start = if text.starts_with('\u{feff}') {
         '\u{feff}'.len_utf8()
     } else {
@@ -300,9 +321,6 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
         pos: start,
         line: 1,
     };
-    // At most one statement a line: reserving that up front (untouched pages cost nothing)
-    // saves growing and copying a large vector.
-    let mut bindings = Vec::with_capacity(count_breaks(text.as_bytes()) + 1);
     loop {
         // Each statement starts at the start of a line; blank lines before it are skipped.
         let before = r.pos;
@@ -336,7 +354,7 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
             }
             // `'([^']+)'`
             Some(b'\'') => {
-                let (span, _) = r
+                let span = r
                     .quoted(b'\'', false)
                     .ok_or(fail(ParseError::UnterminatedSingleQuote))?;
                 if span.is_empty() {
@@ -355,12 +373,22 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
                 (key, false)
             }
         };
+        let key_end = r.pos;
         r.skip_spaces(false);
         let (form, value_start, value_end) = if r.peek() == Some(b'=') {
+            // `(=[^\S\r\n]*)`
+            let equals = r.pos;
             r.pos += 1;
             r.skip_spaces(false);
             let at = r.pos;
+            let spaced = at > equals + 1;
             match r.peek() {
+                // `KEY= # note`: spaces after `=`, then `#`, is an empty value and a comment.
+                Some(b'#') if spaced => {
+                    r.pos = r.line_end();
+                    r.end_of_line();
+                    (Some(Form::Bare), at, at)
+                }
                 Some(q @ (b'\'' | b'"')) => {
                     let double = q == b'"';
                     let unterminated = if double {
@@ -368,16 +396,12 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
                     } else {
                         ParseError::UnterminatedSingleQuote
                     };
-                    let (inner, portable) = r.quoted(q, true).ok_or(fail(unterminated))?;
+                    let inner = r.quoted(q, true).ok_or(fail(unterminated))?;
                     r.comment();
                     if !r.end_of_line() {
                         return Err(fail(ParseError::TextAfterQuote));
                     }
-                    let form = if double {
-                        Form::Double { portable }
-                    } else {
-                        Form::Single { portable }
-                    };
+                    let form = if double { Form::Double } else { Form::Single };
                     (Some(form), at, inner.end + 1)
                 }
                 None | Some(b'\r' | b'\n') => {
@@ -393,14 +417,13 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
                 }
             }
         } else {
-            let at = r.pos;
             r.comment();
             if !r.end_of_line() {
                 return Err(fail(ParseError::ExpectedEquals));
             }
-            (None, at, at)
+            (None, key_end, key_end)
         };
-        bindings.push(Binding {
+        found(Binding {
             key,
             quoted_key,
             form,
@@ -411,7 +434,7 @@ pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
             end: r.pos,
         });
     }
-    Ok(Document { text, bindings })
+    Ok(())
 }
 
 #[cfg(test)]
@@ -479,14 +502,46 @@ mod tests {
     }
 
     #[test]
-    fn values_closed_by_backtracking_are_not_portable() {
-        let doc = parse("A=\"x\\\"\nB='y'\n").unwrap();
-        assert!(!doc.bindings[0].is_portable());
-        assert!(doc.bindings[1].is_portable());
+    fn a_backslash_escapes_whatever_follows_it() {
+        assert_eq!(values("A=\"x\\\\\"\n"), [("A", Some("x\\".into()))]);
+        assert_eq!(values("A='x\\\\'\n"), [("A", Some("x\\".into()))]);
+        assert_eq!(
+            parse("A=\"x\\\"\nB=\"y\"\n").unwrap_err(),
+            LineError {
+                line: 1,
+                error: ParseError::TextAfterQuote
+            }
+        );
+        assert_eq!(
+            parse("A=\"x\\\"\n").unwrap_err(),
+            LineError {
+                line: 1,
+                error: ParseError::UnterminatedDoubleQuote
+            }
+        );
+    }
+
+    #[test]
+    fn spaces_then_a_hash_after_the_equals_sign_are_an_empty_value() {
+        let doc = parse("A= # note\nB=#x\n").unwrap();
+        assert_eq!(doc.bindings[0].value().unwrap(), "");
+        assert_eq!(doc.bindings[0].value_start, 3);
+        assert_eq!(doc.bindings[1].value().unwrap(), "#x");
+    }
+
+    #[test]
+    fn debug_output_shows_no_value() {
+        let doc = parse("KEY=canary-31337\nOTHER='canary-31337'\n").unwrap();
+        let debug = format!("{doc:?}");
+        assert!(
+            debug.contains("KEY") && !debug.contains("canary"),
+            "{debug}"
+        );
     }
 
     #[test]
     fn bare_keys_have_no_value() {
         assert_eq!(values("A\nB=1\n"), [("A", None), ("B", Some("1".into()))]);
+        assert_eq!(parse("'A' # c\n").unwrap().bindings[0].value_start, 3);
     }
 }
