@@ -247,7 +247,7 @@ fn malformed_yaml_names_line_and_column() {
 fn missing_provider() {
     config_fails(
         "secrets:\n  providers:\n    envfile: {}\n",
-        "error: stagecraft.yml:2:3: secrets: missing `provider`; set it to one of: encore, envfile\n",
+        "error: stagecraft.yml:2:3: secrets: missing `provider`; set it to one of: encore, envfile, vault\n",
     );
 }
 
@@ -255,13 +255,13 @@ fn missing_provider() {
 fn unknown_provider_suggests_the_nearest() {
     config_fails(
         &CONFIG.replace("provider: envfile", "provider: envfle"),
-        "error: stagecraft.yml:2:13: secrets.provider: unknown secrets provider \"envfle\"; did you mean \"envfile\"? (registered: encore, envfile)\n",
+        "error: stagecraft.yml:2:13: secrets.provider: unknown secrets provider \"envfle\"; did you mean \"envfile\"? (registered: encore, envfile, vault)\n",
     );
     Project::new()
-        .run(&["secrets", "sync", "--provider", "vault"])
+        .run(&["secrets", "sync", "--provider", "aws"])
         .fails_with(
             1,
-            "error: unknown secrets provider \"vault\" (registered: encore, envfile)\n",
+            "error: unknown secrets provider \"aws\" (registered: encore, envfile, vault)\n",
         );
 }
 
@@ -303,13 +303,13 @@ fn other_sections_are_left_alone() {
 #[test]
 fn config_validate_reports_every_problem() {
     let project = Project::new();
-    project.write("stagecraft.yml", "secrets:\n  provider: envfle\n  extra: 1\n  providers:\n    envfile:\n      target: x\n    vault: {}\n");
+    project.write("stagecraft.yml", "secrets:\n  provider: envfle\n  extra: 1\n  providers:\n    envfile:\n      target: x\n    aws: {}\n");
     project.run(&["config", "validate"]).fails_with(
         1,
         "error: stagecraft.yml:3:10: secrets.extra: unknown key `extra`; expected `provider` or `providers`\n\
-         error: stagecraft.yml:2:13: secrets.provider: unknown secrets provider \"envfle\"; did you mean \"envfile\"? (registered: encore, envfile)\n\
+         error: stagecraft.yml:2:13: secrets.provider: unknown secrets provider \"envfle\"; did you mean \"envfile\"? (registered: encore, envfile, vault)\n\
          error: stagecraft.yml:6:7: secrets.providers.envfile.target: unknown field `target`, expected `source_file` or `target_file`\n\
-         error: stagecraft.yml:7:12: secrets.providers.vault: unknown secrets provider \"vault\" (registered: encore, envfile)\n",
+         error: stagecraft.yml:7:10: secrets.providers.aws: unknown secrets provider \"aws\" (registered: encore, envfile, vault)\n",
     );
     project.write("stagecraft.yml", CONFIG);
     let run = project.run(&["config", "validate"]);
@@ -379,7 +379,8 @@ fn providers_are_listed_in_order() {
     assert_eq!(
         run.stdout(),
         "encore   Pushes env file keys into Encore's secret manager, or its local overrides file.\n\
-         envfile  Syncs keys from one env file (`.env.local`) to another (`.env.staging`).\n"
+         envfile  Syncs keys from one env file (`.env.local`) to another (`.env.staging`).\n\
+         vault    Syncs env files with HashiCorp Vault or OpenBao (KV v2), one secret per environment.\n"
     );
     let json: serde_json::Value =
         serde_json::from_str(&project.run(&["secrets", "providers", "--json"]).stdout()).unwrap();
@@ -387,7 +388,8 @@ fn providers_are_listed_in_order() {
         json,
         serde_json::json!([
             {"id": "encore", "description": "Pushes env file keys into Encore's secret manager, or its local overrides file."},
-            {"id": "envfile", "description": "Syncs keys from one env file (`.env.local`) to another (`.env.staging`)."}
+            {"id": "envfile", "description": "Syncs keys from one env file (`.env.local`) to another (`.env.staging`)."},
+            {"id": "vault", "description": "Syncs env files with HashiCorp Vault or OpenBao (KV v2), one secret per environment."}
         ])
     );
 }

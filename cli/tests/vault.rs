@@ -1,0 +1,608 @@
+//! The `vault` provider against real OpenBao servers that the tests start themselves (see
+//! `support/bao.rs`): the `stagecraft` binary with its exit codes and messages, the secrets as
+//! `bao kv get` reads them back, and a canary value that must never be printed.
+
+mod support;
+
+use serde_json::{Map, Value};
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+use support::bao::{self, DevServer, ROOT_TOKEN};
+use support::proxy::{OnWrite, Proxy};
+
+const CANARY: &str = "canary-vault-9d1f3c52aa07";
+
+/// A project folder with a `stagecraft.yml` for the vault provider.
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// A project whose config points at `addresses` with `extra` YAML lines for the section.
+    fn new(addresses: &[&str], extra: &str) -> Project {
+        let dir = tempfile::tempdir().unwrap();
+        let timeout = if extra.contains("timeout:") {
+            ""
+        } else {
+            "      timeout: 3s\n"
+        };
+        let list: String = addresses
+            .iter()
+            .map(|a| format!("\n        - {a}"))
+            .collect();
+        fs::write(
+            dir.path().join("stagecraft.yml"),
+            format!(
+                "secrets:\n  provider: vault\n  providers:\n    vault:\n      address:{list}\n      path: myapp\n{timeout}{extra}"
+            ),
+        )
+        .unwrap();
+        Project { dir }
+    }
+
+    fn write(&self, name: &str, text: &str) {
+        fs::write(self.dir.path().join(name), text).unwrap();
+    }
+
+    fn read(&self, name: &str) -> String {
+        fs::read_to_string(self.dir.path().join(name)).unwrap()
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs `stagecraft` with `args` at -vvv, with the root token unless `env` sets another.
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_stagecraft"));
+        command
+            .arg("-vvv")
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("RUST_LOG")
+            .env_remove("VAULT_ADDR")
+            .env("VAULT_TOKEN", ROOT_TOKEN)
+            .env("NO_COLOR", "1");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let run = Run(command.output().unwrap());
+        run.assert_no_secret();
+        run
+    }
+
+    fn sync(&self, args: &[&str]) -> Run {
+        let mut all = vec!["secrets", "sync"];
+        all.extend_from_slice(args);
+        self.run(&all, &[])
+    }
+}
+
+struct Run(Output);
+
+impl Run {
+    fn code(&self) -> i32 {
+        self.0.status.code().unwrap()
+    }
+
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.0.stdout).into_owned()
+    }
+
+    /// stderr without the -vvv log lines.
+    fn error(&self) -> String {
+        String::from_utf8_lossy(&self.0.stderr)
+            .lines()
+            .filter(|l| l.starts_with("error") || l.starts_with("  caused by"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn assert_no_secret(&self) {
+        for (name, stream) in [("stdout", &self.0.stdout), ("stderr", &self.0.stderr)] {
+            let text = String::from_utf8_lossy(stream);
+            assert!(
+                !text.contains(CANARY),
+                "the canary value is in {name}:\n{text}"
+            );
+            assert!(
+                !text.contains(ROOT_TOKEN),
+                "the token is in {name}:\n{text}"
+            );
+        }
+    }
+
+    #[track_caller]
+    fn succeeds(&self) -> &Self {
+        assert_eq!(
+            self.code(),
+            0,
+            "stdout: {}\nstderr: {}",
+            self.stdout(),
+            self.error()
+        );
+        self
+    }
+
+    #[track_caller]
+    fn fails(&self, code: i32, message: &[&str]) {
+        assert_eq!(
+            self.code(),
+            code,
+            "stdout: {}\nstderr: {}",
+            self.stdout(),
+            self.error()
+        );
+        for part in message {
+            assert!(
+                self.error().contains(part),
+                "{part:?} is not in: {}",
+                self.error()
+            );
+        }
+    }
+
+    #[track_caller]
+    fn says(&self, line: &str) -> &Self {
+        assert!(
+            self.stdout().contains(line),
+            "{line:?} is not in:\n{}",
+            self.stdout()
+        );
+        self
+    }
+}
+
+/// The version and fields of `secret/myapp/<environment>`, read with `bao`.
+fn kv(server: &DevServer, environment: &str) -> Option<(u64, Map<String, Value>)> {
+    let out = bao::bao_cli(
+        &server.bao,
+        &server.address,
+        &[
+            "kv",
+            "get",
+            "-format=json",
+            "-mount=secret",
+            &format!("myapp/{environment}"),
+        ],
+    );
+    if !out.status.success() {
+        return None;
+    }
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let version = doc["data"]["metadata"]["version"].as_u64().unwrap();
+    let Value::Object(fields) = doc["data"]["data"].clone() else {
+        panic!("no data")
+    };
+    Some((version, fields))
+}
+
+fn fields(pairs: &[(&str, &str)]) -> Map<String, Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned())))
+        .collect()
+}
+
+#[test]
+fn push_pull_copy_and_prune_on_a_dev_server() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    let project = Project::new(&[&server.address], "");
+    project.write(
+        ".env.local",
+        &format!("DATABASE_URL=postgres://db/app\nAPI_KEY={CANARY}\nMULTI=\"a\nb\"\n"),
+    );
+
+    // Push: one version holding every key.
+    project
+        .sync(&["--from", ".env.local", "--to", "vault:staging"])
+        .succeeds()
+        .says("3 added, 0 changed, 0 unchanged, 0 removed");
+    let expected = fields(&[
+        ("DATABASE_URL", "postgres://db/app"),
+        ("API_KEY", CANARY),
+        ("MULTI", "a\nb"),
+    ]);
+    assert_eq!(kv(&server, "staging"), Some((1, expected.clone())));
+
+    // Idempotence: nothing changed, no new version.
+    project
+        .sync(&["--from", ".env.local", "--to", "vault:staging"])
+        .succeeds()
+        .says("0 added, 0 changed, 3 unchanged, 0 removed");
+    assert_eq!(kv(&server, "staging").unwrap().0, 1);
+
+    // A dry run reads and reports, and writes nothing.
+    project.write(
+        ".env.local",
+        "DATABASE_URL=postgres://db/app2\nMULTI=\"a\nb\"\n",
+    );
+    project
+        .sync(&[
+            "--from",
+            ".env.local",
+            "--to",
+            "vault:staging",
+            "--dry-run",
+            "--prune",
+        ])
+        .succeeds()
+        .says("0 added, 1 changed, 1 unchanged, 1 removed");
+    assert_eq!(kv(&server, "staging"), Some((1, expected)));
+
+    // --keys pushes only the keys named.
+    project
+        .sync(&[
+            "--from",
+            ".env.local",
+            "--to",
+            "vault:staging",
+            "--keys",
+            "DATABASE_URL",
+        ])
+        .succeeds()
+        .says("0 added, 1 changed, 0 unchanged, 0 removed");
+    let (version, after) = kv(&server, "staging").unwrap();
+    assert_eq!(version, 2);
+    assert_eq!(after["API_KEY"], CANARY, "a key not named is kept");
+
+    // --prune removes the fields the source lacks.
+    project
+        .sync(&["--from", ".env.local", "--to", "vault:staging", "--prune"])
+        .succeeds()
+        .says("0 added, 0 changed, 2 unchanged, 1 removed");
+    assert_eq!(
+        kv(&server, "staging"),
+        Some((
+            3,
+            fields(&[("DATABASE_URL", "postgres://db/app2"), ("MULTI", "a\nb")])
+        ))
+    );
+
+    // Copy one environment to another.
+    project
+        .sync(&["--from", "vault:staging", "--to", "vault:prod"])
+        .succeeds()
+        .says("2 added");
+    assert_eq!(
+        kv(&server, "prod").unwrap().1,
+        kv(&server, "staging").unwrap().1
+    );
+
+    // Pull into an existing env file: merged with the envfile rules, comments kept.
+    server.cli(&[
+        "kv",
+        "patch",
+        "-mount=secret",
+        "myapp/staging",
+        &format!("TOKEN={CANARY}"),
+        "not-an-env-name=x",
+        "a.b=y",
+    ]);
+    project.write(
+        ".env.staging",
+        "# staging\nDATABASE_URL=old\nLOCAL_ONLY=1\n",
+    );
+    let pulled = project.sync(&["--from", "vault:staging", "--to", ".env.staging"]);
+    pulled.succeeds().says("2 skipped");
+    assert!(
+        pulled.stdout().contains("not-an-env-name"),
+        "{}",
+        pulled.stdout()
+    );
+    assert!(pulled.stdout().contains("a.b"), "{}", pulled.stdout());
+    assert_eq!(
+        project.read(".env.staging"),
+        format!(
+            "# staging\nDATABASE_URL=postgres://db/app2\nLOCAL_ONLY=1\nMULTI=\"a\\nb\"\nTOKEN={CANARY}\n"
+        )
+    );
+    let again = project.sync(&["--from", "vault:staging", "--to", ".env.staging"]);
+    again.succeeds().says("0 added, 0 changed, 3 unchanged");
+
+    // Asking for a field that cannot be an env name is an error, not a silent drop.
+    project
+        .sync(&[
+            "--from",
+            "vault:staging",
+            "--to",
+            ".env.staging",
+            "--keys",
+            "a.b",
+        ])
+        .fails(1, &["a.b cannot be written to an env file"]);
+    project
+        .sync(&[
+            "--from",
+            "vault:staging",
+            "--to",
+            ".env.staging",
+            "--keys",
+            "NOPE",
+        ])
+        .fails(1, &["vault:staging does not define NOPE"]);
+
+    // Pull of an environment that does not exist: nothing to add.
+    project
+        .sync(&[
+            "--from",
+            "vault:nowhere",
+            "--to",
+            ".env.nowhere",
+            "--dry-run",
+        ])
+        .succeeds()
+        .says("0 added");
+}
+
+#[test]
+fn approle_logs_in_with_the_secret_id_from_the_environment() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    server.cli(&["auth", "enable", "approle"]);
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.hcl");
+    fs::write(
+        &policy,
+        "path \"secret/data/myapp/*\" { capabilities = [\"create\", \"read\", \"update\"] }\n",
+    )
+    .unwrap();
+    server.cli(&["policy", "write", "app", policy.to_str().unwrap()]);
+    server.cli(&["write", "auth/approle/role/app", "token_policies=app"]);
+    let role_id = server.cli(&["read", "-field=role_id", "auth/approle/role/app/role-id"]);
+    let secret_id = server.cli(&[
+        "write",
+        "-f",
+        "-field=secret_id",
+        "auth/approle/role/app/secret-id",
+    ]);
+    let project = Project::new(
+        &[&server.address],
+        &format!(
+            "      role_id: {}\n      secret_id_env: APP_SECRET_ID\n",
+            role_id.trim()
+        ),
+    );
+    project.write(".env.local", &format!("API_KEY={CANARY}\n"));
+    let args = [
+        "secrets",
+        "sync",
+        "--from",
+        ".env.local",
+        "--to",
+        "vault:staging",
+    ];
+    project
+        .run(
+            &args,
+            &[("APP_SECRET_ID", secret_id.trim()), ("VAULT_TOKEN", "")],
+        )
+        .succeeds();
+    assert_eq!(
+        kv(&server, "staging").unwrap().1,
+        fields(&[("API_KEY", CANARY)])
+    );
+    project
+        .run(&args, &[("APP_SECRET_ID", "wrong"), ("VAULT_TOKEN", "")])
+        .fails(2, &[&server.address]);
+    project
+        .run(&args, &[])
+        .fails(1, &["environment variable APP_SECRET_ID is not set"]);
+}
+
+#[test]
+fn a_concurrent_writer_fails_the_sync_with_nothing_written() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    server.cli(&["kv", "put", "-mount=secret", "myapp/staging", "A=1"]);
+    let (bao_bin, address) = (server.bao.clone(), server.address.clone());
+    let proxy = Proxy::start(
+        &server.address,
+        OnWrite::RunFirst(Box::new(move || {
+            bao::bao_ok(
+                &bao_bin,
+                &address,
+                &["kv", "put", "-mount=secret", "myapp/staging", "A=theirs"],
+            );
+        })),
+    );
+    let project = Project::new(&[&proxy.address], "");
+    project.write(".env.local", &format!("A=ours\nB={CANARY}\n"));
+    project
+        .sync(&["--from", ".env.local", "--to", "vault:staging"])
+        .fails(
+            2,
+            &[
+                "changed since planned",
+                "version 1 when read, now 2",
+                "nothing was written",
+            ],
+        );
+    assert!(proxy.triggered.load(std::sync::atomic::Ordering::SeqCst));
+    assert_eq!(
+        kv(&server, "staging"),
+        Some((2, fields(&[("A", "theirs")])))
+    );
+
+    // Run again, it plans on the new version and succeeds.
+    project
+        .sync(&["--from", ".env.local", "--to", "vault:staging"])
+        .succeeds();
+    assert_eq!(
+        kv(&server, "staging"),
+        Some((3, fields(&[("A", "ours"), ("B", CANARY)])))
+    );
+}
+
+#[test]
+fn a_write_whose_answer_is_lost_is_confirmed_by_reading_again() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    let proxy = Proxy::start(&server.address, OnWrite::LoseAnswer);
+    let project = Project::new(&[&proxy.address], "");
+    project.write(".env.local", &format!("A=1\nB={CANARY}\n"));
+    project
+        .sync(&["--from", ".env.local", "--to", "vault:staging"])
+        .succeeds()
+        .says("2 added");
+    assert!(proxy.triggered.load(std::sync::atomic::Ordering::SeqCst));
+    // Written once: the retry saw its own version and did not write again.
+    assert_eq!(
+        kv(&server, "staging"),
+        Some((1, fields(&[("A", "1"), ("B", CANARY)])))
+    );
+}
+
+#[test]
+fn wrong_token_and_denying_policy_report_permission_denied() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    server.cli(&["kv", "put", "-mount=secret", "myapp/staging", "A=1"]);
+    let denied = server.token_with_policy(
+        "deny-myapp",
+        "path \"secret/data/myapp/*\" { capabilities = [\"deny\"] }\npath \"secret/data/other/*\" { capabilities = [\"read\"] }\n",
+    );
+    let project = Project::new(&[&server.address], "");
+    project.write(".env.local", &format!("A={CANARY}\n"));
+    let args = [
+        "secrets",
+        "sync",
+        "--from",
+        ".env.local",
+        "--to",
+        "vault:staging",
+    ];
+    for token in ["not-a-token", denied.as_str()] {
+        project.run(&args, &[("VAULT_TOKEN", token)]).fails(
+            2,
+            &[&format!("vault at {}: permission denied", server.address)],
+        );
+    }
+    let pull = [
+        "secrets",
+        "sync",
+        "--from",
+        "vault:staging",
+        "--to",
+        ".env.x",
+    ];
+    project
+        .run(&pull, &[("VAULT_TOKEN", denied.as_str())])
+        .fails(2, &["permission denied"]);
+    assert!(!project.path().join(".env.x").exists());
+    assert_eq!(kv(&server, "staging"), Some((1, fields(&[("A", "1")]))));
+}
+
+#[test]
+fn down_sealed_and_silent_servers_are_named_with_the_reason() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    let down = format!("http://127.0.0.1:{}", bao::free_port());
+    // Accepts connections (the kernel does) but never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent = format!("http://{}", silent.local_addr().unwrap());
+
+    // Failover: the first address is down, the second serves.
+    let project = Project::new(&[&down, &server.address], "");
+    project.write(".env.local", &format!("A={CANARY}\n"));
+    let push = ["--from", ".env.local", "--to", "vault:staging"];
+    project.sync(&push).succeeds();
+    assert_eq!(kv(&server, "staging").unwrap().0, 1);
+
+    let only_down = Project::new(&[&down], "");
+    only_down.write(".env.local", "A=1\n");
+    only_down
+        .sync(&push)
+        .fails(2, &[&format!("{down}: connection refused")]);
+
+    let only_silent = Project::new(&[&silent], "      timeout: 1s\n");
+    only_silent.write(".env.local", "A=1\n");
+    only_silent
+        .sync(&push)
+        .fails(2, &[&format!("{silent}: timed out")]);
+
+    server.seal();
+    project.write(".env.local", "A=2\n");
+    project.sync(&push).fails(
+        2,
+        &[
+            &format!("{down}: connection refused"),
+            &format!("{}: server is sealed", server.address),
+        ],
+    );
+}
+
+#[test]
+fn bad_config_and_a_missing_token_exit_1() {
+    let project = Project::new(&["http://127.0.0.1:1"], "");
+    project.write(".env.local", "A=1\n");
+    let push = [
+        "secrets",
+        "sync",
+        "--from",
+        ".env.local",
+        "--to",
+        "vault:staging",
+    ];
+    project
+        .run(&push, &[("VAULT_TOKEN", "")])
+        .fails(1, &["environment variable VAULT_TOKEN is not set"]);
+    project
+        .run(
+            &["secrets", "sync", "--from", ".env.local", "--to", ".env.b"],
+            &[],
+        )
+        .fails(1, &["neither .env.local nor .env.b is a vault environment"]);
+    project
+        .run(
+            &[
+                "secrets",
+                "sync",
+                "--from",
+                ".env.local",
+                "--to",
+                "vault:a/b",
+            ],
+            &[],
+        )
+        .fails(1, &["\"vault:a/b\" is not a vault environment"]);
+    project
+        .run(
+            &[
+                "secrets",
+                "sync",
+                "--from",
+                ".env.missing",
+                "--to",
+                "vault:a",
+            ],
+            &[],
+        )
+        .fails(1, &[".env.missing does not exist"]);
+
+    for (extra, message) in [
+        ("      token: abc\n", "unknown field `token`"),
+        ("      timeout: soon\n", "secrets.providers.vault.timeout"),
+        ("      role_id: r\n", "AppRole needs `secret_id_env`"),
+        (
+            "      role_id: r\n      secret_id_env: S\n      token_env: T\n",
+            "either `token_env` or AppRole",
+        ),
+    ] {
+        let bad = Project::new(&["http://127.0.0.1:1"], extra);
+        bad.run(&["config", "validate"], &[]).fails(1, &[message]);
+    }
+    let bad = Project::new(&["ftp://x"], "");
+    bad.run(&["config", "validate"], &[])
+        .fails(1, &["is not an http:// or https:// URL"]);
+    let providers = project.run(&["secrets", "providers"], &[]);
+    providers.succeeds().says("vault");
+}

@@ -1,0 +1,830 @@
+//! `vault`: syncs env files with HashiCorp Vault or OpenBao (KV version 2).
+//!
+//! ```yaml
+//! secrets:
+//!   provider: vault
+//!   providers:
+//!     vault:
+//!       address:                      # default: $VAULT_ADDR; several for failover
+//!         - https://vault-1.internal:8200
+//!         - https://vault-2.internal:8200
+//!       mount: secret                 # the KV v2 mount (default `secret`)
+//!       path: myapp                   # each environment is the secret <mount>/data/myapp/<env>
+//!       token_env: VAULT_TOKEN        # the variable that holds the token (the default)
+//!       # or AppRole instead of a token:
+//!       # role_id: 4f1c…
+//!       # secret_id_env: VAULT_SECRET_ID
+//!       # approle_mount: approle
+//!       namespace: team-a             # optional
+//!       ca_file: /etc/ssl/vault-ca.pem  # optional, relative to stagecraft.yml
+//!       timeout: 10s                  # how long to keep trying the servers (default 10s)
+//!       source: .env.local            # optional defaults for --from and --to
+//!       target: vault:staging
+//! ```
+//!
+//! A source or target is an env file or `vault:<environment>`: `--from .env.local --to
+//! vault:staging` pushes, `--from vault:staging --to .env.staging` pulls (the env file is updated
+//! with the `envfile` provider's rules), `--from vault:staging --to vault:prod` copies.
+//!
+//! Each environment is one KV v2 secret whose fields are the keys, so a sync changes every key
+//! in one write. The write is a check-and-set on the version read when the plan was made: a
+//! concurrent writer fails the sync ("changed since planned") with nothing written. A sync that
+//! changes no value writes nothing (no new version). When the connection is lost during the
+//! write, the secret is read again: the write counts as done when the next version holds what
+//! was written, and is tried again (on the next server) while the version is unchanged.
+//!
+//! Fields that are not valid env names (`[A-Za-z_][A-Za-z0-9_]*`) or hold no string are skipped
+//! when pulling into an env file, and reported as skipped.
+
+mod client;
+
+pub use client::{Attempt, Reason};
+
+use crate::envfile;
+use crate::fs::{self, FsError};
+use client::{Secret, Servers, Settings};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use stagecraft_core::{
+    Action, ConfigError, KeyChange, Location, ProviderConfig, SecretsProvider, SyncError,
+    SyncOptions, SyncReport, interrupt, secrets_provider,
+};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Syncs env files with HashiCorp Vault or OpenBao (KV v2), one secret per environment.
+#[secrets_provider("vault", settings = Options)]
+#[derive(Debug)]
+pub struct Vault;
+
+/// The provider's section of `stagecraft.yml`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    /// The server's URL, or a list of the cluster's servers to fail over between; `$VAULT_ADDR`
+    /// when unset.
+    #[serde(default, deserialize_with = "addresses")]
+    #[schemars(schema_with = "addresses_schema")]
+    address: Option<Vec<String>>,
+    /// The KV v2 secrets engine's mount.
+    #[serde(default = "default_mount", deserialize_with = "secret_path")]
+    #[schemars(schema_with = "secret_path_schema")]
+    mount: String,
+    /// The path under the mount; environment `staging` is the secret `<path>/staging`.
+    #[serde(default, deserialize_with = "secret_path")]
+    #[schemars(schema_with = "secret_path_schema")]
+    path: String,
+    /// The environment variable that holds the token (never the token itself).
+    token_env: Option<String>,
+    /// The AppRole role ID, to log in with AppRole instead of a token.
+    role_id: Option<String>,
+    /// The environment variable that holds the AppRole secret ID.
+    secret_id_env: Option<String>,
+    /// The mount of the AppRole auth method.
+    #[serde(default = "default_approle_mount")]
+    approle_mount: String,
+    /// The namespace (Vault Enterprise, OpenBao).
+    namespace: Option<String>,
+    /// A PEM file of CA certificates to trust for `https` servers.
+    ca_file: Option<PathBuf>,
+    /// How long one operation keeps trying the servers, such as `10s` or `500ms`.
+    #[serde(default, with = "humantime_serde")]
+    #[schemars(schema_with = "timeout_schema")]
+    timeout: Option<Duration>,
+    /// The default source (an env file or `vault:<environment>`), overridden by `--from`.
+    source: Option<String>,
+    /// The default target, overridden by `--to`.
+    target: Option<String>,
+}
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_TOKEN_ENV: &str = "VAULT_TOKEN";
+
+fn default_mount() -> String {
+    "secret".to_owned()
+}
+
+fn default_approle_mount() -> String {
+    "approle".to_owned()
+}
+
+/// What [`addresses`] reads.
+fn addresses_schema(generator: &mut SchemaGenerator) -> Schema {
+    let _ = generator;
+    let url = json_schema!({ "type": "string", "pattern": "^https?://" });
+    json_schema!({
+        "anyOf": [url, { "type": "array", "minItems": 1, "items": url }],
+    })
+}
+
+/// What [`secret_path`] reads.
+fn secret_path_schema(generator: &mut SchemaGenerator) -> Schema {
+    let _ = generator;
+    json_schema!({
+        "type": "string",
+        "pattern": "^/*((?!\\.\\.?(/|$))[A-Za-z0-9._-]+(/(?=[^/])|/*$))*$",
+    })
+}
+
+/// What humantime reads, such as `10s`, `500ms` or `1m 30s`.
+fn timeout_schema(generator: &mut SchemaGenerator) -> Schema {
+    let _ = generator;
+    json_schema!({ "type": "string", "pattern": "^\\s*[0-9]" })
+}
+
+/// One URL or a list of them, each `http://` or `https://`.
+fn addresses<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let addresses = match OneOrMany::deserialize(de)
+        .map_err(|_| serde::de::Error::custom("expected a URL or a list of URLs"))?
+    {
+        OneOrMany::One(one) => vec![one],
+        OneOrMany::Many(many) => many,
+    };
+    check_addresses(&addresses).map_err(serde::de::Error::custom)?;
+    Ok(Some(addresses))
+}
+
+/// A path of names (`team/myapp`): no empty, `.` or `..` segment, which the URL would resolve.
+fn secret_path<'de, D: Deserializer<'de>>(de: D) -> Result<String, D::Error> {
+    let path = String::deserialize(de)?;
+    let trimmed = path.trim_matches('/');
+    if !trimmed.is_empty() && !trimmed.split('/').all(is_name) {
+        return Err(serde::de::Error::custom(
+            "expected names of letters, digits, `.`, `_` and `-` separated by `/`",
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// A path segment or environment name that a URL keeps as it is.
+fn is_name(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+fn check_addresses(addresses: &[String]) -> Result<(), String> {
+    if addresses.is_empty() {
+        return Err("expected at least one address".into());
+    }
+    for address in addresses {
+        match url::Url::parse(address) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {}
+            _ => return Err(format!("{address:?} is not an http:// or https:// URL")),
+        }
+    }
+    Ok(())
+}
+
+/// Why a vault sync failed. Never holds a secret's value or a token.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No address in the config and `$VAULT_ADDR` unset.
+    #[error("no vault address: set `{setting}` in stagecraft.yml or VAULT_ADDR")]
+    NoAddress {
+        /// The YAML path of the setting.
+        setting: String,
+    },
+    /// An address is not a URL.
+    #[error("vault address {address:?} is not an http:// or https:// URL")]
+    BadAddress {
+        /// The address.
+        address: String,
+    },
+    /// The CA file cannot be read or holds no certificate.
+    #[error("cannot read CA certificates from {path}")]
+    CaFile {
+        /// The file.
+        path: String,
+    },
+    /// The variable that should hold a credential is unset or empty.
+    #[error("environment variable {var} is not set; it must hold the vault {what}")]
+    MissingCredential {
+        /// The variable.
+        var: String,
+        /// `token` or `AppRole secret ID`.
+        what: &'static str,
+    },
+    /// Both a token and AppRole, or half of AppRole, are configured.
+    #[error("{message}")]
+    Auth {
+        /// What is wrong.
+        message: String,
+    },
+    /// No source or target.
+    #[error("no {role}: set `{setting}` in stagecraft.yml or pass {flag}")]
+    MissingLocation {
+        /// `source` or `target`.
+        role: &'static str,
+        /// The YAML path of the setting.
+        setting: String,
+        /// The flag.
+        flag: &'static str,
+    },
+    /// Neither side is `vault:<environment>`.
+    #[error(
+        "neither {source_name} nor {target} is a vault environment; write one as vault:<environment>, such as vault:staging"
+    )]
+    NoVaultSide {
+        /// The source given.
+        source_name: String,
+        /// The target given.
+        target: String,
+    },
+    /// `vault:` is followed by something that is not an environment name.
+    #[error(
+        "{location:?} is not a vault environment: expected vault:<name> with a name of letters, digits, `.`, `_` and `-`"
+    )]
+    BadEnvironment {
+        /// The location given.
+        location: String,
+    },
+    /// The source and the target are the same secret.
+    #[error("{location} is both the source and the target")]
+    SameLocation {
+        /// The location.
+        location: String,
+    },
+    /// An env file could not be read or written.
+    #[error(transparent)]
+    Fs(#[from] FsError),
+    /// An env file cannot be parsed.
+    #[error("{}:{line}: {error}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The line.
+        line: usize,
+        /// What is wrong.
+        error: envfile::ParseError,
+    },
+    /// The pull into an env file failed.
+    #[error(transparent)]
+    EnvFile(#[from] envfile::Error),
+    /// Keys asked for are not in the source.
+    #[error("{source_name} does not define {}", keys.join(", "))]
+    MissingKeys {
+        /// The source.
+        source_name: String,
+        /// The keys it lacks.
+        keys: Vec<String>,
+    },
+    /// Keys asked for cannot be written to an env file.
+    #[error("{source_name}: {} cannot be written to an env file (not a valid env name, or not a string)", keys.join(", "))]
+    UnwritableKeys {
+        /// The source.
+        source_name: String,
+        /// The keys.
+        keys: Vec<String>,
+    },
+    /// A server refused the request for good.
+    #[error("vault at {0}")]
+    Server(Attempt),
+    /// No server answered within the timeout.
+    #[error("no vault server answered within {}: {}", humantime_serde::re::humantime::format_duration(*timeout), list(attempts))]
+    Unavailable {
+        /// The operation's time budget.
+        timeout: Duration,
+        /// The last failure of each server.
+        attempts: Vec<Attempt>,
+    },
+    /// The secret changed between the plan and the write.
+    #[error(
+        "the secret changed since planned (version {planned} when read, now {current}); nothing was written, run the sync again"
+    )]
+    ChangedSincePlanned {
+        /// The version the plan was made on.
+        planned: u64,
+        /// The version found at the write.
+        current: u64,
+    },
+    /// The secret has more versions than a check-and-set can name.
+    #[error("the secret's version is too large for a check-and-set write")]
+    VersionTooLarge,
+}
+
+fn list(attempts: &[Attempt]) -> String {
+    attempts
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl From<Error> for SyncError {
+    fn from(error: Error) -> Self {
+        if let Error::EnvFile(error) = error {
+            return error.into();
+        }
+        let external = match &error {
+            Error::Server(_)
+            | Error::Unavailable { .. }
+            | Error::ChangedSincePlanned { .. }
+            | Error::VersionTooLarge => true,
+            Error::Fs(fs) => !fs.is_input(),
+            _ => false,
+        };
+        if external {
+            SyncError::external(error)
+        } else {
+            SyncError::input(error)
+        }
+    }
+}
+
+/// An env file or an environment in Vault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Place {
+    File(PathBuf),
+    Vault(String),
+}
+
+impl Place {
+    fn parse(given: &str, base: &Path, from_config: bool) -> Result<Place, Error> {
+        let Some(environment) = given.strip_prefix("vault:") else {
+            let path = PathBuf::from(given);
+            return Ok(Place::File(if from_config {
+                base.join(path)
+            } else {
+                path
+            }));
+        };
+        if !is_name(environment) {
+            return Err(Error::BadEnvironment {
+                location: given.to_owned(),
+            });
+        }
+        Ok(Place::Vault(environment.to_owned()))
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Place::File(path) => path.display().to_string(),
+            Place::Vault(environment) => format!("vault:{environment}"),
+        }
+    }
+}
+
+/// The checked settings of a sync.
+struct Plan {
+    options: Options,
+    addresses: Vec<String>,
+    source: Place,
+    target: Place,
+    ca_file: Option<PathBuf>,
+}
+
+fn setting(section: &str, field: &str) -> String {
+    if section.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{section}.{field}")
+    }
+}
+
+fn config_error(config: &ProviderConfig, field: &str, message: &str) -> ConfigError {
+    ConfigError::Invalid {
+        file: config.origin().map(Path::to_owned),
+        location: Location::default(),
+        path: setting(&config.yaml_path(), field),
+        message: message.to_owned(),
+    }
+}
+
+/// Checks what `Options` alone cannot: that the auth settings fit together.
+fn check_auth(config: &ProviderConfig, options: &Options) -> Result<(), ConfigError> {
+    match (&options.role_id, &options.secret_id_env) {
+        (Some(_), None) => Err(config_error(
+            config,
+            "secret_id_env",
+            "AppRole needs `secret_id_env` (the variable that holds the secret ID) with `role_id`",
+        )),
+        (None, Some(_)) => Err(config_error(
+            config,
+            "role_id",
+            "AppRole needs `role_id` with `secret_id_env`",
+        )),
+        (Some(_), Some(_)) if options.token_env.is_some() => Err(config_error(
+            config,
+            "token_env",
+            "set either `token_env` or AppRole (`role_id`, `secret_id_env`), not both",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn plan(opts: &SyncOptions) -> Result<Plan, SyncError> {
+    let config = &opts.config;
+    let options: Options = config.decode()?;
+    check_auth(config, &options)?;
+    let section = config.yaml_path();
+    let base = config
+        .origin()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new(""))
+        .to_owned();
+    let addresses = match &options.address {
+        Some(addresses) => addresses.clone(),
+        None => {
+            let from_env = std::env::var("VAULT_ADDR").unwrap_or_default();
+            if from_env.trim().is_empty() {
+                return Err(Error::NoAddress {
+                    setting: setting(&section, "address"),
+                }
+                .into());
+            }
+            let addresses: Vec<String> = from_env.split(',').map(|a| a.trim().to_owned()).collect();
+            if check_addresses(&addresses).is_err() {
+                return Err(Error::BadAddress { address: from_env }.into());
+            }
+            addresses
+        }
+    };
+    let place = |given: &Option<String>, configured: &Option<String>, role, field, flag| match (
+        given, configured,
+    ) {
+        (Some(given), _) => Place::parse(given, &base, false),
+        (None, Some(configured)) => Place::parse(configured, &base, true),
+        (None, None) => Err(Error::MissingLocation {
+            role,
+            setting: setting(&section, field),
+            flag,
+        }),
+    };
+    let source = place(&opts.source, &options.source, "source", "source", "--from")?;
+    let target = place(&opts.target, &options.target, "target", "target", "--to")?;
+    if let (Place::File(_), Place::File(_)) = (&source, &target) {
+        return Err(Error::NoVaultSide {
+            source_name: source.label(),
+            target: target.label(),
+        }
+        .into());
+    }
+    if source == target {
+        return Err(Error::SameLocation {
+            location: source.label(),
+        }
+        .into());
+    }
+    let ca_file = options.ca_file.as_ref().map(|f| base.join(f));
+    Ok(Plan {
+        options,
+        addresses,
+        source,
+        target,
+        ca_file,
+    })
+}
+
+fn credential(var: &str, what: &'static str) -> Result<String, Error> {
+    match std::env::var(var) {
+        Ok(value) if !value.is_empty() => Ok(value),
+        _ => Err(Error::MissingCredential {
+            var: var.to_owned(),
+            what,
+        }),
+    }
+}
+
+impl Plan {
+    /// The secret's path under the mount for an environment.
+    fn secret_path(&self, environment: &str) -> String {
+        let path = &self.options.path;
+        if path.is_empty() {
+            environment.to_owned()
+        } else {
+            format!("{path}/{environment}")
+        }
+    }
+
+    async fn connect(&self) -> Result<Servers, Error> {
+        let options = &self.options;
+        let approle = options
+            .role_id
+            .as_deref()
+            .zip(options.secret_id_env.as_deref());
+        let token = match approle {
+            Some(_) => None,
+            None => Some(credential(
+                options.token_env.as_deref().unwrap_or(DEFAULT_TOKEN_ENV),
+                "token",
+            )?),
+        };
+        let ca_file = self.ca_file.as_ref().map(|f| f.display().to_string());
+        let mut servers = Servers::new(Settings {
+            addresses: &self.addresses,
+            token,
+            namespace: options.namespace.as_deref(),
+            ca_file: ca_file.as_deref(),
+            timeout: options.timeout.unwrap_or(DEFAULT_TIMEOUT),
+        })?;
+        if let Some((role_id, secret_id_env)) = approle {
+            let secret_id = credential(secret_id_env, "AppRole secret ID")?;
+            servers
+                .login_approle(&options.approle_mount, role_id, &secret_id)
+                .await?;
+        }
+        Ok(servers)
+    }
+
+    async fn read(&self, servers: &Servers, environment: &str) -> Result<Secret, Error> {
+        let path = self.secret_path(environment);
+        let secret = servers.read(&self.options.mount, &path).await?;
+        tracing::debug!(
+            mount = self.options.mount,
+            path,
+            version = secret.version,
+            fields = secret.fields.len(),
+            "read vault secret"
+        );
+        Ok(secret)
+    }
+}
+
+impl SecretsProvider for Vault {
+    async fn sync(&self, opts: SyncOptions) -> Result<SyncReport, SyncError> {
+        let plan = plan(&opts)?;
+        // Read env files before any request, so that a bad file fails fast.
+        let pushed = match &plan.source {
+            Place::File(path) => Some(read_env_file(path)?),
+            Place::Vault(_) => None,
+        };
+        if let Place::File(path) = &plan.target {
+            fs::check_writable(path).map_err(Error::from)?;
+        }
+        let servers = plan.connect().await?;
+        let source_label = plan.source.label();
+        let source: Vec<(String, Value)> = match (&plan.source, pushed) {
+            (_, Some(pushed)) => pushed
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
+            (Place::Vault(environment), None) => plan
+                .read(&servers, environment)
+                .await?
+                .fields
+                .into_iter()
+                .collect(),
+            (Place::File(_), None) => unreachable!("a file source was read above"),
+        };
+        let report = match &plan.target {
+            Place::File(path) => pull(&source_label, source, path, &opts)?,
+            Place::Vault(environment) => {
+                let source = select(&source_label, source, &opts.keys)?;
+                push(&plan, &servers, &source_label, source, environment, &opts).await?
+            }
+        };
+        Ok(report)
+    }
+
+    fn check_config(&self, config: &ProviderConfig) -> Result<(), ConfigError> {
+        let options = config.decode::<Options>()?;
+        check_auth(config, &options)
+    }
+}
+
+fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, Error> {
+    let text = fs::read_text(path)?;
+    envfile::read_str(&text).map_err(|(line, error)| Error::Parse {
+        path: path.to_owned(),
+        line,
+        error,
+    })
+}
+
+/// The source's keys chosen by `--keys` (all when empty), in the order asked for.
+fn select(
+    source_label: &str,
+    source: Vec<(String, Value)>,
+    keys: &[String],
+) -> Result<Vec<(String, Value)>, Error> {
+    if keys.is_empty() {
+        return Ok(source);
+    }
+    let missing: Vec<String> = keys
+        .iter()
+        .filter(|k| !source.iter().any(|(key, _)| key == *k))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::MissingKeys {
+            source_name: source_label.to_owned(),
+            keys: missing,
+        });
+    }
+    let mut chosen: Vec<(String, Value)> = Vec::with_capacity(keys.len());
+    for (key, value) in source {
+        if keys.contains(&key) {
+            chosen.push((key, value));
+        }
+    }
+    Ok(chosen)
+}
+
+/// Whether a field can be a key of an env file that every reader takes.
+fn is_env_name(key: &str) -> bool {
+    let mut bytes = key.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Writes the source's fields into an env file, with the envfile provider's merge rules.
+fn pull(
+    source_label: &str,
+    source: Vec<(String, Value)>,
+    target: &Path,
+    opts: &SyncOptions,
+) -> Result<SyncReport, Error> {
+    let (writable, skipped): (Vec<_>, Vec<_>) = source
+        .into_iter()
+        .partition(|(key, value)| is_env_name(key) && value.is_string());
+    let skipped: Vec<String> = skipped.into_iter().map(|(key, _)| key).collect();
+    let unwritable: Vec<String> = opts
+        .keys
+        .iter()
+        .filter(|k| skipped.contains(k))
+        .cloned()
+        .collect();
+    if !unwritable.is_empty() {
+        return Err(Error::UnwritableKeys {
+            source_name: source_label.to_owned(),
+            keys: unwritable,
+        });
+    }
+    let text = envfile::write_string(
+        writable
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default())),
+    )?;
+    let mut report = envfile::sync_text(
+        Path::new(source_label),
+        &text,
+        target,
+        &opts.keys,
+        opts.dry_run,
+        opts.prune,
+    )?;
+    if opts.keys.is_empty() {
+        for key in skipped {
+            tracing::warn!(
+                source = source_label,
+                key,
+                "field skipped: not a valid env name, or not a string"
+            );
+            report.changes.push(KeyChange {
+                key,
+                action: Action::Skipped,
+            });
+        }
+    }
+    Ok(report)
+}
+
+/// Writes the source's keys into the environment's secret, in one check-and-set write.
+async fn push(
+    plan: &Plan,
+    servers: &Servers,
+    source_label: &str,
+    source: Vec<(String, Value)>,
+    environment: &str,
+    opts: &SyncOptions,
+) -> Result<SyncReport, Error> {
+    let target = plan.read(servers, environment).await?;
+    let mut report = SyncReport::new(source_label, format!("vault:{environment}"));
+    let mut fields = target.fields.clone();
+    report.changes.reserve(source.len());
+    let mut source_keys = foldhash::HashSet::default();
+    for (key, value) in source {
+        let action = match fields.get(&key) {
+            None => Action::Added,
+            Some(current) if *current == value => Action::Unchanged,
+            Some(_) => Action::Changed,
+        };
+        source_keys.insert(key.clone());
+        fields.insert(key.clone(), value);
+        report.changes.push(KeyChange { key, action });
+    }
+    if opts.prune {
+        let stale: Vec<String> = target
+            .fields
+            .keys()
+            .filter(|k| !source_keys.contains(k.as_str()))
+            .cloned()
+            .collect();
+        for key in stale {
+            fields.remove(&key);
+            report.changes.push(KeyChange {
+                key,
+                action: Action::Removed,
+            });
+        }
+    }
+    if !report.has_changes() || opts.dry_run {
+        return Ok(report);
+    }
+    let path = plan.secret_path(environment);
+    let version = {
+        // One request; stopping half-way would leave unknown whether it was applied.
+        let _held = interrupt::hold();
+        servers
+            .write(&plan.options.mount, &path, &fields, target.version)
+            .await?
+    };
+    tracing::info!(
+        mount = plan.options.mount,
+        path,
+        version,
+        "wrote vault secret"
+    );
+    report.written = true;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(yaml: &str) -> Result<Options, ConfigError> {
+        ProviderConfig::from_yaml(yaml).decode()
+    }
+
+    #[test]
+    fn env_names() {
+        for good in ["A", "_A1", "DATABASE_URL", "a"] {
+            assert!(is_env_name(good), "{good}");
+        }
+        for bad in ["", "1A", "A-B", "A.B", "A B", "É"] {
+            assert!(!is_env_name(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn places() {
+        let base = Path::new("conf");
+        assert_eq!(
+            Place::parse("vault:prod-2", base, false).unwrap(),
+            Place::Vault("prod-2".into())
+        );
+        assert_eq!(
+            Place::parse(".env", base, true).unwrap(),
+            Place::File("conf/.env".into())
+        );
+        for bad in [
+            "vault:",
+            "vault:..",
+            "vault:a/b",
+            "vault:a b",
+            "vault:%2e%2e",
+        ] {
+            assert!(Place::parse(bad, base, false).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn config_is_checked_without_quoting_values() {
+        assert_eq!(decode("path: /team/app/\n").unwrap().path, "team/app");
+        assert_eq!(decode("").unwrap().mount, "secret");
+        for (yaml, message) in [
+            ("path: ../sys\n", "expected names"),
+            ("mount: a//b\n", "expected names"),
+            ("address: []\n", "at least one address"),
+            ("address: 12\n", "a URL or a list"),
+            ("token: s.abc\n", "unknown field `token`"),
+        ] {
+            let error = decode(yaml).unwrap_err().to_string();
+            assert!(error.contains(message), "{yaml}: {error}");
+            assert!(!error.contains("s.abc"), "{error}");
+        }
+        let options = decode("role_id: r\n").unwrap();
+        let error = check_auth(&ProviderConfig::from_yaml("role_id: r"), &options).unwrap_err();
+        assert!(error.to_string().contains("secret_id_env"), "{error}");
+    }
+
+    #[test]
+    fn select_keeps_source_order_and_names_missing_keys() {
+        let source: Vec<(String, Value)> = ["A", "B", "C"]
+            .iter()
+            .map(|k| ((*k).to_owned(), Value::Null))
+            .collect();
+        let keys = vec!["C".to_owned(), "A".to_owned()];
+        let chosen = select("src", source.clone(), &keys).unwrap();
+        assert_eq!(
+            chosen.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+            ["A", "C"]
+        );
+        let error = select("src", source, &["Z".to_owned()]).unwrap_err();
+        assert_eq!(error.to_string(), "src does not define Z");
+    }
+}
