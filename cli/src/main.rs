@@ -7,7 +7,7 @@ mod output;
 mod signals;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
-use stagecraft_core::{Action, Config, ConfigError, SyncError, SyncOptions, interrupt};
+use stagecraft_core::{Action, Config, ConfigError, SyncError, SyncOptions, SyncReport, interrupt};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -139,6 +139,9 @@ enum Failure {
         /// Whether a sync under way was completed first.
         completed: bool,
     },
+    /// Ctrl-C, SIGTERM or SIGHUP (exit 130) stopped a sync before all its keys were done (a
+    /// provider's child processes); its report was printed.
+    Stopped,
 }
 
 /// The CLI's own messages.
@@ -148,6 +151,8 @@ enum Message {
     Interrupted,
     #[error("interrupted; the sync under way was completed first")]
     InterruptedAfterSync,
+    #[error("interrupted; the sync under way was stopped: its report says which keys were done")]
+    Stopped,
     #[error("cannot write to stdout: {0}")]
     Stdout(String),
     #[error("internal error (a bug in stagecraft): see the panic message above")]
@@ -172,7 +177,7 @@ impl Failure {
             Failure::External(_) | Failure::Stdout(_) => 2,
             Failure::Internal => 3,
             Failure::OutOfSync(_) => EXIT_OUT_OF_SYNC.into(),
-            Failure::Interrupted { .. } => EXIT_INTERRUPTED,
+            Failure::Interrupted { .. } | Failure::Stopped => EXIT_INTERRUPTED,
         }
     }
 
@@ -186,7 +191,7 @@ impl Failure {
             Failure::Stdout(_) => "stdout",
             Failure::Internal => "internal",
             Failure::OutOfSync(_) => "out_of_sync",
-            Failure::Interrupted { .. } => "interrupted",
+            Failure::Interrupted { .. } | Failure::Stopped => "interrupted",
         }
     }
 
@@ -206,6 +211,7 @@ impl Failure {
             Failure::Interrupted { completed: true } => {
                 vec![boxed(Message::InterruptedAfterSync)]
             }
+            Failure::Stopped => vec![boxed(Message::Stopped)],
         }
     }
 }
@@ -417,25 +423,45 @@ fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::External(e.into()))?;
-    let report = match runtime.block_on(provider.sync(opts)) {
+    let (report, outcome) = match runtime.block_on(provider.sync(opts)) {
         // Some keys failed: the report says which were synced, then the error says why.
-        Err(SyncError::Partial { report, error }) => {
-            stdout_result(output::report(&id, &report, dry_run, args.json))?;
-            return Err(Failure::External(error));
+        Err(SyncError::Partial { report, error }) => (*report, Err(Failure::External(error))),
+        result => {
+            let report = result?;
+            tracing::info!(
+                keys = report.changes.len(),
+                written = report.written,
+                "sync finished"
+            );
+            let outcome = outcome(&report, args.check);
+            (report, outcome)
         }
-        result => result?,
     };
-    tracing::info!(
-        keys = report.changes.len(),
-        written = report.written,
-        "sync finished"
-    );
-    // The sync is done: its report is printed whatever happens next.
-    stdout_result(output::report(&id, &report, dry_run, args.json))?;
-    if interrupt::is_requested() {
-        return Err(Failure::Interrupted { completed: true });
+    // The sync is done: its report is printed whatever happens next. When stdout fails too, the
+    // sync's own failure keeps its exit code, after the line about stdout.
+    match (
+        stdout_result(output::report(&id, &report, dry_run, args.json)),
+        outcome,
+    ) {
+        (Err(stdout), Err(failure)) => {
+            output::fail(&stdout);
+            Err(failure)
+        }
+        (printed, outcome) => outcome.and(printed),
     }
-    if args.check && report.has_changes() {
+}
+
+/// What a finished sync means for the exit code: an interruption, or drift found by `--check`.
+fn outcome(report: &SyncReport, check: bool) -> Result<(), Failure> {
+    if interrupt::is_requested() {
+        // Keys left `skipped`: the provider stopped instead of completing.
+        return Err(if report.count(Action::Skipped) > 0 {
+            Failure::Stopped
+        } else {
+            Failure::Interrupted { completed: true }
+        });
+    }
+    if check && report.has_changes() {
         return Err(Failure::OutOfSync(OutOfSync {
             differing: report
                 .changes
@@ -443,8 +469,8 @@ fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
                 .filter(|c| !matches!(c.action, Action::Unchanged | Action::Skipped))
                 .count(),
             keys: report.changes.len(),
-            from: report.source,
-            target: report.target,
+            from: report.source.clone(),
+            target: report.target.clone(),
         }));
     }
     Ok(())

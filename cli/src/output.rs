@@ -310,6 +310,9 @@ fn table(
         writeln!(out, "; dry run: nothing was written.")
     } else if report.written {
         writeln!(out, "; wrote {}.", escape(&report.target))
+    } else if failed > 0 || skipped > 0 {
+        // Keys that failed or were not started: the target is not up to date.
+        writeln!(out, "; nothing was written to {}.", escape(&report.target))
     } else {
         writeln!(out, "; {} is up to date.", escape(&report.target))
     }

@@ -268,6 +268,14 @@ fn a_full_stdout_exits_2_with_one_line() {
     }
     // The sync itself was done before its report could not be printed.
     assert!(project.read(".env.staging").unwrap().contains(CANARY));
+    // A command that failed otherwise keeps its own exit code and says why too.
+    project.write(".env.local", "NEW=1\n");
+    project.run_to(&["secrets", "sync", "--check"], full).fails(
+        4,
+        &format!(
+            "{FULL}error: .env.staging is not in sync with .env.local: 1 of 1 keys would change\n"
+        ),
+    );
 }
 
 #[test]

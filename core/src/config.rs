@@ -707,7 +707,11 @@ fn too_deep(text: &str) -> Option<Location> {
     while let Some((at, c)) = chars.next() {
         let next_is_space = chars.peek().is_none_or(|(_, n)| n.is_whitespace());
         match (state, c) {
-            (In::Comment | In::Property | In::Plain, '\n') => {
+            // YAML's line breaks, as libyaml reads them: `\r` alone, NEL, LS and PS too.
+            (
+                In::Comment | In::Property | In::Plain,
+                '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}',
+            ) => {
                 state = In::Plain;
                 (node_start, line_start) = (true, true);
             }
@@ -728,8 +732,16 @@ fn too_deep(text: &str) -> Option<Location> {
             (In::Quoted(_), '[' | '{') => quoted += 1,
             (In::Quoted(_), ']' | '}') => quoted = quoted.saturating_sub(1),
             (In::Quoted(_), _) => {}
-            (In::Plain, ' ' | '\t' | '\r') => {}
-            (In::Plain, '#') if previous.is_whitespace() => state = In::Comment,
+            (In::Plain, ' ' | '\t') => {}
+            // YAML's white space: a no-break space before `#` makes it part of a scalar.
+            (In::Plain, '#')
+                if matches!(
+                    previous,
+                    ' ' | '\t' | '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}'
+                ) =>
+            {
+                state = In::Comment;
+            }
             (In::Plain, '\'' | '"') if node_start => state = In::Quoted(c),
             (In::Plain, '!' | '&') if node_start => state = In::Property,
             (In::Plain, '[' | '{') => {
@@ -1444,6 +1456,15 @@ mod tests {
         }
         let text = format!("{} !t '{}'", "[".repeat(200), "]".repeat(200));
         assert!(parse_error(&text).ends_with("deeper than 128 levels"));
+        // YAML's line breaks (`\r`, NEL, LS, PS) end a comment; only a space or a tab before `#`
+        // starts one (a no-break space is part of the scalar).
+        for hiding in ["#\r", "#\u{85}", "#\u{2028}", "#\u{2029}", "x\u{a0}#: "] {
+            let text = format!("{hiding}a: {}{}\n", "[".repeat(200), "]".repeat(200));
+            assert!(
+                too_deep(&text).is_some(),
+                "{hiding:?}: nesting hidden from the scan"
+            );
+        }
         // Brackets in comments do not count, nor those closed inside their quotes.
         let quoted = format!(
             "a: '{0}'\nb: \"{0}\" # {1}\n",

@@ -11,8 +11,8 @@
 //! replaced where they stand, new fields appended, the rest kept. Anything else in the file is
 //! an error naming its line, and the file is left alone.
 
-use crate::fs::{self, FsError};
-use stagecraft_core::{Action, KeyChange, SyncReport, interrupt};
+use crate::fs;
+use stagecraft_core::{Action, KeyChange, SyncReport};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -268,8 +268,9 @@ pub(super) fn sync_local_overrides(
     prune: bool,
 ) -> Result<SyncReport, super::Error> {
     let target = app_dir.join(FILE_NAME);
-    fs::check_writable(&target)?;
-    let text = fs::read_text_if_exists(&target)?.unwrap_or_default();
+    // Locked from the read to the rename, so that concurrent syncs cannot lose each other's keys.
+    let mut locked = fs::LockedTarget::lock(&target)?;
+    let text = locked.read_text()?.unwrap_or_default();
     let fields = parse(&target, &text)?;
     let mut report = SyncReport::new(source.display().to_string(), target.display().to_string());
     // Byte ranges of the text to replace, with what replaces them.
@@ -341,13 +342,8 @@ pub(super) fn sync_local_overrides(
         merged.push_str(line_ending);
     }
     merged.push_str(&appended);
-    // The temporary file holds secrets: let it be renamed or removed before an interruption
-    // ends the process.
-    let _guard = interrupt::hold();
-    fs::write_atomically(&target, |out: &mut dyn Write| -> io::Result<()> {
-        out.write_all(merged.as_bytes())
-    })
-    .map_err(|e: FsError| super::Error::Fs(e))?;
+    // `replace` holds interruptions while its temporary copy of the secrets exists.
+    locked.replace(|out: &mut dyn Write| -> io::Result<()> { out.write_all(merged.as_bytes()) })?;
     report.written = true;
     Ok(report)
 }

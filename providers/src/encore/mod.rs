@@ -478,10 +478,13 @@ impl Plan {
             }
         };
         let binary = options.binary.unwrap_or_else(|| PathBuf::from("encore"));
-        // A relative path with a directory part is relative to stagecraft.yml; a bare name is
+        // A relative path with a directory part is relative to stagecraft.yml, and made absolute:
+        // the child starts in `app_dir`, where a relative path would be looked up. A bare name is
         // looked up on PATH.
         let binary = if binary.components().count() > 1 && binary.is_relative() {
-            base.join(binary)
+            let joined = base.join(binary);
+            // Fails only without a current directory, where nothing relative can be found.
+            std::path::absolute(&joined).unwrap_or(joined)
         } else {
             binary
         };
@@ -649,9 +652,10 @@ fn check_storable(path: &Path, key: &str, value: &str) -> Result<(), Error> {
     })
 }
 
-/// Checks that `encore.app` is in `app_dir` or above, as the CLI looks for it.
+/// Checks that `encore.app` is in `app_dir` or above, as the CLI looks for it: from its working
+/// directory, links resolved.
 fn find_encore_app(app_dir: &Path) -> Result<(), Error> {
-    let absolute = std::path::absolute(app_dir).map_err(|e| {
+    let absolute = std::fs::canonicalize(app_dir).map_err(|e| {
         Error::Fs(FsError::Io {
             action: "read",
             path: app_dir.to_owned(),

@@ -8,6 +8,7 @@
 use super::{Error, Plan, Selection};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use stagecraft_core::{Action, KeyChange, SyncError, SyncReport, interrupt};
+use std::borrow::Cow;
 use std::io::{self, Write};
 use std::process::{ExitStatus, Stdio};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -15,6 +16,10 @@ use tokio::process::{Child, Command};
 
 /// How much of a child's stderr an error shows.
 const STDERR_SHOWN: usize = 300;
+
+/// The shortest line of a multi-line value that is removed on its own: shorter ones (`}`, `--`)
+/// would remove too much of what was said, and give little away.
+const MIN_LINE_REDACTED: usize = 4;
 
 /// Why one call of the CLI failed.
 #[derive(Debug)]
@@ -25,6 +30,8 @@ enum CallError {
     TimedOut,
     /// The sync was interrupted and the child killed.
     Interrupted,
+    /// It exited, silently, before it had read the whole value from stdin.
+    ValueNotRead { status: ExitStatus },
     /// It exited with a failure (or the value could not be passed to it).
     Failed {
         status: Option<ExitStatus>,
@@ -35,15 +42,29 @@ enum CallError {
 /// What the child's stderr may show: every value of the sync removed.
 struct Redactor<'v> {
     /// The values, longest first, so that a value holding another is removed whole.
-    values: Vec<&'v str>,
+    values: Vec<Cow<'v, str>>,
 }
 
 impl<'v> Redactor<'v> {
     fn new(entries: &'v [(String, String)]) -> Self {
-        let mut values: Vec<&str> = entries
-            .iter()
-            .map(|(_, v)| v.as_str())
+        let values = entries.iter().map(|(_, v)| v.as_str());
+        // Each line of a multi-line value too: a message may quote one line, or the whole value
+        // escaped onto one line (`"a\nb"`), where the value itself is not found.
+        let lines = values
+            .clone()
+            .filter(|v| v.contains('\n'))
+            .flat_map(|v| v.lines().map(str::trim))
+            .filter(|line| line.len() >= MIN_LINE_REDACTED);
+        // And a value quoted as Go's `%q` and JSON quote it, `\"` and `\\` escaped.
+        let escaped = values
+            .clone()
+            .filter(|v| v.contains(['"', '\\']))
+            .map(|v| Cow::Owned(v.replace('\\', "\\\\").replace('"', "\\\"")));
+        let mut values: Vec<Cow<'v, str>> = values
+            .chain(lines)
             .filter(|v| !v.is_empty())
+            .map(Cow::Borrowed)
+            .chain(escaped)
             .collect();
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
         values.dedup();
@@ -60,14 +81,39 @@ impl<'v> Redactor<'v> {
 
     /// The child's stderr as one line, values removed, cut to [`STDERR_SHOWN`] bytes.
     fn clean(&self, stderr: &[u8]) -> String {
-        let mut text = stderr.to_vec();
+        // Every byte of an occurrence of a value is hidden, also where two values overlap.
+        let mut hidden = vec![false; stderr.len()];
         for value in &self.values {
-            text = replace_all(&text, value.as_bytes(), b"[redacted]");
+            for at in memchr::memmem::find_iter(stderr, value.as_bytes()) {
+                hidden[at..at + value.len()].fill(true);
+            }
+        }
+        // When stderr was cut at the capture limit, its last bytes may be the start of a value
+        // whose end was not kept, which no search finds: they are not shown. (Blanks collapse
+        // below, so what was kept last can come first in the line.)
+        let longest = self.values.first().map_or(0, |v| v.len());
+        let end = if stderr.len() >= self.capture_limit() {
+            stderr.len() - longest.saturating_sub(1)
+        } else {
+            stderr.len()
+        };
+        let mut text = Vec::with_capacity(end);
+        let mut at = 0;
+        while at < end {
+            if hidden[at] {
+                text.extend_from_slice(b"[redacted]");
+                while at < stderr.len() && hidden[at] {
+                    at += 1;
+                }
+            } else {
+                text.push(stderr[at]);
+                at += 1;
+            }
         }
         let text = String::from_utf8_lossy(&text);
         let mut line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        if let Some(rest) = line.strip_prefix("error: ") {
-            line = rest.to_owned();
+        if let Some(rest) = line.strip_prefix("error:") {
+            line = rest.trim_start().to_owned();
         }
         if line.len() > STDERR_SHOWN {
             let mut cut = STDERR_SHOWN;
@@ -79,18 +125,6 @@ impl<'v> Redactor<'v> {
         }
         line
     }
-}
-
-fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(haystack.len());
-    let mut rest = haystack;
-    while let Some(at) = memchr::memmem::find(rest, needle) {
-        out.extend_from_slice(&rest[..at]);
-        out.extend_from_slice(with);
-        rest = &rest[at + needle.len()..];
-    }
-    out.extend_from_slice(rest);
-    out
 }
 
 fn command(plan: &Plan, args: &[&str]) -> Command {
@@ -132,6 +166,7 @@ async fn supervise<T>(
     child: &mut Child,
     run: impl AsyncFnOnce(&mut Child) -> Result<T, CallError>,
 ) -> Result<T, CallError> {
+    let group = ProcessGroup::of(child);
     let outcome = tokio::select! {
         biased;
         () = interrupt::requested() => Err(CallError::Interrupted),
@@ -140,11 +175,44 @@ async fn supervise<T>(
         }
     };
     if matches!(outcome, Err(CallError::TimedOut | CallError::Interrupted)) {
+        drop(group);
         // `kill` sends SIGKILL and reaps the child; it fails only when the child is already
         // reaped.
         let _ = child.kill().await;
+    } else {
+        group.disarm();
     }
     outcome
+}
+
+/// The process group a child leads (see [`command`]): killed when this is dropped armed (a
+/// timeout, an interruption, the sync's future dropped), so that what the child started, such
+/// as the real `encore` behind a wrapper script that does not `exec` it, stops too; `kill_on_drop`
+/// reaches the child alone.
+struct ProcessGroup(Option<u32>);
+
+impl ProcessGroup {
+    fn of(child: &Child) -> Self {
+        ProcessGroup(child.id())
+    }
+
+    /// The call ended by itself: whatever it left running is its own business.
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(pid) = self
+            .0
+            .and_then(|id| rustix::process::Pid::from_raw(id as i32))
+        {
+            // Fails only when the group is gone already.
+            let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        }
+    }
 }
 
 /// `encore secret set <flag> <selection> <key>`, the value on stdin.
@@ -172,6 +240,7 @@ async fn set_one(
             tokio::join!(write, read_capped(&mut stderr, stderr_limit), child.wait());
         match (written, status.ok()) {
             (Ok(()), Some(status)) if status.success() => Ok(()),
+            (Err(_), Some(status)) if stderr.is_empty() => Err(CallError::ValueNotRead { status }),
             (_, status) => Err(CallError::Failed { status, stderr }),
         }
     })
@@ -201,17 +270,20 @@ fn classify(plan: &Plan, error: CallError, redactor: &Redactor<'_>) -> Failure {
             plan.timeout.as_secs_f64()
         )),
         CallError::Interrupted => Failure::Key("interrupted".to_owned()),
+        CallError::ValueNotRead { status } => Failure::Key(format!(
+            "encore exited ({status}) before reading the whole value"
+        )),
         CallError::Failed { status, stderr } => {
-            let text = String::from_utf8_lossy(&stderr);
-            if text.contains("not logged in") {
+            // What encore said, not a value it echoed.
+            let said = redactor.clean(&stderr);
+            if said.contains("not logged in") {
                 return Failure::Fatal(Error::NotLoggedIn);
             }
-            if text.contains("not linked") {
+            if said.contains("not linked") {
                 return Failure::Fatal(Error::NotLinked {
                     app_dir: plan.app_dir.clone(),
                 });
             }
-            let said = redactor.clean(&stderr);
             Failure::Key(match (said.is_empty(), status) {
                 (false, _) => said,
                 (true, Some(status)) => format!("encore {status} and said nothing"),
@@ -471,6 +543,40 @@ mod tests {
         let cleaned = redactor.clean(long.as_bytes());
         assert!(cleaned.len() <= STDERR_SHOWN + '…'.len_utf8());
         assert!(cleaned.ends_with('…'));
+    }
+
+    #[test]
+    fn lines_of_a_multi_line_value_are_hidden_alone_and_escaped() {
+        let key = "-----BEGIN KEY-----\nMIIEsecretline\r\n-----END KEY-----\n";
+        let entries = vec![("PEM".to_owned(), key.to_owned())];
+        let redactor = Redactor::new(&entries);
+        assert_eq!(
+            redactor.clean(b"error: bad \"-----BEGIN KEY-----\\nMIIEsecretline\\r\\n\" at line 2: MIIEsecretline"),
+            "bad \"[redacted]\\n[redacted]\\r\\n\" at line 2: [redacted]"
+        );
+    }
+
+    #[test]
+    fn a_value_quoted_with_escapes_is_hidden() {
+        let entries = vec![("A".to_owned(), r#"pa"ss\word"#.to_owned())];
+        let redactor = Redactor::new(&entries);
+        assert_eq!(
+            redactor.clean(br#"error: invalid value "pa\"ss\\word""#),
+            "invalid value \"[redacted]\""
+        );
+    }
+
+    #[test]
+    fn overlapping_values_are_hidden_whole() {
+        let entries = vec![
+            ("A".to_owned(), "ABCDEX".to_owned()),
+            ("B".to_owned(), "XSECRET".to_owned()),
+        ];
+        let redactor = Redactor::new(&entries);
+        assert_eq!(
+            redactor.clean(b"error: got ABCDEXSECRET!"),
+            "got [redacted]!"
+        );
     }
 
     #[test]

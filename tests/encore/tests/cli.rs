@@ -191,3 +191,143 @@ fn a_terminal_shows_progress_unless_json_is_asked_for() {
     );
     assert!(shown.contains("\"set\": 3"), "{shown:?}");
 }
+
+#[test]
+fn a_sync_where_every_key_failed_does_not_say_up_to_date() {
+    let app = project(&format!("A=1\nB={CANARY}\n"));
+    app.control(r#"{"fail": {"A": "no", "B": "rejected {value}"}}"#);
+    let (output, stdout, stderr) = run(&app, &["secrets", "sync"]);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stdout.ends_with(
+            "0 added, 0 changed, 0 unchanged, 0 removed, 2 failed; nothing was written to Encore secrets for dev,preview,local.\n"
+        ),
+        "{stdout}"
+    );
+}
+
+/// Whether process `pid` has installed handlers for SIGHUP, SIGINT and SIGTERM.
+fn catches_signals(pid: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let caught = status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigCgt:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .unwrap_or(0);
+    let wanted = 1 | (1 << 1) | (1 << 14);
+    caught & wanted == wanted
+}
+
+/// A signal while calls hang: the real binary stops them, prints what was set, exits 130.
+fn interrupt_push(app: &App, args: &[&str], signal: &str, started: usize) -> Output {
+    let _ = std::fs::remove_dir_all(app.path().join("fake-encore"));
+    let child = Command::new(stagecraft())
+        .args(args)
+        .current_dir(app.path())
+        .env("RUST_LOG", "trace")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    common::wait_until("the calls have started", || {
+        catches_signals(child.id()) && app.calls().len() >= started
+    });
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let output = child.wait_with_output().unwrap();
+    for call in app.calls() {
+        let pid = call["pid"].as_u64().unwrap();
+        assert!(
+            !common::is_running(pid),
+            "{signal}: call {pid} left running"
+        );
+    }
+    let shown = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!shown.contains(CANARY), "{signal}: {shown}");
+    output
+}
+
+#[test]
+fn a_signal_during_a_push_stops_the_calls_and_reports_what_was_set() {
+    let app = project(&format!("A=1\nB={CANARY}\nC=3\nD=4\n"));
+    app.control(r#"{"hang": ["B", "C"]}"#);
+    for signal in ["INT", "TERM", "HUP"] {
+        let output = interrupt_push(&app, &["secrets", "sync"], signal, 3);
+        assert_eq!(output.status.code(), Some(130), "{signal}");
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert_eq!(
+            stdout,
+            "Sync (encore): .env.local -> Encore secrets for dev,preview,local\n  + A  set\n    B  skipped\n    C  skipped\n    D  skipped\nnote: interrupted: the keys not marked set were not set\n0 added, 0 changed, 0 unchanged, 0 removed, 3 skipped, 1 set; wrote Encore secrets for dev,preview,local.\n",
+            "{signal}"
+        );
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            stderr.ends_with(
+                "error: interrupted; the sync under way was stopped: its report says which keys were done\n"
+            ),
+            "{signal}: {stderr}"
+        );
+        assert_eq!(app.calls().len(), 3, "{signal}: D was never started");
+    }
+    // Before any key is set, and with --json: one document, nothing claimed up to date.
+    app.control(r#"{"hang": ["A", "B", "C", "D"]}"#);
+    let output = interrupt_push(&app, &["secrets", "sync", "--json"], "TERM", 2);
+    assert_eq!(output.status.code(), Some(130));
+    let doc: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
+    assert_eq!(doc["written"], false);
+    assert_eq!(doc["summary"]["skipped"], 4);
+    let output = interrupt_push(&app, &["secrets", "sync"], "INT", 2);
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout
+            .ends_with("4 skipped; nothing was written to Encore secrets for dev,preview,local.\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_partial_failure_with_a_full_stdout_still_names_the_failed_keys() {
+    let app = project(&format!("A=1\nB={CANARY}\n"));
+    app.control(r#"{"fail": {"B": "rejected {value}"}}"#);
+    let output = Command::new(stagecraft())
+        .args(["secrets", "sync"])
+        .current_dir(app.path())
+        .stdout(std::fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "error: cannot write to stdout: No space left on device (os error 28)\nerror: 1 of 2 keys failed:\n  B: rejected [redacted]\n"
+    );
+}
+
+#[test]
+fn a_relative_binary_is_found_from_stagecraft_yml_whatever_the_app_dir() {
+    // stagecraft.yml at the root, the Encore app in backend/, the CLI in tools/.
+    let app = App::new(&format!("A={CANARY}\n"));
+    let root = app.path();
+    std::fs::create_dir_all(root.join("backend")).unwrap();
+    std::fs::rename(root.join("encore.app"), root.join("backend/encore.app")).unwrap();
+    std::fs::create_dir_all(root.join("tools")).unwrap();
+    let wrapper = root.join("tools/encore");
+    std::fs::write(&wrapper, format!("#!/bin/sh\nexec '{}' \"$@\"\n", fake())).unwrap();
+    let mut permissions = std::fs::metadata(&wrapper).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&wrapper, permissions).unwrap();
+    std::fs::write(
+        root.join("stagecraft.yml"),
+        "secrets:\n  provider: encore\n  providers:\n    encore:\n      source_file: .env.local\n      app_dir: backend\n      binary: tools/encore\n",
+    )
+    .unwrap();
+    let (output, stdout, stderr) = run(&app, &["secrets", "sync"]);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.contains("  + A  set\n"), "{stdout}");
+}

@@ -205,3 +205,34 @@ fn conformance() {
     let provider: &dyn stagecraft_core::DynSecretsProvider = &stagecraft_providers::encore::Encore;
     common::runtime().block_on(stagecraft_core::conformance::check(provider, &mut fixture));
 }
+
+#[test]
+fn concurrent_syncs_into_one_file_lose_no_key() {
+    let app = App::new("");
+    let config = |side: &str| {
+        let source = app.path().join(format!("{side}.env"));
+        let keys: String = (0..20).map(|i| format!("{side}_{i}=v{i}\n")).collect();
+        fs::write(&source, keys).unwrap();
+        ProviderConfig::from_yaml(format!(
+            "source_file: {}\napp_dir: {}\nbinary: /nonexistent/encore\n",
+            source.display(),
+            app.path().display(),
+        ))
+    };
+    let sides = [("LEFT", config("LEFT")), ("RIGHT", config("RIGHT"))];
+    std::thread::scope(|scope| {
+        for (side, config) in &sides {
+            scope.spawn(move || {
+                for key in 0..20 {
+                    let opts = SyncOptions::new(config.clone())
+                        .target("local-overrides")
+                        .keys([format!("{side}_{key}")]);
+                    sync(opts).unwrap();
+                }
+            });
+        }
+    });
+    let text = fs::read_to_string(app.overrides()).unwrap();
+    let read = read_cue(&app.overrides(), &text).unwrap();
+    assert_eq!(read.len(), 40, "every key of both syncs is in the file");
+}

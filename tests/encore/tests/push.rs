@@ -485,3 +485,124 @@ fn a_missing_source_or_app_dir_is_an_input_error() {
         format!("app directory {} does not exist", gone.display())
     );
 }
+
+#[test]
+fn a_value_cut_by_the_capture_limit_after_blank_stderr_is_not_shown() {
+    // What is kept of stderr ends inside the value; the blanks before it collapse to nothing,
+    // so the start of the value would come first in the message.
+    let app = App::new(&format!("A={CANARY}\n"));
+    let limit = 4096 + (300 / 10 + 2) * CANARY.len();
+    let blanks = " ".repeat(limit - "error: ".len() - 10);
+    app.control(&format!(r#"{{"fail": {{"A": "{blanks}{{value}}"}}}}"#));
+    let result = sync(SyncOptions::new(app.config("")));
+    let message = result.unwrap_err().to_string();
+    assert!(!message.contains(&CANARY[..10]), "{message}");
+    assert_eq!(
+        message,
+        "1 of 1 keys failed:\n  A: encore exit status: 1 and said nothing"
+    );
+}
+
+/// An `encore` behind a wrapper script that does not `exec` it (as some version managers'
+/// shims do): the wrapper's child must be stopped too.
+fn wrapped(app: &App) -> String {
+    let wrapper = app.path().join("encore-wrapper");
+    std::fs::write(&wrapper, format!("#!/bin/sh\n'{}' \"$@\"\n", fake())).unwrap();
+    let mut permissions = std::fs::metadata(&wrapper).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&wrapper, permissions).unwrap();
+    format!(
+        "source_file: {}\napp_dir: {}\nbinary: {}\n",
+        app.path().join(".env.local").display(),
+        app.path().display(),
+        wrapper.display()
+    )
+}
+
+#[test]
+fn what_the_encore_executable_started_is_stopped_too() {
+    let app = App::new("A=1\nHANG=2\n");
+    app.control(r#"{"hang": ["HANG"]}"#);
+    let config = format!("{}timeout: 500ms\n", wrapped(&app));
+    let result = sync(SyncOptions::new(
+        stagecraft_core::ProviderConfig::from_yaml(config.clone()),
+    ));
+    assert!(matches!(result, Err(SyncError::Partial { .. })));
+    let pid = app.call_for("HANG")["pid"].as_u64().unwrap();
+    wait_until("the timed-out call's process is gone", || !is_running(pid));
+
+    // Dropping the sync stops the processes behind the wrapper as well.
+    let _ = std::fs::remove_dir_all(app.path().join("fake-encore"));
+    app.control(r#"{"hang": ["A", "HANG"]}"#);
+    let config = stagecraft_core::ProviderConfig::from_yaml(wrapped(&app));
+    runtime().block_on(async {
+        let sync = Encore.sync(SyncOptions::new(config));
+        let started = async {
+            while app.calls().len() < 2 {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        };
+        tokio::select! {
+            _ = sync => panic!("the sync finished although every call hangs"),
+            () = started => {}
+        }
+    });
+    for call in app.calls() {
+        let pid = call["pid"].as_u64().unwrap();
+        wait_until("the dropped call's process is gone", || !is_running(pid));
+    }
+}
+
+#[test]
+fn a_call_that_exits_without_reading_the_whole_value_fails_and_says_so() {
+    let value = format!("{CANARY}{}", "v".repeat(1 << 20));
+    let app = App::new(&format!("BIG={value}\n"));
+    // Exits at once with success, stdin unread: more than a pipe holds cannot have been sent.
+    let quitter = app.path().join("quitter");
+    std::fs::write(&quitter, "#!/bin/sh\nexec 0<&-\nexit 0\n").unwrap();
+    let mut permissions = std::fs::metadata(&quitter).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&quitter, permissions).unwrap();
+    let config = stagecraft_core::ProviderConfig::from_yaml(format!(
+        "source_file: {}\napp_dir: {}\nbinary: {}\n",
+        app.path().join(".env.local").display(),
+        app.path().display(),
+        quitter.display()
+    ));
+    let result = sync(SyncOptions::new(config));
+    assert!(!visible(&result).contains(CANARY));
+    assert_eq!(
+        result.unwrap_err().to_string(),
+        "1 of 1 keys failed:\n  BIG: encore exited (exit status: 0) before reading the whole value"
+    );
+}
+
+#[test]
+fn the_app_is_found_above_where_app_dir_really_is_as_encore_finds_it() {
+    // app_dir is a link to a directory of the app: encore walks up from the real directory
+    // (its working directory), not from the link's.
+    let app = App::new("A=1\n");
+    std::fs::create_dir(app.path().join("backend")).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let link = elsewhere.path().join("backend");
+    std::os::unix::fs::symlink(app.path().join("backend"), &link).unwrap();
+    let config = stagecraft_core::ProviderConfig::from_yaml(format!(
+        "source_file: {}\napp_dir: {}\nbinary: {}\n",
+        app.path().join(".env.local").display(),
+        link.display(),
+        fake()
+    ));
+    let report = sync(SyncOptions::new(config)).unwrap();
+    assert_eq!(actions(&report), pairs(&[("A", "set")]));
+}
+
+#[test]
+fn a_value_that_reads_like_a_login_error_is_not_taken_for_one() {
+    let app = App::new("A=1\nB=not logged in\n");
+    app.control(r#"{"fail": {"B": "rejected {value}"}}"#);
+    let error = sync(SyncOptions::new(app.config("concurrency: 1"))).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "1 of 2 keys failed:\n  B: rejected [redacted]"
+    );
+}
