@@ -458,7 +458,10 @@ impl LockedTarget {
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(write_error(e)),
         };
-        if existing.as_ref().map(Identity::of) != self.read {
+        // A symbolic link swapped meanwhile would leave the named target as it was.
+        let relinked = self.named != self.path
+            && fs::canonicalize(&self.named).ok().as_ref() != Some(&self.path);
+        if relinked || existing.as_ref().map(Identity::of) != self.read {
             return Err(FsError::Changed {
                 path: self.named.clone(),
             });
@@ -600,6 +603,26 @@ mod tests {
             1,
             "no temporary file is left"
         );
+    }
+
+    #[test]
+    fn a_symlink_swapped_meanwhile_is_not_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("a.env"), "A=1\n").unwrap();
+        fs::write(dir.path().join("b.env"), "B=1\n").unwrap();
+        let link = dir.path().join(".env");
+        std::os::unix::fs::symlink("a.env", &link).unwrap();
+        let mut target = LockedTarget::lock(&link).unwrap();
+        assert_eq!(target.read_text().unwrap().as_deref(), Some("A=1\n"));
+        fs::remove_file(&link).unwrap();
+        std::os::unix::fs::symlink("b.env", &link).unwrap();
+        let error = target.replace(|w| w.write_all(b"A=2\n")).unwrap_err();
+        assert!(matches!(error, FsError::Changed { .. }), "{error}");
+        assert_eq!(
+            fs::read_to_string(dir.path().join("a.env")).unwrap(),
+            "A=1\n"
+        );
+        assert_eq!(fs::read_to_string(&link).unwrap(), "B=1\n");
     }
 
     #[test]
