@@ -325,7 +325,7 @@ fn push_pull_copy_and_prune_on_a_dev_server() {
         ])
         .fails(1, &["vault:staging does not define NOPE"]);
 
-    // Pull of an environment that does not exist: nothing to add.
+    // Pull of an environment that does not exist: an error, as a missing env file is.
     project
         .sync(&[
             "--from",
@@ -334,8 +334,7 @@ fn push_pull_copy_and_prune_on_a_dev_server() {
             ".env.nowhere",
             "--dry-run",
         ])
-        .succeeds()
-        .says("0 added");
+        .fails(1, &["vault:nowhere does not exist"]);
 }
 
 #[test]
@@ -605,4 +604,91 @@ fn bad_config_and_a_missing_token_exit_1() {
         .fails(1, &["is not an http:// or https:// URL"]);
     let providers = project.run(&["secrets", "providers"], &[]);
     providers.succeeds().says("vault");
+}
+
+/// Review: `--keys A --prune` removes only what the source lacks, as envfile does, never the
+/// fields the source defines but `--keys` left out.
+#[test]
+fn prune_with_keys_keeps_the_fields_the_source_defines() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    let project = Project::new(&[&server.address], "");
+    project.write(".env.local", &format!("A=1\nB={CANARY}\nC=3\n"));
+    project
+        .sync(&["--from", ".env.local", "--to", "vault:staging"])
+        .succeeds();
+    server.cli(&["kv", "patch", "-mount=secret", "myapp/staging", "STALE=x"]);
+    project.write(".env.local", &format!("A=2\nB={CANARY}\nC=3\n"));
+    project
+        .sync(&[
+            "--from",
+            ".env.local",
+            "--to",
+            "vault:staging",
+            "--keys",
+            "A",
+            "--prune",
+        ])
+        .succeeds()
+        .says("0 added, 1 changed, 0 unchanged, 1 removed");
+    let expected = fields(&[("A", "2"), ("B", CANARY), ("C", "3")]);
+    assert_eq!(kv(&server, "staging"), Some((3, expected)));
+}
+
+/// Review: a source environment that does not exist (a typo) is an error, like a missing
+/// source file, rather than an empty source that `--prune` would wipe the target with.
+#[test]
+fn a_source_environment_that_does_not_exist_is_an_error() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    let project = Project::new(&[&server.address], "");
+    project.write(".env.local", &format!("A=1\nB={CANARY}\n"));
+    project
+        .sync(&["--from", ".env.local", "--to", "vault:prod"])
+        .succeeds();
+    project
+        .sync(&["--from", "vault:stagign", "--to", "vault:prod", "--prune"])
+        .fails(1, &["vault:stagign does not exist"]);
+    assert_eq!(kv(&server, "prod").unwrap().1.len(), 2);
+    project
+        .sync(&["--from", "vault:stagign", "--to", ".env.local", "--prune"])
+        .fails(1, &["vault:stagign does not exist"]);
+    assert_eq!(project.read(".env.local"), format!("A=1\nB={CANARY}\n"));
+}
+
+/// Review: a token or namespace that cannot be an HTTP header (a token pasted with its
+/// newline) is an input error naming the variable or setting, not a panic in the client.
+#[test]
+fn a_token_or_namespace_with_a_control_character_exits_1() {
+    let project = Project::new(&["http://127.0.0.1:1"], "");
+    project.write(".env.local", "A=1\n");
+    let push = [
+        "secrets",
+        "sync",
+        "--from",
+        ".env.local",
+        "--to",
+        "vault:staging",
+    ];
+    for token in [
+        "stagecraft-test-root\n",
+        "stagecraft-test-root\r",
+        "tok\u{e9}n",
+    ] {
+        project.run(&push, &[("VAULT_TOKEN", token)]).fails(
+            1,
+            &[
+                "environment variable VAULT_TOKEN",
+                "cannot be a vault token",
+            ],
+        );
+    }
+    let bad = Project::new(&["http://127.0.0.1:1"], "      namespace: \"team\\n\"\n");
+    bad.write(".env.local", "A=1\n");
+    bad.run(&["config", "validate"], &[])
+        .fails(1, &["secrets.providers.vault.namespace"]);
+    bad.run(&push, &[])
+        .fails(1, &["secrets.providers.vault.namespace"]);
 }

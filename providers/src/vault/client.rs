@@ -17,6 +17,8 @@ use vaultrs::error::ClientError;
 /// its latest version deleted and so empty).
 #[derive(Default)]
 pub(super) struct Secret {
+    /// Whether the latest version was read (false: no secret, or its latest version deleted).
+    pub(super) found: bool,
     pub(super) version: u64,
     pub(super) fields: Map<String, Value>,
 }
@@ -326,6 +328,7 @@ impl Servers {
                 })
                 .await?;
             return Ok(Secret {
+                found: false,
                 version,
                 fields: Map::new(),
             });
@@ -335,6 +338,7 @@ impl Servers {
             _ => Map::new(),
         };
         Ok(Secret {
+            found: true,
             version: response.metadata.version,
             fields,
         })
