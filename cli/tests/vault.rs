@@ -692,3 +692,78 @@ fn a_token_or_namespace_with_a_control_character_exits_1() {
     bad.run(&push, &[])
         .fails(1, &["secrets.providers.vault.namespace"]);
 }
+
+/// Review: a user name or password in an address is refused without being shown, from the
+/// config and from VAULT_ADDR, since every error names the address.
+#[test]
+fn an_address_with_a_password_is_refused_without_showing_it() {
+    let bad = Project::new(&["http://admin:pw-9d1f3c52@127.0.0.1:1"], "");
+    bad.write(".env.local", "A=1\n");
+    let run = bad.run(&["config", "validate"], &[]);
+    run.fails(1, &["must not hold a user name or password"]);
+    assert!(
+        !format!("{:?}", run.0).contains("pw-9d1f3c52"),
+        "{:?}",
+        run.0
+    );
+
+    let project = Project::new(&[], "");
+    fs::write(
+        project.path().join("stagecraft.yml"),
+        "secrets:\n  provider: vault\n  providers:\n    vault:\n      path: myapp\n",
+    )
+    .unwrap();
+    project.write(".env.local", "A=1\n");
+    let push = [
+        "secrets",
+        "sync",
+        "--from",
+        ".env.local",
+        "--to",
+        "vault:staging",
+    ];
+    let run = project.run(
+        &push,
+        &[("VAULT_ADDR", "http://admin:pw-9d1f3c52@127.0.0.1:1")],
+    );
+    run.fails(
+        1,
+        &["VAULT_ADDR: a vault address must not hold a user name or password"],
+    );
+    assert!(
+        !format!("{:?}", run.0).contains("pw-9d1f3c52"),
+        "{:?}",
+        run.0
+    );
+}
+
+/// Review: a field that is pulled as skipped (a number, say) is in the source, so `--prune`
+/// keeps its key in the env file rather than reporting it both skipped and removed.
+#[test]
+fn prune_keeps_the_keys_of_skipped_fields_when_pulling() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    let project = Project::new(&[&server.address], "");
+    project.write(
+        "fields.json",
+        &format!("{{\"PORT\": 5432, \"TOKEN\": \"{CANARY}\"}}"),
+    );
+    let file = project.path().join("fields.json");
+    server.cli(&[
+        "kv",
+        "put",
+        "-mount=secret",
+        "myapp/staging",
+        &format!("@{}", file.display()),
+    ]);
+    project.write(".env.staging", "PORT=5432\nGONE=1\n");
+    project
+        .sync(&["--from", "vault:staging", "--to", ".env.staging", "--prune"])
+        .succeeds()
+        .says("1 added, 0 changed, 0 unchanged, 1 removed, 1 skipped");
+    assert_eq!(
+        project.read(".env.staging"),
+        format!("PORT=5432\nTOKEN={CANARY}\n")
+    );
+}

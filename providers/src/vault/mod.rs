@@ -179,6 +179,10 @@ fn check_addresses(addresses: &[String]) -> Result<(), String> {
     }
     for address in addresses {
         match url::Url::parse(address) {
+            // Vault takes a token, not a password; one in the URL would be shown in errors.
+            Ok(url) if !url.username().is_empty() || url.password().is_some() => {
+                return Err("a vault address must not hold a user name or password".into());
+            }
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {}
             _ => return Err(format!("{address:?} is not an http:// or https:// URL")),
         }
@@ -200,6 +204,12 @@ pub enum Error {
     BadAddress {
         /// The address.
         address: String,
+    },
+    /// `$VAULT_ADDR` is not a list of URLs.
+    #[error("VAULT_ADDR: {message}")]
+    BadVaultAddr {
+        /// What is wrong, without the variable's value (it may hold a password).
+        message: String,
     },
     /// The CA file cannot be read or holds no certificate.
     #[error("cannot read CA certificates from {path}")]
@@ -474,8 +484,8 @@ fn plan(opts: &SyncOptions) -> Result<Plan, SyncError> {
                 .into());
             }
             let addresses: Vec<String> = from_env.split(',').map(|a| a.trim().to_owned()).collect();
-            if check_addresses(&addresses).is_err() {
-                return Err(Error::BadAddress { address: from_env }.into());
+            if let Err(message) = check_addresses(&addresses) {
+                return Err(Error::BadVaultAddr { message }.into());
             }
             addresses
         }
@@ -708,11 +718,19 @@ fn pull(
             keys: unwritable,
         });
     }
-    let text = envfile::write_string(
+    let mut text = envfile::write_string(
         writable
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default())),
     )?;
+    if opts.prune {
+        // A skipped field is in the source: `--prune` must not remove its key from the file.
+        // A key without `=` has no value, is not synced and is kept (the envfile rule).
+        for key in skipped.iter().filter(|k| is_env_name(k)) {
+            text.push_str(key);
+            text.push('\n');
+        }
+    }
     let mut report = envfile::sync_text(
         Path::new(source_label),
         &text,
