@@ -767,3 +767,52 @@ fn prune_keeps_the_keys_of_skipped_fields_when_pulling() {
         format!("PORT=5432\nTOKEN={CANARY}\n")
     );
 }
+
+/// Review: a server whose certificate no trusted CA signed is reported as a TLS failure that
+/// points at `ca_file`, not as "cannot connect" with the cause only in log lines; `ca_file`
+/// makes it work; a CA file without a certificate is an error rather than an empty bundle.
+#[test]
+fn an_untrusted_certificate_is_named_and_ca_file_trusts_it() {
+    let Some((server, ca)) = DevServer::start_tls() else {
+        return;
+    };
+    let project = Project::new(&[&server.address], "      timeout: 1s\n");
+    project.write(".env.local", &format!("A={CANARY}\n"));
+    let push = [
+        "secrets",
+        "sync",
+        "--from",
+        ".env.local",
+        "--to",
+        "vault:staging",
+    ];
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stagecraft"));
+    let untrusted = Run(command
+        .args(push)
+        .current_dir(project.path())
+        .env_remove("RUST_LOG")
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .output()
+        .unwrap());
+    untrusted.assert_no_secret();
+    untrusted.fails(2, &["TLS failed: invalid peer certificate", "`ca_file`"]);
+    let stderr = String::from_utf8_lossy(&untrusted.0.stderr).into_owned();
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "one line, no log noise: {stderr}"
+    );
+
+    let trusted = Project::new(
+        &[&server.address],
+        &format!("      ca_file: {}\n", ca.display()),
+    );
+    trusted.write(".env.local", &format!("A={CANARY}\n"));
+    trusted.run(&push, &[]).succeeds().says("1 added");
+
+    let not_pem = Project::new(&[&server.address], "      ca_file: .env.local\n");
+    not_pem.write(".env.local", &format!("A={CANARY}\n"));
+    not_pem
+        .run(&push, &[])
+        .fails(1, &["cannot read CA certificates from"]);
+}

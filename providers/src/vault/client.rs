@@ -36,6 +36,8 @@ pub enum Reason {
     PermissionDenied(Vec<String>),
     /// The secret's version is not the one the write expected.
     CasMismatch,
+    /// TLS failed, such as a certificate that no trusted CA signed.
+    Tls(String),
     /// The connection failed otherwise, or was lost mid-request.
     Connection(String),
     /// The server answered with an error status.
@@ -46,7 +48,12 @@ impl Reason {
     /// Whether another server (or the same one a moment later) may succeed.
     fn is_transient(&self) -> bool {
         match self {
-            Reason::Refused | Reason::Timeout | Reason::Sealed | Reason::Connection(_) => true,
+            // Another server of the cluster may have a certificate that is trusted.
+            Reason::Refused
+            | Reason::Timeout
+            | Reason::Sealed
+            | Reason::Tls(_)
+            | Reason::Connection(_) => true,
             // A standby waiting for a new leader was seen to refuse a large write with this
             // 400 (its listener's `max_request_json_strings` not applied); the next server or
             // the same one a moment later takes it. A request truly over the limit fails when
@@ -84,6 +91,10 @@ impl fmt::Display for Reason {
                 messages(f, m)
             }
             Reason::CasMismatch => f.write_str("check-and-set mismatch"),
+            Reason::Tls(what) => write!(
+                f,
+                "TLS failed: {what} (a server certificate signed by a private CA needs `ca_file`)"
+            ),
             Reason::Connection(what) => write!(f, "connection failed: {what}"),
             Reason::Status(status, m) => {
                 write!(f, "server error {status}")?;
@@ -136,6 +147,7 @@ fn reason_of(error: &ClientError) -> Reason {
                 match source.downcast_ref::<reqwest::Error>() {
                     Some(e) if e.is_timeout() => Reason::Timeout,
                     Some(e) if is_refused(e) => Reason::Refused,
+                    Some(e) if let Some(tls) = tls_error(e) => Reason::Tls(tls),
                     Some(e) if e.is_connect() => Reason::Connection("cannot connect".into()),
                     _ => Reason::Connection("connection lost".into()),
                 }
@@ -157,6 +169,25 @@ fn is_refused(error: &reqwest::Error) -> bool {
         cause = e.source();
     }
     false
+}
+
+/// What rustls said, when TLS failed (a rustls error tells no request or response data).
+fn tls_error(error: &reqwest::Error) -> Option<String> {
+    let mut cause: Option<&dyn std::error::Error> = Some(error);
+    while let Some(e) = cause {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls.to_string());
+        }
+        // An `io::Error`'s `source` skips the error it wraps (itself often an `io::Error`).
+        cause = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &dyn std::error::Error),
+            None => e.source(),
+        };
+    }
+    None
 }
 
 /// How to reach and authenticate to the cluster.
@@ -184,6 +215,17 @@ impl Servers {
     pub(super) fn new(settings: Settings<'_>) -> Result<Self, Error> {
         // reqwest is built without a default crypto provider, so that aws-lc-rs is not built.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        if let Some(path) = settings.ca_file {
+            // The client takes a file without a PEM certificate as an empty bundle.
+            let certificates = std::fs::read(path)
+                .ok()
+                .and_then(|pem| reqwest::Certificate::from_pem_bundle(&pem).ok());
+            if certificates.is_none_or(|c| c.is_empty()) {
+                return Err(Error::CaFile {
+                    path: path.to_owned(),
+                });
+            }
+        }
         let mut servers = Vec::with_capacity(settings.addresses.len());
         for address in settings.addresses {
             let mut builder = VaultClientSettingsBuilder::default();
