@@ -816,3 +816,25 @@ fn an_untrusted_certificate_is_named_and_ca_file_trusts_it() {
         .run(&push, &[])
         .fails(1, &["cannot read CA certificates from"]);
 }
+
+/// Review: an environment whose latest version was deleted (`bao kv delete`) takes a push at
+/// the next version, and is a missing source when pulled; Vault answers its read with a 404
+/// that holds metadata instead of errors.
+#[test]
+fn an_environment_whose_latest_version_was_deleted() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    let project = Project::new(&[&server.address], "");
+    server.cli(&["kv", "put", "-mount=secret", "myapp/staging", "OLD=1"]);
+    server.cli(&["kv", "delete", "-mount=secret", "myapp/staging"]);
+    project.write(".env.local", &format!("A={CANARY}\n"));
+    project
+        .sync(&["--from", "vault:staging", "--to", ".env.pulled"])
+        .fails(1, &["vault:staging does not exist"]);
+    project
+        .sync(&["--from", ".env.local", "--to", "vault:staging"])
+        .succeeds()
+        .says("1 added");
+    assert_eq!(kv(&server, "staging"), Some((2, fields(&[("A", CANARY)]))));
+}

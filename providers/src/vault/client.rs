@@ -347,6 +347,11 @@ impl Servers {
                     match vaultrs::api::exec_with_result(client, endpoint).await {
                         Ok(response) => Ok(Some(response)),
                         Err(ClientError::APIError { code: 404, .. }) => Ok(None),
+                        // A deleted latest version: a 404 holding its metadata, no `errors`.
+                        Err(ClientError::RestClientError {
+                            source:
+                                rustify::errors::ClientError::ServerResponseError { code: 404, .. },
+                        }) => Ok(None),
                         Err(e) => Err(e),
                     }
                 })
