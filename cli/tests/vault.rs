@@ -838,3 +838,36 @@ fn an_environment_whose_latest_version_was_deleted() {
         .says("1 added");
     assert_eq!(kv(&server, "staging"), Some((2, fields(&[("A", CANARY)]))));
 }
+
+/// Review: a token that may write the data but not read the metadata, on a secret whose latest
+/// version was deleted, gets the check-and-set mismatch at once, not after the whole timeout
+/// as "no vault server answered".
+#[test]
+fn a_mismatch_that_a_retry_cannot_fix_is_reported_at_once() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    let token = server.token_with_policy(
+        "data-only",
+        "path \"secret/data/myapp/*\" { capabilities = [\"create\", \"read\", \"update\"] }\n",
+    );
+    let project = Project::new(&[&server.address], "      timeout: 60s\n");
+    server.cli(&["kv", "put", "-mount=secret", "myapp/staging", "OLD=1"]);
+    server.cli(&["kv", "delete", "-mount=secret", "myapp/staging"]);
+    project.write(".env.local", &format!("A={CANARY}\n"));
+    let push = [
+        "secrets",
+        "sync",
+        "--from",
+        ".env.local",
+        "--to",
+        "vault:staging",
+    ];
+    let run = project.run(&push, &[("VAULT_TOKEN", &token)]);
+    run.fails(2, &["check-and-set mismatch"]);
+    assert!(
+        !run.error().contains("no vault server answered"),
+        "{}",
+        run.error()
+    );
+}

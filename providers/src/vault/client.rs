@@ -436,6 +436,15 @@ impl Servers {
                     current: current.version,
                 });
             }
+            if reason == Reason::CasMismatch {
+                // The server's version is not the one read, which a retry cannot change: a
+                // token that may not read the metadata of a secret whose latest version was
+                // deleted sees version 0.
+                return Err(Error::Server(Attempt {
+                    address: address.clone(),
+                    reason,
+                }));
+            }
             // The last failure of each server is what the error reports.
             attempts.retain(|a: &Attempt| a.address != *address);
             attempts.push(Attempt {
