@@ -871,3 +871,69 @@ fn a_mismatch_that_a_retry_cannot_fix_is_reported_at_once() {
         run.error()
     );
 }
+
+/// Review: Ctrl-C while the write is being retried (here: every write is refused as too large
+/// by a listener with the default limits, and retried until `timeout`) stops at the next retry
+/// once a read shows nothing was written: exit 130, the keys reported skipped.
+#[test]
+fn an_interrupt_stops_the_write_retries_when_nothing_was_written() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    let project = Project::new(&[&server.dev_address], "      timeout: 60s\n");
+    let keys: String = (0..600).map(|i| format!("K{i}={CANARY}\n")).collect();
+    project.write(".env.local", &keys);
+    let log = fs::File::create(project.path().join("stderr.log")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stagecraft"))
+        .args([
+            "-vv",
+            "secrets",
+            "sync",
+            "--from",
+            ".env.local",
+            "--to",
+            "vault:staging",
+        ])
+        .current_dir(project.path())
+        .env_remove("RUST_LOG")
+        .env_remove("VAULT_ADDR")
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !project.read("stderr.log").contains("vault write failed") {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "{}",
+            project.read("stderr.log")
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{}",
+            project.read("stderr.log")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let killed = Command::new("kill")
+        .args(["-s", "INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    while child.try_wait().unwrap().is_none() {
+        // Well within the 60 s that the retries would otherwise take.
+        assert!(
+            started.elapsed().as_secs() < 40,
+            "Ctrl-C did not stop the retries"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut output = child.wait_with_output().unwrap();
+    output.stderr = fs::read(project.path().join("stderr.log")).unwrap();
+    let run = Run(output);
+    run.assert_no_secret();
+    run.fails(130, &["interrupted; the sync under way was stopped"]);
+    run.says("600 skipped");
+    assert_eq!(kv(&server, "staging"), None);
+}

@@ -149,6 +149,8 @@ pub fn health(address: &str) -> Option<u16> {
 pub struct DevServer {
     pub bao: PathBuf,
     pub address: String,
+    /// The dev listener, with OpenBao's default limits (1,000 JSON strings in a request).
+    pub dev_address: String,
     process: Process,
     _home: tempfile::TempDir,
 }
@@ -188,6 +190,7 @@ impl DevServer {
                     return Some(DevServer {
                         bao,
                         address,
+                        dev_address: format!("http://127.0.0.1:{dev_port}"),
                         process,
                         _home: home,
                     });
@@ -229,6 +232,7 @@ impl DevServer {
             if ready {
                 let server = DevServer {
                     bao,
+                    dev_address: address.clone(),
                     address,
                     process,
                     _home: home,

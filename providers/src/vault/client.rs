@@ -397,7 +397,8 @@ impl Servers {
     /// A failure that leaves unknown whether the server applied the write (a lost connection, a
     /// leader change, a timeout) is followed by a read: the write counts as done when the
     /// secret is at the next version and holds `fields`, is tried again when the secret is
-    /// still at `planned`, and fails with [`Error::ChangedSincePlanned`] otherwise.
+    /// still at `planned`, and fails with [`Error::ChangedSincePlanned`] otherwise. After an
+    /// interruption it is not tried again ([`Error::Interrupted`]).
     pub(super) async fn write(
         &self,
         mount: &str,
@@ -435,6 +436,10 @@ impl Servers {
                     planned,
                     current: current.version,
                 });
+            }
+            if stagecraft_core::interrupt::is_requested() {
+                // Ctrl-C came during the write; the read shows that it was not applied.
+                return Err(Error::Interrupted);
             }
             if reason == Reason::CasMismatch {
                 // The server's version is not the one read, which a retry cannot change: a

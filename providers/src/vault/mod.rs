@@ -338,6 +338,9 @@ pub enum Error {
         /// The version found at the write.
         current: u64,
     },
+    /// Interrupted while the write was tried again; the secret is as it was.
+    #[error("interrupted; nothing was written")]
+    Interrupted,
     /// The secret has more versions than a check-and-set can name.
     #[error("the secret's version is too large for a check-and-set write")]
     VersionTooLarge,
@@ -360,6 +363,7 @@ impl From<Error> for SyncError {
             Error::Server(_)
             | Error::Unavailable { .. }
             | Error::ChangedSincePlanned { .. }
+            | Error::Interrupted
             | Error::VersionTooLarge => true,
             Error::Fs(fs) => !fs.is_input(),
             _ => false,
@@ -797,12 +801,24 @@ async fn push(
         return Ok(report);
     }
     let path = plan.secret_path(environment);
-    let version = {
+    let written = {
         // One request; stopping half-way would leave unknown whether it was applied.
         let _held = interrupt::hold();
         servers
             .write(&plan.options.mount, &path, &fields, target.version)
-            .await?
+            .await
+    };
+    let version = match written {
+        Err(Error::Interrupted) => {
+            // Nothing was written: the keys that would have changed are reported skipped.
+            for change in &mut report.changes {
+                if change.action != Action::Unchanged {
+                    change.action = Action::Skipped;
+                }
+            }
+            return Ok(report);
+        }
+        written => written?,
     };
     tracing::info!(
         mount = plan.options.mount,
