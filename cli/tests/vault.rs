@@ -937,3 +937,26 @@ fn an_interrupt_stops_the_write_retries_when_nothing_was_written() {
     run.says("600 skipped");
     assert_eq!(kv(&server, "staging"), None);
 }
+
+/// Review: a `mount` that is a KV version 1 engine answers in another shape: the sync fails at
+/// once saying so, instead of retrying (a KV v1 mount stores each write) for the whole timeout
+/// as "no vault server answered".
+#[test]
+fn a_kv_version_1_mount_is_reported_at_once() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    server.cli(&["secrets", "enable", "-path=kv1", "-version=1", "kv"]);
+    let project = Project::new(&[&server.address], "      mount: kv1\n      timeout: 60s\n");
+    project.write(".env.local", &format!("A={CANARY}\n"));
+    let push = project.sync(&["--from", ".env.local", "--to", "vault:staging"]);
+    push.fails(2, &["not that of a KV version 2 secrets engine"]);
+    assert!(
+        !push.error().contains("no vault server answered"),
+        "{}",
+        push.error()
+    );
+    project
+        .sync(&["--from", "vault:staging", "--to", ".env.pulled"])
+        .fails(2, &["not that of a KV version 2 secrets engine"]);
+}

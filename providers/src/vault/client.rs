@@ -42,6 +42,8 @@ pub enum Reason {
     Connection(String),
     /// The server answered with an error status.
     Status(u16, Vec<String>),
+    /// The answer is not what a KV v2 engine answers (a KV v1 mount, say).
+    Unexpected,
 }
 
 impl Reason {
@@ -62,7 +64,8 @@ impl Reason {
                 .iter()
                 .any(|m| m.contains("maximum number of strings")),
             Reason::Status(status, _) => *status >= 500 || *status == 429,
-            Reason::PermissionDenied(_) | Reason::CasMismatch => false,
+            // Asking again gets the same answer (and a KV v1 mount takes each write).
+            Reason::PermissionDenied(_) | Reason::CasMismatch | Reason::Unexpected => false,
         }
     }
 }
@@ -96,6 +99,9 @@ impl fmt::Display for Reason {
                 "TLS failed: {what} (a server certificate signed by a private CA needs `ca_file`)"
             ),
             Reason::Connection(what) => write!(f, "connection failed: {what}"),
+            Reason::Unexpected => f.write_str(
+                "unexpected answer, not that of a KV version 2 secrets engine (is `mount` one? a KV version 1 mount stores a write at <mount>/data/<path>)",
+            ),
             Reason::Status(status, m) => {
                 write!(f, "server error {status}")?;
                 messages(f, m)?;
@@ -152,8 +158,13 @@ fn reason_of(error: &ClientError) -> Reason {
                     _ => Reason::Connection("connection lost".into()),
                 }
             }
+            rustify::errors::ClientError::ResponseParseError { .. }
+            | rustify::errors::ClientError::ResponseConversionError { .. } => Reason::Unexpected,
             _ => Reason::Connection("request failed".into()),
         },
+        ClientError::ResponseEmptyError
+        | ClientError::ResponseDataEmptyError
+        | ClientError::JsonParseError { .. } => Reason::Unexpected,
         _ => Reason::Connection("unexpected response".into()),
     }
 }
