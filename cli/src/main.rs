@@ -12,7 +12,8 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-stagecraft_core::secrets_registry!(static REGISTRY = [stagecraft_providers::SECRETS_PROVIDERS]);
+// Every provider crate the CLI depends on (`build.rs` finds them), and none of its own.
+stagecraft_core::include_registry!(static REGISTRY);
 
 const DEFAULT_CONFIG: &str = "stagecraft.yml";
 

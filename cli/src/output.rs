@@ -95,7 +95,8 @@ pub(crate) fn escape(text: &str) -> Cow<'_, str> {
         c.is_control()
             || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
     };
-    if !text.contains(unsafe_char) {
+    // Keys are mostly printable ASCII: one pass over the bytes clears them (a table row each).
+    if text.bytes().all(|b| (b' '..=b'~').contains(&b)) || !text.contains(unsafe_char) {
         return Cow::Borrowed(text);
     }
     let mut escaped = String::with_capacity(text.len() + 8);
@@ -107,6 +108,15 @@ pub(crate) fn escape(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(escaped)
+}
+
+/// The characters of `text`, counted without decoding when it is ASCII.
+fn shown_width(text: &str) -> usize {
+    if text.is_ascii() {
+        text.len()
+    } else {
+        text.chars().count()
+    }
 }
 
 /// `warning: …` on stderr, escaped.
@@ -243,7 +253,7 @@ fn table(
     let width = report
         .changes
         .iter()
-        .map(|c| escape(&c.key).chars().count())
+        .map(|c| shown_width(&escape(&c.key)))
         .max()
         .unwrap_or(0)
         .min(MAX_KEY_WIDTH);
@@ -261,7 +271,7 @@ fn table(
             write!(out, "\x1b[{code}m")?;
         }
         let key = escape(&change.key);
-        let shown = key.chars().count();
+        let shown = shown_width(&key);
         out.write_all(b"  ")?;
         out.write_all(sign.as_bytes())?;
         out.write_all(b" ")?;

@@ -90,6 +90,12 @@ pub use table::Entry;
 ///
 /// Without `settings`, the provider takes none: any non-empty section is an error.
 ///
+/// # Renamed dependency or facade crate
+///
+/// A crate that depends on `stagecraft-core` under another name, or through a facade crate that
+/// re-exports it, says where it is with `crate = path`, as serde's `#[serde(crate = "…")]`:
+/// `#[sc::secrets_provider("envfile", crate = ::sc)]`.
+///
 /// ```
 /// use stagecraft_core::{secrets_provider, SecretsProvider, SyncError, SyncOptions, SyncReport};
 ///
@@ -152,13 +158,27 @@ pub use stagecraft_macros::secrets_provider;
 /// ```ignore
 /// stagecraft_core::provider_table!(envfile::EnvFile, #[cfg(feature = "vault")] vault::Vault);
 /// ```
+///
+/// `stagecraft_codegen` writes a call ending in `; generated = true`, followed by the providers it found
+/// but cannot list (with the reason), so that the attribute explains at each of them why it is
+/// missing from the table.
 #[macro_export]
 macro_rules! provider_table {
-    ($($(#[$cfg:meta])* $provider:path),* $(,)?) => {
+    (
+        $($(#[$cfg:meta])* $provider:path),* $(,)?
+        $(; generated = $generated:literal $(, $unlisted:literal => $reason:literal)* $(,)?)?
+    ) => {
         /// The type-level keys of this crate's provider IDs are implemented for this type.
         #[doc(hidden)]
         #[allow(dead_code, unreachable_pub)]
         struct __ProviderIdKeys;
+
+        impl $crate::__private::TableNotes for __ProviderIdKeys {
+            const NOTES: $crate::__private::Notes = $crate::__private::Notes {
+                generated: false $(|| $generated)?,
+                unlisted: &[$($(($unlisted, $reason)),*)?],
+            };
+        }
 
         /// This crate's secrets providers, sorted by ID.
         pub const SECRETS_PROVIDERS: &[$crate::Entry] = {
@@ -175,6 +195,10 @@ macro_rules! provider_table {
 #[macro_export]
 macro_rules! include_providers {
     () => {
+        // The generated file calls the table macro by this name, so that it resolves through
+        // `$crate` even when this crate is renamed in Cargo.toml or reached through a facade.
+        #[doc(hidden)]
+        use $crate::provider_table as __stagecraft_provider_table;
         ::core::include!(::core::concat!(
             ::core::env!("OUT_DIR"),
             "/secrets_providers.rs"
@@ -194,28 +218,56 @@ macro_rules! include_providers {
 #[macro_export]
 macro_rules! secrets_registry {
     ($(#[$attr:meta])* $vis:vis static $name:ident = [$($table:expr),* $(,)?] $(;)?) => {
+        $crate::secrets_registry!(@tables $(#[$attr])* $vis static $name = &[$($table),*]);
+    };
+    (@tables $(#[$attr:meta])* $vis:vis static $name:ident = $tables:expr) => {
         $(#[$attr])*
         $vis static $name: $crate::Registry = {
-            const TABLES: &[&[$crate::Entry]] = &[$($table),*];
+            const TABLES: &[&[$crate::Entry]] = $tables;
             const MERGED: [$crate::Entry; $crate::__private::merged_len(TABLES)] =
                 $crate::__private::merge(TABLES);
-            const INDEX: ([u16; $crate::__private::index_len(MERGED.len())], u64) =
-                $crate::__private::build_index(&MERGED);
+            const INDEX: $crate::__private::BuiltIndex<
+                { $crate::__private::index_len(MERGED.len()) },
+                { $crate::__private::pilots_len(MERGED.len()) },
+            > = $crate::__private::build_index(&MERGED);
             $crate::Registry::from_table(
                 ::core::concat!(::core::module_path!(), "::", ::core::stringify!($name)),
                 &MERGED,
-                $crate::__private::Index::new(&INDEX.0, INDEX.1),
+                $crate::__private::Index::new(&INDEX.slots, &INDEX.pilots, INDEX.seed),
             )
         };
+    };
+}
+
+/// Declares the crate's complete registry: its own providers and those of every dependency
+/// that provides some, as `stagecraft_codegen::registry()` found them from `build.rs`. Invoke
+/// it once, at the crate root, instead of `include_providers!`:
+///
+/// ```ignore
+/// // build.rs: fn main() { stagecraft_codegen::registry(); }
+/// stagecraft_core::include_registry!(pub static REGISTRY);
+/// ```
+///
+/// A provider crate is found when its build script calls `stagecraft_codegen::generate()` and
+/// its `Cargo.toml` sets `links` (any unique name, such as `links = "stagecraft-providers-acme"`),
+/// which is how cargo passes its name to the crates that depend on it.
+#[macro_export]
+macro_rules! include_registry {
+    ($(#[$attr:meta])* $vis:vis static $name:ident $(;)?) => {
+        $crate::include_providers!();
+        $crate::secrets_registry!(@tables $(#[$attr])* $vis static $name = ::core::include!(
+            ::core::concat!(::core::env!("OUT_DIR"), "/secrets_registry.rs")
+        ));
     };
 }
 
 /// What generated code needs. Not public API: anything here may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::lookup::{Index, build_index, index_len};
+    pub use crate::lookup::{BuiltIndex, Index, build_index, index_len, pilots_len};
     pub use crate::settings::Settings;
     pub use crate::table::{
-        Entry, StaticProvider, UniqueProviderId, assert_listed, merge, merged_len,
+        Entry, Notes, StaticProvider, TableNotes, UniqueProviderId, assert_listed, merge,
+        merged_len,
     };
 }

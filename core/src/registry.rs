@@ -19,6 +19,15 @@ pub enum RegistryError {
     /// A provider reported an empty ID.
     #[error("empty provider ID")]
     EmptyProviderId,
+    /// A provider's ID breaks the rules `#[secrets_provider]` applies: at most 64 bytes of
+    /// lowercase ASCII letters, digits, `.`, `_` and `-`.
+    #[error("invalid provider ID {id:?}: {reason}")]
+    InvalidProviderId {
+        /// The ID.
+        id: String,
+        /// Which rule it breaks.
+        reason: &'static str,
+    },
     /// A provider with this ID is already registered.
     #[error("duplicate provider ID: {id:?}")]
     DuplicateProvider {
@@ -56,6 +65,31 @@ fn registered(known: &[&str]) -> String {
         " (none registered)".to_owned()
     } else {
         format!(" (registered: {})", known.join(", "))
+    }
+}
+
+/// The longest provider ID, in bytes; the attribute applies the same limit.
+pub(crate) const MAX_ID_LEN: usize = 64;
+
+/// The ID rules of `#[secrets_provider]` (`macros/src/validate.rs`), at run time.
+fn check_id(id: &str) -> Result<(), RegistryError> {
+    let invalid = |reason| {
+        Err(RegistryError::InvalidProviderId {
+            id: id.to_owned(),
+            reason,
+        })
+    };
+    if id.is_empty() {
+        Err(RegistryError::EmptyProviderId)
+    } else if id.len() > MAX_ID_LEN {
+        invalid("longer than 64 bytes")
+    } else if !id
+        .bytes()
+        .all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-'))
+    {
+        invalid("only lowercase letters, digits, `.`, `_` and `-` are allowed")
+    } else {
+        Ok(())
     }
 }
 
@@ -147,7 +181,18 @@ impl Registry {
         self.table
     }
 
+    /// Whether lookups in the static table use its perfect-hash index (false only for tables
+    /// of over 32,767 providers, which are binary-searched). For tests; not public API.
+    #[doc(hidden)]
+    pub fn is_hashed(&self) -> bool {
+        self.index.is_hashed()
+    }
+
     /// Registers a provider at run time.
+    ///
+    /// The provider is added before the [`Registry::on_provider_registered`] hook runs: if the
+    /// hook panics, the panic propagates to the caller, the provider stays registered (a retry
+    /// reports it as a duplicate) and the registry stays usable: no lock is held or poisoned.
     ///
     /// # Panics
     /// With `<name>::register: empty provider ID` when the provider's ID is empty, and with
@@ -159,12 +204,12 @@ impl Registry {
         }
     }
 
-    /// Registers a provider at run time, or says why it cannot be.
+    /// Registers a provider at run time, or says why it cannot be: its ID must follow the rules
+    /// of `#[secrets_provider]` ([`RegistryError::InvalidProviderId`]) and be new. Hooks run
+    /// as for [`Registry::register`].
     pub fn try_register<P: SecretsProvider>(&self, provider: P) -> Result<(), RegistryError> {
         let id = provider.id();
-        if id.is_empty() {
-            return Err(RegistryError::EmptyProviderId);
-        }
+        check_id(id)?;
         if self.static_entry(id).is_some() {
             return Err(RegistryError::DuplicateProvider { id: id.to_owned() });
         }

@@ -147,6 +147,10 @@ pub const fn merged_len(tables: &[&[Entry]]) -> usize {
 
 /// Concatenates tables, rejects empty IDs, sorts by ID (byte order, the order of `str::cmp`) and
 /// rejects duplicate IDs. `N` must be [`merged_len`] of the tables.
+///
+/// A bottom-up merge sort: O(n log n) comparisons whatever the order of the tables, so that no
+/// table of a few thousand providers trips rustc's `long_running_const_eval` lint. It is stable,
+/// so of two entries with one ID, the one listed first is named first.
 #[doc(hidden)]
 pub const fn merge<const N: usize>(tables: &[&[Entry]]) -> [Entry; N] {
     assert!(
@@ -167,25 +171,91 @@ pub const fn merge<const N: usize>(tables: &[&[Entry]]) -> [Entry; N] {
                     .push(" has an empty id");
                 panic!("{}", msg.as_str());
             }
-            // Insertion sort: tables arrive sorted, so this is linear in the usual case.
-            let mut j = len;
-            while j > 0 && cmp(out[j - 1].id, entry.id).is_gt() {
-                out[j] = out[j - 1];
-                j -= 1;
-            }
-            if j > 0 && cmp(out[j - 1].id, entry.id).is_eq() {
-                duplicate(&out[j - 1], &entry);
-            }
-            out[j] = entry;
+            out[len] = entry;
             len += 1;
             i += 1;
         }
         t += 1;
     }
+    let mut scratch = [PLACEHOLDER; N];
+    let mut width = 1;
+    while width < N {
+        let mut lo = 0;
+        while lo < N {
+            let mid = min(lo + width, N);
+            let hi = min(lo + 2 * width, N);
+            // Runs that are already in order (a sorted table) are copied without merging.
+            if mid < hi && cmp_entries(&out[mid - 1], &out[mid]).is_gt() {
+                merge_runs(&out, &mut scratch, lo, mid, hi);
+                let mut k = lo;
+                while k < hi {
+                    out[k] = scratch[k];
+                    k += 1;
+                }
+            }
+            lo = hi;
+        }
+        width *= 2;
+    }
+    let mut i = 1;
+    while i < N {
+        if cmp_entries(&out[i - 1], &out[i]).is_eq() {
+            duplicate(&out[i - 1], &out[i]);
+        }
+        i += 1;
+    }
     out
 }
 
+/// Merges the sorted runs `from[lo..mid]` and `from[mid..hi]` into `to[lo..hi]`, stably.
+const fn merge_runs<const N: usize>(
+    from: &[Entry; N],
+    to: &mut [Entry; N],
+    lo: usize,
+    mid: usize,
+    hi: usize,
+) {
+    let (mut a, mut b, mut k) = (lo, mid, lo);
+    while k < hi {
+        if b == hi || (a < mid && !cmp_entries(&from[a], &from[b]).is_gt()) {
+            to[k] = from[a];
+            a += 1;
+        } else {
+            to[k] = from[b];
+            b += 1;
+        }
+        k += 1;
+    }
+}
+
+const fn min(a: usize, b: usize) -> usize {
+    if a < b { a } else { b }
+}
+
+/// Orders entries by ID: one integer compare, and the strings only when their first 8 bytes tie.
+const fn cmp_entries(a: &Entry, b: &Entry) -> Ordering {
+    if a.key < b.key {
+        Ordering::Less
+    } else if a.key > b.key {
+        Ordering::Greater
+    } else {
+        cmp(a.id, b.id)
+    }
+}
+
 const fn duplicate(first: &Entry, second: &Entry) -> ! {
+    if cmp(first.type_path, second.type_path).is_eq()
+        && cmp(first.file, second.file).is_eq()
+        && first.line == second.line
+    {
+        let msg = Message::new()
+            .push("secrets provider ")
+            .push_entry(first)
+            .push(" with id \"")
+            .push(first.id)
+            .push("\" is listed twice: is the same table listed twice in `secrets_registry!`, or the same provider twice in `provider_table!`?");
+        panic!("{}", msg.as_str())
+    }
     let msg = Message::new()
         .push("duplicate secrets provider id \"")
         .push(first.id)
@@ -196,24 +266,71 @@ const fn duplicate(first: &Entry, second: &Entry) -> ! {
     panic!("{}", msg.as_str())
 }
 
-/// Fails const evaluation when `entry` is not in `table`: a provider hidden from the table's
-/// generator (behind a macro or `cfg_attr`), or a stale hand-written table.
+/// What a crate's table says about the providers it leaves out. Not public API.
 #[doc(hidden)]
-pub const fn assert_listed(entry: &Entry, table: &[Entry]) {
+#[derive(Debug)]
+pub struct Notes {
+    /// Whether `stagecraft_codegen` generated the table.
+    pub generated: bool,
+    /// Providers the generator found but could not list: their path from the crate root
+    /// (`crate::a::X`) and why.
+    pub unlisted: &'static [(&'static str, &'static str)],
+}
+
+/// Implemented by `provider_table!` for the crate's `__ProviderIdKeys`. Not public API.
+#[doc(hidden)]
+pub trait TableNotes {
+    const NOTES: Notes;
+}
+
+/// Fails const evaluation when `entry` is not in `table` (sorted by ID, as `merge` leaves it),
+/// saying why when the table's generator knows, and what it cannot see when it does not.
+/// A binary search, so that checking every provider of a crate costs O(n log n).
+#[doc(hidden)]
+pub const fn assert_listed(entry: &Entry, table: &[Entry], notes: &Notes) {
+    let (mut lo, mut hi) = (0, table.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match cmp_entries(&table[mid], entry) {
+            Ordering::Less => lo = mid + 1,
+            Ordering::Greater => hi = mid,
+            Ordering::Equal if cmp(table[mid].type_path, entry.type_path).is_eq() => return,
+            Ordering::Equal => break,
+        }
+    }
+    let msg = Message::new().push("secrets provider ").push_entry(entry);
     let mut i = 0;
-    while i < table.len() {
-        if cmp(table[i].type_path, entry.type_path).is_eq() && cmp(table[i].id, entry.id).is_eq() {
-            return;
+    while i < notes.unlisted.len() {
+        let (path, reason) = notes.unlisted[i];
+        if cmp(in_crate(path), in_crate(entry.type_path)).is_eq() {
+            panic!("{}", msg.push(" ").push(reason).as_str());
         }
         i += 1;
     }
-    let msg = Message::new()
-        .push("secrets provider ")
-        .push_entry(entry)
+    let msg = msg
         .push(" with id \"")
         .push(entry.id)
-        .push("\" is missing from crate::SECRETS_PROVIDERS: list it in `provider_table!` or generate the table with `stagecraft_codegen` from build.rs");
-    panic!("{}", msg.as_str())
+        .push("\" is missing from crate::SECRETS_PROVIDERS");
+    if notes.generated {
+        panic!("{}", msg.push(", which stagecraft_codegen generated from the module tree: it cannot see a provider declared by a macro, under `cfg_attr`, or in an `include!`d file; declare the struct directly in a module file").as_str())
+    }
+    panic!("{}", msg.push(": list it in `provider_table!` or generate the table with `stagecraft_codegen` from build.rs").as_str())
+}
+
+/// A type path without its first segment (the crate's name, or `crate`).
+const fn in_crate(path: &str) -> &str {
+    let bytes = path.as_bytes();
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        if bytes[i] == b':' && bytes[i + 1] == b':' {
+            return match core::str::from_utf8(bytes.split_at(i + 2).1) {
+                Ok(rest) => rest,
+                Err(_) => path,
+            };
+        }
+        i += 1;
+    }
+    path
 }
 
 /// Byte-wise comparison, the same order as `str::cmp`.
@@ -347,6 +464,75 @@ pub(crate) mod tests {
         const MERGED: [Entry; 4] = merge(&[A, B]);
         let ids: Vec<_> = MERGED.iter().map(Entry::id).collect();
         assert_eq!(ids, ["aws", "encore", "envfile", "vault"]);
+    }
+
+    #[test]
+    fn merge_does_not_depend_on_table_order_and_is_stable() {
+        const Z: &[Entry] = &[entry("y", "z::Y"), entry("z", "z::Z")];
+        const A: &[Entry] = &[entry("a", "a::A"), entry("b", "a::B"), entry("c", "a::C")];
+        const ZA: [Entry; 5] = merge(&[Z, A]);
+        const AZ: [Entry; 5] = merge(&[A, Z]);
+        let ids = |t: &[Entry]| t.iter().map(Entry::id).collect::<Vec<_>>();
+        assert_eq!(ids(&ZA), ["a", "b", "c", "y", "z"]);
+        assert_eq!(ids(&AZ), ids(&ZA));
+
+        let reversed: Vec<Entry> = (0..300)
+            .rev()
+            .map(|i| entry(format!("stagecraft.p{i:04}.provider").leak(), "t"))
+            .collect();
+        let sorted = merge::<300>(&[&reversed]);
+        assert!(sorted.iter().map(Entry::id).is_sorted());
+    }
+
+    fn merge_panic(tables: &[&[Entry]]) -> String {
+        let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| merge::<4>(tables)))
+            .unwrap_err();
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn duplicates_name_both_providers_and_a_table_listed_twice_says_so() {
+        const A: &[Entry] = &[entry("envfile", "a::EnvFile"), entry("vault", "a::Vault")];
+        const B: &[Entry] = &[entry("aws", "b::Aws"), entry("envfile", "b::EnvFile")];
+        assert_eq!(
+            merge_panic(&[A, B]),
+            "duplicate secrets provider id \"envfile\": `a::EnvFile` (src/lib.rs:7) and `b::EnvFile` (src/lib.rs:7)"
+        );
+        assert_eq!(
+            merge_panic(&[A, A]),
+            "secrets provider `a::EnvFile` (src/lib.rs:7) with id \"envfile\" is listed twice: is the same table listed twice in `secrets_registry!`, or the same provider twice in `provider_table!`?"
+        );
+    }
+
+    #[test]
+    fn membership_is_by_id_and_type() {
+        const TABLE: [Entry; 3] = merge(&[&[
+            entry("vault", "a::Vault"),
+            entry("aws", "a::Aws"),
+            entry("envfile", "a::EnvFile"),
+        ]]);
+        const NONE: Notes = Notes {
+            generated: false,
+            unlisted: &[],
+        };
+        assert_listed(&entry("envfile", "a::EnvFile"), &TABLE, &NONE);
+        assert_listed(&entry("vault", "a::Vault"), &TABLE, &NONE);
+        for (id, ty) in [
+            ("envfile", "b::EnvFile"),
+            ("encore", "a::Encore"),
+            ("zzz", "a::Aws"),
+        ] {
+            let missing = entry(id, ty);
+            assert!(
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| assert_listed(
+                    &missing, &TABLE, &NONE
+                )))
+                .is_err()
+            );
+        }
     }
 
     #[test]

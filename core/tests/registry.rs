@@ -272,3 +272,51 @@ fn lookup_hook_fires_on_hit_and_miss() {
         .map(|(id, found)| ("secrets".to_owned(), id.to_owned(), found));
     assert_eq!(*seen, expected);
 }
+
+#[test]
+fn run_time_ids_follow_the_attributes_rules() {
+    let registry = Registry::new("test::Registry");
+    let long = "a".repeat(65);
+    for (id, reason) in [
+        ("Env File", "only lowercase letters"),
+        ("envfile\0", "only lowercase letters"),
+        ("ENVFILE", "only lowercase letters"),
+        ("énv", "only lowercase letters"),
+        (long.as_str(), "longer than 64 bytes"),
+    ] {
+        let error = registry.try_register(fake(id)).unwrap_err();
+        assert!(
+            matches!(&error, RegistryError::InvalidProviderId { id: got, .. } if got == id),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains(reason), "{error}");
+    }
+    assert_eq!(registry.ids().len(), 0);
+    registry.register(fake(&"a".repeat(64)));
+    registry.register(fake("aws.secrets-manager_v2"));
+    assert_eq!(registry.ids().len(), 2);
+}
+
+#[test]
+fn a_panicking_registered_hook_leaves_the_provider_registered_and_the_registry_usable() {
+    let registry = Registry::new("test::Registry");
+    registry.on_provider_registered(|_, id| {
+        if id == "boom" {
+            panic!("hook failed");
+        }
+    });
+    assert_eq!(
+        panic_message(|| registry.register(fake("boom"))),
+        "hook failed"
+    );
+    assert!(registry.has("boom"));
+    assert_eq!(
+        registry.try_register(fake("boom")),
+        Err(RegistryError::DuplicateProvider {
+            id: "boom".to_owned()
+        })
+    );
+    registry.register(fake("calm"));
+    assert_eq!(registry.ids().collect::<Vec<_>>(), ["boom", "calm"]);
+    assert!(registry.get("calm").is_ok());
+}

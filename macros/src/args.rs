@@ -1,19 +1,32 @@
 //! Parsing of the attribute's arguments: a string literal ID, then optional `name = value` pairs.
 
 use proc_macro2::{Span, TokenStream};
-use quote::ToTokens;
+use quote::{ToTokens, quote};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::{Expr, ExprLit, Ident, Lit, LitStr, Token, Type};
 
 /// The arguments that may follow the ID, for the "expected one of" message.
-const NAMED: &str = "`settings`";
+const NAMED: &str = "`settings`, `crate`";
 
-/// The arguments of `#[secrets_provider("id", settings = Options)]`.
+/// The arguments of `#[secrets_provider("id", settings = Options, crate = path)]`.
 pub(crate) struct Args {
     pub(crate) id: LitStr,
     /// The provider's settings type, spanned where the user wrote it.
     pub(crate) settings: Option<Type>,
+    /// The path of `stagecraft_core` as the crate using the attribute names it: `crate = path`
+    /// for a renamed dependency or a facade crate (as serde's `#[serde(crate = "…")]`).
+    pub(crate) krate: Option<syn::Path>,
+}
+
+impl Args {
+    /// The path generated code reaches `stagecraft_core` by.
+    pub(crate) fn core_path(&self) -> TokenStream {
+        match &self.krate {
+            Some(path) => quote!(#path),
+            None => quote!(::stagecraft_core),
+        }
+    }
 }
 
 impl Parse for Args {
@@ -40,7 +53,11 @@ impl Parse for Args {
                 ));
             }
         };
-        let mut args = Args { id, settings: None };
+        let mut args = Args {
+            id,
+            settings: None,
+            krate: None,
+        };
         let mut errors = Vec::new();
         while !input.is_empty() {
             input.parse::<Token![,]>()?;
@@ -69,6 +86,9 @@ impl Args {
             ));
         }
         let name = input.call(Ident::parse_any)?;
+        if name == "crate" {
+            return self.parse_crate(input, name);
+        }
         if name != "settings" {
             return Err(syn::Error::new_spanned(
                 &name,
@@ -90,6 +110,34 @@ impl Args {
             ));
         }
         self.settings = Some(settings);
+        Ok(())
+    }
+}
+
+impl Args {
+    /// The path after `crate =`.
+    fn parse_crate(&mut self, input: ParseStream<'_>, name: Ident) -> syn::Result<()> {
+        let expects = |span| {
+            syn::Error::new(
+                span,
+                "#[secrets_provider] `crate` expects a path to stagecraft_core, such as `crate = ::my_facade::core`",
+            )
+        };
+        if !input.peek(Token![=]) {
+            return Err(expects(name.span()));
+        }
+        input.parse::<Token![=]>()?;
+        let path = input.parse::<syn::Path>().map_err(|e| expects(e.span()))?;
+        if !(input.is_empty() || input.peek(Token![,])) {
+            return Err(expects(input.span()));
+        }
+        if self.krate.is_some() {
+            return Err(syn::Error::new_spanned(
+                name,
+                "#[secrets_provider] `crate` is given twice",
+            ));
+        }
+        self.krate = Some(path);
         Ok(())
     }
 }
@@ -188,11 +236,11 @@ mod tests {
         assert!(
             parse(quote!("a", "b"))
                 .unwrap_err()
-                .contains("expected `name = value` after the id, one of `settings`")
+                .contains("expected `name = value` after the id, one of `settings`, `crate`")
         );
         assert_eq!(
             parse(quote!("a", setings = Options)).unwrap_err(),
-            "#[secrets_provider] unknown argument `setings`; expected one of `settings`"
+            "#[secrets_provider] unknown argument `setings`; expected one of `settings`, `crate`"
         );
         assert_eq!(
             parse(quote!("a", settings = "Options")).unwrap_err(),
@@ -213,13 +261,30 @@ mod tests {
     }
 
     #[test]
+    fn accepts_a_crate_path() {
+        let args =
+            syn::parse2::<Args>(quote!("envfile", crate = ::facade::core, settings = O,)).unwrap();
+        assert_eq!(args.id.value(), "envfile");
+        assert_eq!(
+            args.krate.unwrap().to_token_stream().to_string(),
+            ":: facade :: core"
+        );
+        let default = syn::parse2::<Args>(quote!("envfile")).unwrap();
+        assert_eq!(default.core_path().to_string(), ":: stagecraft_core");
+        assert_eq!(
+            parse(quote!("a", crate = sc, crate = sc)).unwrap_err(),
+            "#[secrets_provider] `crate` is given twice"
+        );
+    }
+
+    #[test]
     fn independent_argument_errors_are_all_reported() {
-        let errors = parse(quote!("a", crate = x, settings = 42, typo)).unwrap_err();
+        let errors = parse(quote!("a", crate = "x", settings = 42, typo)).unwrap_err();
         assert_eq!(
             errors,
-            "#[secrets_provider] unknown argument `crate`; expected one of `settings` | \
+            "#[secrets_provider] `crate` expects a path to stagecraft_core, such as `crate = ::my_facade::core` | \
              #[secrets_provider] `settings` expects a type such as `settings = Options` | \
-             #[secrets_provider] unknown argument `typo`; expected one of `settings`"
+             #[secrets_provider] unknown argument `typo`; expected one of `settings`, `crate`"
         );
     }
 }

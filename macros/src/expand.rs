@@ -23,10 +23,13 @@ pub(crate) fn secrets_provider(args: TokenStream, input: TokenStream) -> TokenSt
     match (args, id, checked) {
         (Ok(args), Ok(()), Ok(provider)) => expand(&args, provider),
         (args, id, checked) => {
+            let core = args
+                .as_ref()
+                .map_or_else(|_| quote!(::stagecraft_core), Args::core_path);
             let errors = [args.err(), id.err(), checked.err()].into_iter().flatten();
             let error = validate::combine(errors.collect::<Vec<_>>()).unwrap_err();
             let fallback = match &item {
-                Item::Struct(item) => fallback(item),
+                Item::Struct(item) => fallback(item, &core),
                 _ => TokenStream::new(),
             };
             let output = with_error(input, error);
@@ -37,12 +40,12 @@ pub(crate) fn secrets_provider(args: TokenStream, input: TokenStream) -> TokenSt
 
 /// On error, the identity impl that the user's `impl SecretsProvider` requires, so that the
 /// attribute's error is not followed by a spurious "`ProviderIdentity` is not implemented".
-fn fallback(item: &ItemStruct) -> TokenStream {
+fn fallback(item: &ItemStruct, core: &TokenStream) -> TokenStream {
     let ident = &item.ident;
     let (impl_generics, ty_generics, where_clause) = item.generics.split_for_impl();
     quote! {
-        impl #impl_generics ::stagecraft_core::ProviderIdentity for #ident #ty_generics #where_clause {
-            fn id(&self) -> &str {
+        impl #impl_generics #core::ProviderIdentity for #ident #ty_generics #where_clause {
+            fn id(&self) -> &::core::primitive::str {
                 ::core::unreachable!("#[secrets_provider] failed to expand")
             }
         }
@@ -55,13 +58,15 @@ fn with_error(item: TokenStream, error: syn::Error) -> TokenStream {
 }
 
 /// The identity impls, the type-level key and the membership check for one provider.
+/// Generated code reaches `stagecraft_core` by `crate = path`, else `::stagecraft_core`.
 fn expand(args: &Args, item: &ItemStruct) -> TokenStream {
     let id = &args.id;
+    let core = args.core_path();
     let ident = &item.ident;
     let cfgs = item.attrs.iter().filter(|a| a.path().is_ident("cfg"));
     let description = description(&item.attrs);
     let key = fnv1a_128(id.value().as_bytes());
-    let private = quote!(::stagecraft_core::__private);
+    let private = quote!(#core::__private);
     // Spanned on the struct so that a type error in generated code points at the user's item.
     let line = quote_spanned!(ident.span()=> ::core::line!());
     // Spanned on the type in the attribute, so that a type without `Deserialize` or
@@ -87,12 +92,12 @@ fn expand(args: &Args, item: &ItemStruct) -> TokenStream {
                 );
             }
 
-            impl ::stagecraft_core::ProviderIdentity for #ident {
-                fn id(&self) -> &str {
+            impl #core::ProviderIdentity for #ident {
+                fn id(&self) -> &::core::primitive::str {
                     <Self as #private::StaticProvider>::ENTRY.id()
                 }
 
-                fn description(&self) -> &str {
+                fn description(&self) -> &::core::primitive::str {
                     <Self as #private::StaticProvider>::ENTRY.description()
                 }
 
@@ -109,6 +114,7 @@ fn expand(args: &Args, item: &ItemStruct) -> TokenStream {
             #private::assert_listed(
                 &<#ident as #private::StaticProvider>::ENTRY,
                 crate::SECRETS_PROVIDERS,
+                &<crate::__ProviderIdKeys as #private::TableNotes>::NOTES,
             )
         };
     }

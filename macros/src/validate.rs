@@ -47,7 +47,12 @@ pub(crate) fn item(item: &Item) -> syn::Result<&ItemStruct> {
         ));
     };
     let mut errors = Vec::new();
-    if matches!(item.vis, Visibility::Inherited) {
+    let private = match &item.vis {
+        Visibility::Inherited => true,
+        Visibility::Restricted(r) => r.path.is_ident("self"),
+        Visibility::Public(_) => false,
+    };
+    if private {
         errors.push(syn::Error::new_spanned(
             &item.ident,
             format!(
@@ -160,5 +165,22 @@ mod tests {
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(errors[0].contains("visible to the crate root"));
         assert!(errors[1].contains("must be a unit struct"));
+
+        for private in [
+            parse_quote!(
+                pub(self) struct EnvFile;
+            ),
+            parse_quote!(
+                pub(self) struct EnvFile;
+            ),
+        ] {
+            let private: Item = private;
+            assert!(
+                item(&private)
+                    .unwrap_err()
+                    .to_string()
+                    .contains("visible to the crate root")
+            );
+        }
     }
 }

@@ -687,3 +687,29 @@ fn a_dangling_symlink_target_is_refused() {
         )
     );
 }
+
+#[test]
+fn equal_values_written_differently_are_unchanged_and_different_ones_are_not() {
+    let dir = Dir::new();
+    // The same values in other forms: unchanged, and nothing is written.
+    let source = dir.file("src.env", "A=\"x\"\nB='it\\'s'\nC=\"l1\\nl2\"\n");
+    let original = "A=x\nB=\"it's\"\nC=\"l1\nl2\"\n";
+    let target = dir.file("dst.env", original);
+    let report = run(sync(&source, &target)).unwrap();
+    assert_eq!(
+        actions(&report),
+        [
+            ("A", Action::Unchanged),
+            ("B", Action::Unchanged),
+            ("C", Action::Unchanged)
+        ]
+    );
+    assert!(!report.written);
+    assert_eq!(fs::read_to_string(&target).unwrap(), original);
+    // Written alike but read differently: `\n` is two characters in single quotes.
+    let source = dir.file("src.env", "A='l1\\nl2'\n");
+    let target = dir.file("dst.env", "A=\"l1\\nl2\"\n");
+    let report = run(sync(&source, &target)).unwrap();
+    assert_eq!(actions(&report), [("A", Action::Changed)]);
+    assert_eq!(fs::read_to_string(&target).unwrap(), "A='l1\\nl2'\n");
+}

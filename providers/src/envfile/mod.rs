@@ -346,7 +346,9 @@ pub fn sync_text(
                 appended.push(binding);
                 Action::Added
             }
-            Some(current) if current.value() == binding.value() => Action::Unchanged,
+            // Most values of an up-to-date target are written as in the source: those are
+            // equal without decoding either.
+            Some(current) if same_value(current, binding) => Action::Unchanged,
             Some(current) => {
                 edits.push(Edit::Replace {
                     at: current,
