@@ -325,7 +325,7 @@ fn push_pull_copy_and_prune_on_a_dev_server() {
         ])
         .fails(1, &["vault:staging does not define NOPE"]);
 
-    // Pull of an environment that does not exist: nothing to add.
+    // Pull of an environment that does not exist: an error, as a missing env file is.
     project
         .sync(&[
             "--from",
@@ -334,8 +334,7 @@ fn push_pull_copy_and_prune_on_a_dev_server() {
             ".env.nowhere",
             "--dry-run",
         ])
-        .succeeds()
-        .says("0 added");
+        .fails(1, &["vault:nowhere does not exist"]);
 }
 
 #[test]
@@ -605,4 +604,359 @@ fn bad_config_and_a_missing_token_exit_1() {
         .fails(1, &["is not an http:// or https:// URL"]);
     let providers = project.run(&["secrets", "providers"], &[]);
     providers.succeeds().says("vault");
+}
+
+/// Review: `--keys A --prune` removes only what the source lacks, as envfile does, never the
+/// fields the source defines but `--keys` left out.
+#[test]
+fn prune_with_keys_keeps_the_fields_the_source_defines() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    let project = Project::new(&[&server.address], "");
+    project.write(".env.local", &format!("A=1\nB={CANARY}\nC=3\n"));
+    project
+        .sync(&["--from", ".env.local", "--to", "vault:staging"])
+        .succeeds();
+    server.cli(&["kv", "patch", "-mount=secret", "myapp/staging", "STALE=x"]);
+    project.write(".env.local", &format!("A=2\nB={CANARY}\nC=3\n"));
+    project
+        .sync(&[
+            "--from",
+            ".env.local",
+            "--to",
+            "vault:staging",
+            "--keys",
+            "A",
+            "--prune",
+        ])
+        .succeeds()
+        .says("0 added, 1 changed, 0 unchanged, 1 removed");
+    let expected = fields(&[("A", "2"), ("B", CANARY), ("C", "3")]);
+    assert_eq!(kv(&server, "staging"), Some((3, expected)));
+}
+
+/// Review: a source environment that does not exist (a typo) is an error, like a missing
+/// source file, rather than an empty source that `--prune` would wipe the target with.
+#[test]
+fn a_source_environment_that_does_not_exist_is_an_error() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    let project = Project::new(&[&server.address], "");
+    project.write(".env.local", &format!("A=1\nB={CANARY}\n"));
+    project
+        .sync(&["--from", ".env.local", "--to", "vault:prod"])
+        .succeeds();
+    project
+        .sync(&["--from", "vault:stagign", "--to", "vault:prod", "--prune"])
+        .fails(1, &["vault:stagign does not exist"]);
+    assert_eq!(kv(&server, "prod").unwrap().1.len(), 2);
+    project
+        .sync(&["--from", "vault:stagign", "--to", ".env.local", "--prune"])
+        .fails(1, &["vault:stagign does not exist"]);
+    assert_eq!(project.read(".env.local"), format!("A=1\nB={CANARY}\n"));
+}
+
+/// Review: a token or namespace that cannot be an HTTP header (a token pasted with its
+/// newline) is an input error naming the variable or setting, not a panic in the client.
+#[test]
+fn a_token_or_namespace_with_a_control_character_exits_1() {
+    let project = Project::new(&["http://127.0.0.1:1"], "");
+    project.write(".env.local", "A=1\n");
+    let push = [
+        "secrets",
+        "sync",
+        "--from",
+        ".env.local",
+        "--to",
+        "vault:staging",
+    ];
+    for token in [
+        "stagecraft-test-root\n",
+        "stagecraft-test-root\r",
+        "tok\u{e9}n",
+    ] {
+        project.run(&push, &[("VAULT_TOKEN", token)]).fails(
+            1,
+            &[
+                "environment variable VAULT_TOKEN",
+                "cannot be a vault token",
+            ],
+        );
+    }
+    let bad = Project::new(&["http://127.0.0.1:1"], "      namespace: \"team\\n\"\n");
+    bad.write(".env.local", "A=1\n");
+    bad.run(&["config", "validate"], &[])
+        .fails(1, &["secrets.providers.vault.namespace"]);
+    bad.run(&push, &[])
+        .fails(1, &["secrets.providers.vault.namespace"]);
+}
+
+/// Review: a user name or password in an address is refused without being shown, from the
+/// config and from VAULT_ADDR, since every error names the address.
+#[test]
+fn an_address_with_a_password_is_refused_without_showing_it() {
+    let bad = Project::new(&["http://admin:pw-9d1f3c52@127.0.0.1:1"], "");
+    bad.write(".env.local", "A=1\n");
+    let run = bad.run(&["config", "validate"], &[]);
+    run.fails(1, &["must not hold a user name or password"]);
+    assert!(
+        !format!("{:?}", run.0).contains("pw-9d1f3c52"),
+        "{:?}",
+        run.0
+    );
+
+    let project = Project::new(&[], "");
+    fs::write(
+        project.path().join("stagecraft.yml"),
+        "secrets:\n  provider: vault\n  providers:\n    vault:\n      path: myapp\n",
+    )
+    .unwrap();
+    project.write(".env.local", "A=1\n");
+    let push = [
+        "secrets",
+        "sync",
+        "--from",
+        ".env.local",
+        "--to",
+        "vault:staging",
+    ];
+    let run = project.run(
+        &push,
+        &[("VAULT_ADDR", "http://admin:pw-9d1f3c52@127.0.0.1:1")],
+    );
+    run.fails(
+        1,
+        &["VAULT_ADDR: a vault address must not hold a user name or password"],
+    );
+    assert!(
+        !format!("{:?}", run.0).contains("pw-9d1f3c52"),
+        "{:?}",
+        run.0
+    );
+}
+
+/// Review: a field that is pulled as skipped (a number, say) is in the source, so `--prune`
+/// keeps its key in the env file rather than reporting it both skipped and removed.
+#[test]
+fn prune_keeps_the_keys_of_skipped_fields_when_pulling() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    let project = Project::new(&[&server.address], "");
+    project.write(
+        "fields.json",
+        &format!("{{\"PORT\": 5432, \"TOKEN\": \"{CANARY}\"}}"),
+    );
+    let file = project.path().join("fields.json");
+    server.cli(&[
+        "kv",
+        "put",
+        "-mount=secret",
+        "myapp/staging",
+        &format!("@{}", file.display()),
+    ]);
+    project.write(".env.staging", "PORT=5432\nGONE=1\n");
+    project
+        .sync(&["--from", "vault:staging", "--to", ".env.staging", "--prune"])
+        .succeeds()
+        .says("1 added, 0 changed, 0 unchanged, 1 removed, 1 skipped");
+    assert_eq!(
+        project.read(".env.staging"),
+        format!("PORT=5432\nTOKEN={CANARY}\n")
+    );
+}
+
+/// Review: a server whose certificate no trusted CA signed is reported as a TLS failure that
+/// points at `ca_file`, not as "cannot connect" with the cause only in log lines; `ca_file`
+/// makes it work; a CA file without a certificate is an error rather than an empty bundle.
+#[test]
+fn an_untrusted_certificate_is_named_and_ca_file_trusts_it() {
+    let Some((server, ca)) = DevServer::start_tls() else {
+        return;
+    };
+    let project = Project::new(&[&server.address], "      timeout: 1s\n");
+    project.write(".env.local", &format!("A={CANARY}\n"));
+    let push = [
+        "secrets",
+        "sync",
+        "--from",
+        ".env.local",
+        "--to",
+        "vault:staging",
+    ];
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stagecraft"));
+    let untrusted = Run(command
+        .args(push)
+        .current_dir(project.path())
+        .env_remove("RUST_LOG")
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .output()
+        .unwrap());
+    untrusted.assert_no_secret();
+    untrusted.fails(2, &["TLS failed: invalid peer certificate", "`ca_file`"]);
+    let stderr = String::from_utf8_lossy(&untrusted.0.stderr).into_owned();
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "one line, no log noise: {stderr}"
+    );
+
+    let trusted = Project::new(
+        &[&server.address],
+        &format!("      ca_file: {}\n", ca.display()),
+    );
+    trusted.write(".env.local", &format!("A={CANARY}\n"));
+    trusted.run(&push, &[]).succeeds().says("1 added");
+
+    let not_pem = Project::new(&[&server.address], "      ca_file: .env.local\n");
+    not_pem.write(".env.local", &format!("A={CANARY}\n"));
+    not_pem
+        .run(&push, &[])
+        .fails(1, &["cannot read CA certificates from"]);
+}
+
+/// Review: an environment whose latest version was deleted (`bao kv delete`) takes a push at
+/// the next version, and is a missing source when pulled; Vault answers its read with a 404
+/// that holds metadata instead of errors.
+#[test]
+fn an_environment_whose_latest_version_was_deleted() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    let project = Project::new(&[&server.address], "");
+    server.cli(&["kv", "put", "-mount=secret", "myapp/staging", "OLD=1"]);
+    server.cli(&["kv", "delete", "-mount=secret", "myapp/staging"]);
+    project.write(".env.local", &format!("A={CANARY}\n"));
+    project
+        .sync(&["--from", "vault:staging", "--to", ".env.pulled"])
+        .fails(1, &["vault:staging does not exist"]);
+    project
+        .sync(&["--from", ".env.local", "--to", "vault:staging"])
+        .succeeds()
+        .says("1 added");
+    assert_eq!(kv(&server, "staging"), Some((2, fields(&[("A", CANARY)]))));
+}
+
+/// Review: a token that may write the data but not read the metadata, on a secret whose latest
+/// version was deleted, gets the check-and-set mismatch at once, not after the whole timeout
+/// as "no vault server answered".
+#[test]
+fn a_mismatch_that_a_retry_cannot_fix_is_reported_at_once() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    let token = server.token_with_policy(
+        "data-only",
+        "path \"secret/data/myapp/*\" { capabilities = [\"create\", \"read\", \"update\"] }\n",
+    );
+    let project = Project::new(&[&server.address], "      timeout: 60s\n");
+    server.cli(&["kv", "put", "-mount=secret", "myapp/staging", "OLD=1"]);
+    server.cli(&["kv", "delete", "-mount=secret", "myapp/staging"]);
+    project.write(".env.local", &format!("A={CANARY}\n"));
+    let push = [
+        "secrets",
+        "sync",
+        "--from",
+        ".env.local",
+        "--to",
+        "vault:staging",
+    ];
+    let run = project.run(&push, &[("VAULT_TOKEN", &token)]);
+    run.fails(2, &["check-and-set mismatch"]);
+    assert!(
+        !run.error().contains("no vault server answered"),
+        "{}",
+        run.error()
+    );
+}
+
+/// Review: Ctrl-C while the write is being retried (here: every write is refused as too large
+/// by a listener with the default limits, and retried until `timeout`) stops at the next retry
+/// once a read shows nothing was written: exit 130, the keys reported skipped.
+#[test]
+fn an_interrupt_stops_the_write_retries_when_nothing_was_written() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    let project = Project::new(&[&server.dev_address], "      timeout: 60s\n");
+    let keys: String = (0..600).map(|i| format!("K{i}={CANARY}\n")).collect();
+    project.write(".env.local", &keys);
+    let log = fs::File::create(project.path().join("stderr.log")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stagecraft"))
+        .args([
+            "-vv",
+            "secrets",
+            "sync",
+            "--from",
+            ".env.local",
+            "--to",
+            "vault:staging",
+        ])
+        .current_dir(project.path())
+        .env_remove("RUST_LOG")
+        .env_remove("VAULT_ADDR")
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !project.read("stderr.log").contains("vault write failed") {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "{}",
+            project.read("stderr.log")
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{}",
+            project.read("stderr.log")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let killed = Command::new("kill")
+        .args(["-s", "INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    while child.try_wait().unwrap().is_none() {
+        // Well within the 60 s that the retries would otherwise take.
+        assert!(
+            started.elapsed().as_secs() < 40,
+            "Ctrl-C did not stop the retries"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let mut output = child.wait_with_output().unwrap();
+    output.stderr = fs::read(project.path().join("stderr.log")).unwrap();
+    let run = Run(output);
+    run.assert_no_secret();
+    run.fails(130, &["interrupted; the sync under way was stopped"]);
+    run.says("600 skipped");
+    assert_eq!(kv(&server, "staging"), None);
+}
+
+/// Review: a `mount` that is a KV version 1 engine answers in another shape: the sync fails at
+/// once saying so, instead of retrying (a KV v1 mount stores each write) for the whole timeout
+/// as "no vault server answered".
+#[test]
+fn a_kv_version_1_mount_is_reported_at_once() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    server.cli(&["secrets", "enable", "-path=kv1", "-version=1", "kv"]);
+    let project = Project::new(&[&server.address], "      mount: kv1\n      timeout: 60s\n");
+    project.write(".env.local", &format!("A={CANARY}\n"));
+    let push = project.sync(&["--from", ".env.local", "--to", "vault:staging"]);
+    push.fails(2, &["not that of a KV version 2 secrets engine"]);
+    assert!(
+        !push.error().contains("no vault server answered"),
+        "{}",
+        push.error()
+    );
+    project
+        .sync(&["--from", "vault:staging", "--to", ".env.pulled"])
+        .fails(2, &["not that of a KV version 2 secrets engine"]);
 }

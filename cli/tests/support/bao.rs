@@ -149,6 +149,8 @@ pub fn health(address: &str) -> Option<u16> {
 pub struct DevServer {
     pub bao: PathBuf,
     pub address: String,
+    /// The dev listener, with OpenBao's default limits (1,000 JSON strings in a request).
+    pub dev_address: String,
     process: Process,
     _home: tempfile::TempDir,
 }
@@ -188,6 +190,7 @@ impl DevServer {
                     return Some(DevServer {
                         bao,
                         address,
+                        dev_address: format!("http://127.0.0.1:{dev_port}"),
                         process,
                         _home: home,
                     });
@@ -196,6 +199,49 @@ impl DevServer {
             }
         }
         panic!("bao server -dev did not start");
+    }
+
+    /// A dev server with TLS (`-dev-tls`): its certificate is signed by a CA of its own, whose
+    /// PEM file is returned with it; `None` when `bao` is missing.
+    pub fn start_tls() -> Option<(DevServer, PathBuf)> {
+        let bao = bao()?;
+        let home = tempfile::tempdir().expect("temp dir");
+        let ca = home.path().join("vault-ca.pem");
+        let port = free_port();
+        let address = format!("https://127.0.0.1:{port}");
+        let mut process = Process::spawn(
+            Command::new(&bao)
+                .args(["server", "-dev", "-dev-tls", "-dev-no-store-token"])
+                .arg(format!("-dev-tls-cert-dir={}", home.path().display()))
+                .arg(format!("-dev-root-token-id={ROOT_TOKEN}"))
+                .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+                .env("HOME", home.path())
+                .env_remove("VAULT_ADDR")
+                .env_remove("BAO_ADDR"),
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while process.is_running() && Instant::now() < deadline {
+            let ready = ca.is_file()
+                && Command::new(&bao)
+                    .args(["status", "-address", &address])
+                    .env("BAO_CACERT", &ca)
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+            if ready {
+                let server = DevServer {
+                    bao,
+                    dev_address: address.clone(),
+                    address,
+                    process,
+                    _home: home,
+                };
+                return Some((server, ca));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("bao server -dev -dev-tls did not start");
     }
 
     /// Runs a `bao` command against this server as root.

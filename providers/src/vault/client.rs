@@ -17,6 +17,8 @@ use vaultrs::error::ClientError;
 /// its latest version deleted and so empty).
 #[derive(Default)]
 pub(super) struct Secret {
+    /// Whether the latest version was read (false: no secret, or its latest version deleted).
+    pub(super) found: bool,
     pub(super) version: u64,
     pub(super) fields: Map<String, Value>,
 }
@@ -34,17 +36,26 @@ pub enum Reason {
     PermissionDenied(Vec<String>),
     /// The secret's version is not the one the write expected.
     CasMismatch,
+    /// TLS failed, such as a certificate that no trusted CA signed.
+    Tls(String),
     /// The connection failed otherwise, or was lost mid-request.
     Connection(String),
     /// The server answered with an error status.
     Status(u16, Vec<String>),
+    /// The answer is not what a KV v2 engine answers (a KV v1 mount, say).
+    Unexpected,
 }
 
 impl Reason {
     /// Whether another server (or the same one a moment later) may succeed.
     fn is_transient(&self) -> bool {
         match self {
-            Reason::Refused | Reason::Timeout | Reason::Sealed | Reason::Connection(_) => true,
+            // Another server of the cluster may have a certificate that is trusted.
+            Reason::Refused
+            | Reason::Timeout
+            | Reason::Sealed
+            | Reason::Tls(_)
+            | Reason::Connection(_) => true,
             // A standby waiting for a new leader was seen to refuse a large write with this
             // 400 (its listener's `max_request_json_strings` not applied); the next server or
             // the same one a moment later takes it. A request truly over the limit fails when
@@ -53,7 +64,8 @@ impl Reason {
                 .iter()
                 .any(|m| m.contains("maximum number of strings")),
             Reason::Status(status, _) => *status >= 500 || *status == 429,
-            Reason::PermissionDenied(_) | Reason::CasMismatch => false,
+            // Asking again gets the same answer (and a KV v1 mount takes each write).
+            Reason::PermissionDenied(_) | Reason::CasMismatch | Reason::Unexpected => false,
         }
     }
 }
@@ -82,7 +94,14 @@ impl fmt::Display for Reason {
                 messages(f, m)
             }
             Reason::CasMismatch => f.write_str("check-and-set mismatch"),
+            Reason::Tls(what) => write!(
+                f,
+                "TLS failed: {what} (a server certificate signed by a private CA needs `ca_file`)"
+            ),
             Reason::Connection(what) => write!(f, "connection failed: {what}"),
+            Reason::Unexpected => f.write_str(
+                "unexpected answer, not that of a KV version 2 secrets engine (is `mount` one? a KV version 1 mount stores a write at <mount>/data/<path>)",
+            ),
             Reason::Status(status, m) => {
                 write!(f, "server error {status}")?;
                 messages(f, m)?;
@@ -134,12 +153,18 @@ fn reason_of(error: &ClientError) -> Reason {
                 match source.downcast_ref::<reqwest::Error>() {
                     Some(e) if e.is_timeout() => Reason::Timeout,
                     Some(e) if is_refused(e) => Reason::Refused,
+                    Some(e) if let Some(tls) = tls_error(e) => Reason::Tls(tls),
                     Some(e) if e.is_connect() => Reason::Connection("cannot connect".into()),
                     _ => Reason::Connection("connection lost".into()),
                 }
             }
+            rustify::errors::ClientError::ResponseParseError { .. }
+            | rustify::errors::ClientError::ResponseConversionError { .. } => Reason::Unexpected,
             _ => Reason::Connection("request failed".into()),
         },
+        ClientError::ResponseEmptyError
+        | ClientError::ResponseDataEmptyError
+        | ClientError::JsonParseError { .. } => Reason::Unexpected,
         _ => Reason::Connection("unexpected response".into()),
     }
 }
@@ -155,6 +180,25 @@ fn is_refused(error: &reqwest::Error) -> bool {
         cause = e.source();
     }
     false
+}
+
+/// What rustls said, when TLS failed (a rustls error tells no request or response data).
+fn tls_error(error: &reqwest::Error) -> Option<String> {
+    let mut cause: Option<&dyn std::error::Error> = Some(error);
+    while let Some(e) = cause {
+        if let Some(tls) = e.downcast_ref::<rustls::Error>() {
+            return Some(tls.to_string());
+        }
+        // An `io::Error`'s `source` skips the error it wraps (itself often an `io::Error`).
+        cause = match e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &dyn std::error::Error),
+            None => e.source(),
+        };
+    }
+    None
 }
 
 /// How to reach and authenticate to the cluster.
@@ -182,6 +226,17 @@ impl Servers {
     pub(super) fn new(settings: Settings<'_>) -> Result<Self, Error> {
         // reqwest is built without a default crypto provider, so that aws-lc-rs is not built.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        if let Some(path) = settings.ca_file {
+            // The client takes a file without a PEM certificate as an empty bundle.
+            let certificates = std::fs::read(path)
+                .ok()
+                .and_then(|pem| reqwest::Certificate::from_pem_bundle(&pem).ok());
+            if certificates.is_none_or(|c| c.is_empty()) {
+                return Err(Error::CaFile {
+                    path: path.to_owned(),
+                });
+            }
+        }
         let mut servers = Vec::with_capacity(settings.addresses.len());
         for address in settings.addresses {
             let mut builder = VaultClientSettingsBuilder::default();
@@ -303,6 +358,11 @@ impl Servers {
                     match vaultrs::api::exec_with_result(client, endpoint).await {
                         Ok(response) => Ok(Some(response)),
                         Err(ClientError::APIError { code: 404, .. }) => Ok(None),
+                        // A deleted latest version: a 404 holding its metadata, no `errors`.
+                        Err(ClientError::RestClientError {
+                            source:
+                                rustify::errors::ClientError::ServerResponseError { code: 404, .. },
+                        }) => Ok(None),
                         Err(e) => Err(e),
                     }
                 })
@@ -326,6 +386,7 @@ impl Servers {
                 })
                 .await?;
             return Ok(Secret {
+                found: false,
                 version,
                 fields: Map::new(),
             });
@@ -335,6 +396,7 @@ impl Servers {
             _ => Map::new(),
         };
         Ok(Secret {
+            found: true,
             version: response.metadata.version,
             fields,
         })
@@ -346,7 +408,8 @@ impl Servers {
     /// A failure that leaves unknown whether the server applied the write (a lost connection, a
     /// leader change, a timeout) is followed by a read: the write counts as done when the
     /// secret is at the next version and holds `fields`, is tried again when the secret is
-    /// still at `planned`, and fails with [`Error::ChangedSincePlanned`] otherwise.
+    /// still at `planned`, and fails with [`Error::ChangedSincePlanned`] otherwise. After an
+    /// interruption it is not tried again ([`Error::Interrupted`]).
     pub(super) async fn write(
         &self,
         mount: &str,
@@ -384,6 +447,19 @@ impl Servers {
                     planned,
                     current: current.version,
                 });
+            }
+            if stagecraft_core::interrupt::is_requested() {
+                // Ctrl-C came during the write; the read shows that it was not applied.
+                return Err(Error::Interrupted);
+            }
+            if reason == Reason::CasMismatch {
+                // The server's version is not the one read, which a retry cannot change: a
+                // token that may not read the metadata of a secret whose latest version was
+                // deleted sees version 0.
+                return Err(Error::Server(Attempt {
+                    address: address.clone(),
+                    reason,
+                }));
             }
             // The last failure of each server is what the error reports.
             attempts.retain(|a: &Attempt| a.address != *address);

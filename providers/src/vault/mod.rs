@@ -179,6 +179,10 @@ fn check_addresses(addresses: &[String]) -> Result<(), String> {
     }
     for address in addresses {
         match url::Url::parse(address) {
+            // Vault takes a token, not a password; one in the URL would be shown in errors.
+            Ok(url) if !url.username().is_empty() || url.password().is_some() => {
+                return Err("a vault address must not hold a user name or password".into());
+            }
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {}
             _ => return Err(format!("{address:?} is not an http:// or https:// URL")),
         }
@@ -201,6 +205,12 @@ pub enum Error {
         /// The address.
         address: String,
     },
+    /// `$VAULT_ADDR` is not a list of URLs.
+    #[error("VAULT_ADDR: {message}")]
+    BadVaultAddr {
+        /// What is wrong, without the variable's value (it may hold a password).
+        message: String,
+    },
     /// The CA file cannot be read or holds no certificate.
     #[error("cannot read CA certificates from {path}")]
     CaFile {
@@ -210,6 +220,16 @@ pub enum Error {
     /// The variable that should hold a credential is unset or empty.
     #[error("environment variable {var} is not set; it must hold the vault {what}")]
     MissingCredential {
+        /// The variable.
+        var: String,
+        /// `token` or `AppRole secret ID`.
+        what: &'static str,
+    },
+    /// The variable holds a character a credential cannot have (such as a pasted newline).
+    #[error(
+        "environment variable {var} holds a character that cannot be a vault {what} (only visible ASCII; a trailing newline?)"
+    )]
+    BadCredential {
         /// The variable.
         var: String,
         /// `token` or `AppRole secret ID`.
@@ -271,6 +291,16 @@ pub enum Error {
     /// The pull into an env file failed.
     #[error(transparent)]
     EnvFile(#[from] envfile::Error),
+    /// The source environment has no secret to read.
+    #[error(
+        "{source_name} does not exist: the secret {secret} has no current version (never written, or its latest version deleted)"
+    )]
+    NoSource {
+        /// The source.
+        source_name: String,
+        /// The secret's mount and path.
+        secret: String,
+    },
     /// Keys asked for are not in the source.
     #[error("{source_name} does not define {}", keys.join(", "))]
     MissingKeys {
@@ -308,6 +338,9 @@ pub enum Error {
         /// The version found at the write.
         current: u64,
     },
+    /// Interrupted while the write was tried again; the secret is as it was.
+    #[error("interrupted; nothing was written")]
+    Interrupted,
     /// The secret has more versions than a check-and-set can name.
     #[error("the secret's version is too large for a check-and-set write")]
     VersionTooLarge,
@@ -330,6 +363,7 @@ impl From<Error> for SyncError {
             Error::Server(_)
             | Error::Unavailable { .. }
             | Error::ChangedSincePlanned { .. }
+            | Error::Interrupted
             | Error::VersionTooLarge => true,
             Error::Fs(fs) => !fs.is_input(),
             _ => false,
@@ -401,8 +435,18 @@ fn config_error(config: &ProviderConfig, field: &str, message: &str) -> ConfigEr
     }
 }
 
-/// Checks what `Options` alone cannot: that the auth settings fit together.
-fn check_auth(config: &ProviderConfig, options: &Options) -> Result<(), ConfigError> {
+/// Checks what `Options` alone cannot: that the auth settings fit together, and that the
+/// namespace can be sent (as a header, which the client panics on when it cannot).
+fn check_settings(config: &ProviderConfig, options: &Options) -> Result<(), ConfigError> {
+    if let Some(namespace) = &options.namespace
+        && !namespace.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(config_error(
+            config,
+            "namespace",
+            "expected a namespace of visible ASCII characters, without spaces",
+        ));
+    }
     match (&options.role_id, &options.secret_id_env) {
         (Some(_), None) => Err(config_error(
             config,
@@ -426,7 +470,7 @@ fn check_auth(config: &ProviderConfig, options: &Options) -> Result<(), ConfigEr
 fn plan(opts: &SyncOptions) -> Result<Plan, SyncError> {
     let config = &opts.config;
     let options: Options = config.decode()?;
-    check_auth(config, &options)?;
+    check_settings(config, &options)?;
     let section = config.yaml_path();
     let base = config
         .origin()
@@ -444,8 +488,8 @@ fn plan(opts: &SyncOptions) -> Result<Plan, SyncError> {
                 .into());
             }
             let addresses: Vec<String> = from_env.split(',').map(|a| a.trim().to_owned()).collect();
-            if check_addresses(&addresses).is_err() {
-                return Err(Error::BadAddress { address: from_env }.into());
+            if let Err(message) = check_addresses(&addresses) {
+                return Err(Error::BadVaultAddr { message }.into());
             }
             addresses
         }
@@ -488,7 +532,12 @@ fn plan(opts: &SyncOptions) -> Result<Plan, SyncError> {
 
 fn credential(var: &str, what: &'static str) -> Result<String, Error> {
     match std::env::var(var) {
-        Ok(value) if !value.is_empty() => Ok(value),
+        // The client sends the token as a header, and panics on one it cannot send.
+        Ok(value) if !value.is_empty() && value.bytes().all(|b| b.is_ascii_graphic()) => Ok(value),
+        Ok(value) if !value.is_empty() => Err(Error::BadCredential {
+            var: var.to_owned(),
+            what,
+        }),
         _ => Err(Error::MissingCredential {
             var: var.to_owned(),
             what,
@@ -569,19 +618,29 @@ impl SecretsProvider for Vault {
                 .into_iter()
                 .map(|(k, v)| (k, Value::String(v)))
                 .collect(),
-            (Place::Vault(environment), None) => plan
-                .read(&servers, environment)
-                .await?
-                .fields
-                .into_iter()
-                .collect(),
+            (Place::Vault(environment), None) => {
+                let secret = plan.read(&servers, environment).await?;
+                // Read as empty, a mistyped source would make `--prune` empty the target.
+                if !secret.found {
+                    return Err(Error::NoSource {
+                        source_name: source_label,
+                        secret: format!("{}/{}", plan.options.mount, plan.secret_path(environment)),
+                    }
+                    .into());
+                }
+                secret.fields.into_iter().collect()
+            }
             (Place::File(_), None) => unreachable!("a file source was read above"),
         };
         let report = match &plan.target {
             Place::File(path) => pull(&source_label, source, path, &opts)?,
             Place::Vault(environment) => {
+                // `--prune` removes what the source lacks, not what `--keys` left out (as envfile).
+                let mentioned: foldhash::HashSet<String> =
+                    source.iter().map(|(key, _)| key.clone()).collect();
                 let source = select(&source_label, source, &opts.keys)?;
-                push(&plan, &servers, &source_label, source, environment, &opts).await?
+                let to = (environment.as_str(), &mentioned);
+                push(&plan, &servers, &source_label, source, to, &opts).await?
             }
         };
         Ok(report)
@@ -589,7 +648,7 @@ impl SecretsProvider for Vault {
 
     fn check_config(&self, config: &ProviderConfig) -> Result<(), ConfigError> {
         let options = config.decode::<Options>()?;
-        check_auth(config, &options)
+        check_settings(config, &options)
     }
 }
 
@@ -663,11 +722,19 @@ fn pull(
             keys: unwritable,
         });
     }
-    let text = envfile::write_string(
+    let mut text = envfile::write_string(
         writable
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default())),
     )?;
+    if opts.prune {
+        // A skipped field is in the source: `--prune` must not remove its key from the file.
+        // A key without `=` has no value, is not synced and is kept (the envfile rule).
+        for key in skipped.iter().filter(|k| is_env_name(k)) {
+            text.push_str(key);
+            text.push('\n');
+        }
+    }
     let mut report = envfile::sync_text(
         Path::new(source_label),
         &text,
@@ -692,27 +759,26 @@ fn pull(
     Ok(report)
 }
 
-/// Writes the source's keys into the environment's secret, in one check-and-set write.
+/// Writes the source's keys into the environment's secret, in one check-and-set write;
+/// `--prune` removes the fields whose keys are not among `mentioned` (every key of the source).
 async fn push(
     plan: &Plan,
     servers: &Servers,
     source_label: &str,
     source: Vec<(String, Value)>,
-    environment: &str,
+    (environment, mentioned): (&str, &foldhash::HashSet<String>),
     opts: &SyncOptions,
 ) -> Result<SyncReport, Error> {
     let target = plan.read(servers, environment).await?;
     let mut report = SyncReport::new(source_label, format!("vault:{environment}"));
     let mut fields = target.fields.clone();
     report.changes.reserve(source.len());
-    let mut source_keys = foldhash::HashSet::default();
     for (key, value) in source {
         let action = match fields.get(&key) {
             None => Action::Added,
             Some(current) if *current == value => Action::Unchanged,
             Some(_) => Action::Changed,
         };
-        source_keys.insert(key.clone());
         fields.insert(key.clone(), value);
         report.changes.push(KeyChange { key, action });
     }
@@ -720,7 +786,7 @@ async fn push(
         let stale: Vec<String> = target
             .fields
             .keys()
-            .filter(|k| !source_keys.contains(k.as_str()))
+            .filter(|k| !mentioned.contains(k.as_str()))
             .cloned()
             .collect();
         for key in stale {
@@ -735,12 +801,24 @@ async fn push(
         return Ok(report);
     }
     let path = plan.secret_path(environment);
-    let version = {
+    let written = {
         // One request; stopping half-way would leave unknown whether it was applied.
         let _held = interrupt::hold();
         servers
             .write(&plan.options.mount, &path, &fields, target.version)
-            .await?
+            .await
+    };
+    let version = match written {
+        Err(Error::Interrupted) => {
+            // Nothing was written: the keys that would have changed are reported skipped.
+            for change in &mut report.changes {
+                if change.action != Action::Unchanged {
+                    change.action = Action::Skipped;
+                }
+            }
+            return Ok(report);
+        }
+        written => written?,
     };
     tracing::info!(
         mount = plan.options.mount,
@@ -808,7 +886,7 @@ mod tests {
             assert!(!error.contains("s.abc"), "{error}");
         }
         let options = decode("role_id: r\n").unwrap();
-        let error = check_auth(&ProviderConfig::from_yaml("role_id: r"), &options).unwrap_err();
+        let error = check_settings(&ProviderConfig::from_yaml("role_id: r"), &options).unwrap_err();
         assert!(error.to_string().contains("secret_id_env"), "{error}");
     }
 
