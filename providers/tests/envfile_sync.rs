@@ -713,3 +713,22 @@ fn equal_values_written_differently_are_unchanged_and_different_ones_are_not() {
     assert_eq!(actions(&report), [("A", Action::Changed)]);
     assert_eq!(fs::read_to_string(&target).unwrap(), "A='l1\\nl2'\n");
 }
+
+#[test]
+fn prune_leaves_a_line_that_never_has_a_value_and_never_prints_it() {
+    // A secret pasted on a line of its own reads as a valueless key: `--prune` must not print
+    // it in the report as a removed key; the line is left where it is.
+    let dir = Dir::new();
+    let source = dir.file("src.env", "A=1\n");
+    let target = dir.file("dst.env", &format!("A=0\n{CANARY}\nB=2\nB\n"));
+    let report = run(sync(&source, &target).prune(true)).unwrap();
+    assert_eq!(
+        actions(&report),
+        [("A", Action::Changed), ("B", Action::Removed)]
+    );
+    assert!(!format!("{report:?}").contains(CANARY));
+    assert_eq!(
+        fs::read_to_string(&target).unwrap(),
+        format!("A=1\n{CANARY}\n")
+    );
+}

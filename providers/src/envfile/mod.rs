@@ -318,8 +318,6 @@ pub fn sync_text(
             .filter_map(|k| source_values.get(k))
             .collect()
     };
-    // `--prune` removes the keys the source does not mention; a key it leaves valueless stays.
-    let is_pruned = |key: &str| prune && source_values.get(key).is_none();
 
     let mut locked = if dry_run {
         fs::check_writable(target)?;
@@ -334,6 +332,29 @@ pub fn sync_text(
     .unwrap_or_default();
     let target_doc = parse_file(target, &target_text)?;
     let target_values = Values::of(&target_doc);
+    // `--prune` removes the keys the source does not mention; a key it leaves valueless stays.
+    // A target key that never has a value is left too: its line may be a secret pasted on a
+    // line of its own, which the report would print as a removed key.
+    let valued: foldhash::HashSet<&str> = match prune {
+        true => target_doc
+            .bindings
+            .iter()
+            .filter(|b| b.form.is_some())
+            .map(|b| b.key)
+            .collect(),
+        false => foldhash::HashSet::default(),
+    };
+    let is_pruned = |key: &str| valued.contains(key) && source_values.get(key).is_none();
+    let never_valued =
+        |b: &&Binding<'_>| !valued.contains(b.key) && source_values.get(b.key).is_none();
+    for kept in target_doc
+        .bindings
+        .iter()
+        .filter(|_| prune)
+        .filter(never_valued)
+    {
+        tracing::warn!(file = %target.display(), line = kept.line, "a key without `=` has no value; left in place by --prune");
+    }
 
     let mut report = SyncReport::new(source.display().to_string(), target.display().to_string());
     report.changes.reserve(selected.len());
@@ -558,6 +579,19 @@ fn write_value(binding: &Binding<'_>, line_ending: &str, out: &mut String) {
         rest = &rest[at + skip..];
     }
     out.push_str(rest);
+}
+
+/// The keys of env file text that some statement gives a value (`KEY=…`), in the order they
+/// first appear: the keys `--prune` may remove. For tests and tools.
+pub fn valued_keys(text: &str) -> Result<Vec<&str>, (usize, ParseError)> {
+    let doc = parse::parse(text).map_err(|e| (e.line, e.error))?;
+    let mut seen = foldhash::HashSet::default();
+    Ok(doc
+        .bindings
+        .iter()
+        .filter(|b| b.form.is_some() && seen.insert(b.key))
+        .map(|b| b.key)
+        .collect())
 }
 
 /// Parses env file text into its keys and values (last one wins), for tests and tools. A key
