@@ -661,7 +661,7 @@ fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, Error> {
     })
 }
 
-/// The source's keys chosen by `--keys` (all when empty), in the order asked for.
+/// The source's keys chosen by `--keys` (all when empty), in the source's order.
 fn select(
     source_label: &str,
     source: Vec<(String, Value)>,
