@@ -732,3 +732,81 @@ fn prune_leaves_a_line_that_never_has_a_value_and_never_prints_it() {
         format!("A=1\n{CANARY}\n")
     );
 }
+
+/// A target of many statements of every kind, in `line_ending`: the new text is written and
+/// checked in chunks of 128 KiB, which this spreads over dozens.
+fn many_statements(
+    statements: std::ops::Range<usize>,
+    line_ending: &str,
+    salt: impl Fn(usize) -> &'static str,
+) -> String {
+    let mut text = String::new();
+    for i in statements {
+        let salt = salt(i);
+        let line = match i % 9 {
+            0 => format!("K{i}=plain-{salt}-{i}"),
+            1 => format!("export K{i}='single # {salt} {i}' # comment"),
+            2 => format!("K{i}=\"multi{line_ending}line \\\"{salt}\\\" {i}\""),
+            3 => format!("# a comment about K{i}"),
+            4 => format!("K{}=again-{salt}-{i}", i - 4),
+            5 => format!("K{i}"),
+            6 => String::new(),
+            7 => format!("K{i}=url?{salt}=1 # note"),
+            _ => format!("'K{i}'= spaced-{salt}-{i}  "),
+        };
+        text.push_str(&line);
+        text.push_str(line_ending);
+    }
+    text
+}
+
+#[test]
+fn a_large_target_is_written_and_checked_in_chunks() {
+    use stagecraft_providers::envfile::read_str;
+    use std::collections::BTreeMap;
+    for line_ending in ["\n", "\r\n"] {
+        for prune in [false, true] {
+            let dir = Dir::new();
+            // The target holds statements 0..12,000 (~500 kB); the source those from 4,000 to
+            // 16,000, a third of them with other values.
+            let old = many_statements(0..12_000, line_ending, |_| "old");
+            let new = many_statements(4_000..16_000, "\n", |i| match i % 3 {
+                0 => "new",
+                _ => "old",
+            });
+            let target = dir.file("target.env", &old);
+            let source = dir.file("source.env", &new);
+            let report = run(sync(&source, &target).prune(prune)).unwrap();
+            assert!(report.written);
+
+            let map = |text: &str| -> BTreeMap<String, String> {
+                read_str(text).unwrap().into_iter().collect()
+            };
+            let (before, given) = (map(&old), map(&new));
+            let mut expected = before.clone();
+            if prune {
+                // Keys the source does not mention go (the source's valueless keys are
+                // valueless in the target too, so not among them).
+                expected.retain(|k, _| given.contains_key(k));
+            }
+            expected.extend(given.clone());
+            let written = fs::read_to_string(&target).unwrap();
+            assert_eq!(map(&written), expected, "prune {prune}, {line_ending:?}");
+            // What the sync did not change is kept byte for byte: every comment, every
+            // valueless key, the line ending of the target.
+            let comments = |text: &str| text.lines().filter(|l| l.starts_with('#')).count();
+            let kept = if prune { 8_000 / 9 } else { 12_000 / 9 };
+            assert!(comments(&written) >= kept, "{}", comments(&written));
+            assert_eq!(written.matches("\r\n").count() > 0, line_ending == "\r\n");
+            assert_eq!(
+                report.count(Action::Unchanged) + report.count(Action::Changed),
+                report
+                    .actions()
+                    .filter(|(k, a)| before.contains_key(*k) && *a != Action::Removed)
+                    .count()
+            );
+            // A second run finds it up to date.
+            assert!(!run(sync(&source, &target).prune(prune)).unwrap().written);
+        }
+    }
+}

@@ -42,7 +42,8 @@ pub use parse::ParseError;
 use crate::fs::{self, FsError};
 use foldhash::fast::FixedState;
 use hashbrown::HashTable;
-use parse::{Binding, Document};
+use hashbrown::hash_table::Entry;
+use parse::{Binding, Form, Written};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use stagecraft_core::{
@@ -50,6 +51,7 @@ use stagecraft_core::{
     SyncReport, secrets_provider,
 };
 use std::hash::BuildHasher;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Syncs keys from one env file (`.env.local`) to another (`.env.staging`).
@@ -107,6 +109,12 @@ pub enum Error {
     UnrepresentableKey {
         /// The key.
         key: String,
+    },
+    /// A file too large for the reader (4 GiB or more).
+    #[error("{} is too large to read as an env file (4 GiB or more)", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
     },
     /// The updated target would not read back as the planned keys and values (a bug of the
     /// writer); nothing was written.
@@ -201,67 +209,159 @@ fn setting(section: &str, field: &str) -> String {
     }
 }
 
-/// Parses an env file.
-fn parse_file<'a>(path: &Path, text: &'a str) -> Result<Document<'a>, Error> {
-    let doc = parse::parse(text).map_err(|e| Error::Parse {
+/// Parses env file text, handing each statement to `found`; errors name the file and line.
+/// Statements are kept as `u32` offsets, so a file of 4 GiB or more is refused.
+fn statements<'a>(path: &Path, text: &'a str, found: impl FnMut(Binding<'a>)) -> Result<(), Error> {
+    if u32::try_from(text.len()).is_err() {
+        return Err(Error::TooLarge {
+            path: path.to_owned(),
+        });
+    }
+    parse::each_binding(text, true, found).map_err(|e| Error::Parse {
         path: path.to_owned(),
         line: e.line,
         error: e.error,
-    })?;
-    tracing::debug!(file = %path.display(), statements = doc.bindings.len(), "read env file");
-    Ok(doc)
+    })
 }
 
-/// The last binding of each key, in the order keys first appear. A key whose last binding has
-/// no `=` is valueless.
-struct Values<'d, 'a> {
-    order: Vec<&'d Binding<'a>>,
-    /// Positions in `order`, by the hash of their key: 4 bytes a key, so that the index of a
+/// A part of a file's text as `u32` offsets, which keep the records of a large file small.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+impl Span {
+    /// `statements` refuses texts whose offsets do not fit.
+    fn of(start: usize, len: usize) -> Self {
+        Span {
+            start: start as u32,
+            len: len as u32,
+        }
+    }
+
+    fn of_value(binding: &Binding<'_>) -> Self {
+        Span::of(binding.value_start, binding.value.text.len())
+    }
+
+    fn in_text(self, text: &str) -> &str {
+        let start = self.start as usize;
+        &text[start..start + self.len as usize]
+    }
+}
+
+/// The last statement of a source key.
+#[derive(Clone, Copy)]
+struct Slot {
+    key: Span,
+    quoted_key: bool,
+    form: Option<Form>,
+    value: Span,
+}
+
+/// The keys of a file in the order they first appear, each with its last statement (a key
+/// whose last statement has no `=` is valueless).
+struct Keys<'a> {
+    text: &'a str,
+    slots: Vec<Slot>,
+    /// Positions in `slots`, by the hash of their key: 4 bytes a key, so that the index of a
     /// large file stays in cache.
     index: HashTable<u32>,
     hasher: FixedState,
 }
 
-impl<'d, 'a> Values<'d, 'a> {
-    fn of(doc: &'d Document<'a>) -> Self {
-        let mut order: Vec<&'d Binding<'a>> = Vec::with_capacity(doc.bindings.len());
-        let mut index = HashTable::with_capacity(doc.bindings.len());
+impl<'a> Keys<'a> {
+    /// Parses `text`, handing each valueless statement to `bare` as well.
+    fn parse(
+        path: &Path,
+        text: &'a str,
+        mut bare: impl FnMut(&Binding<'a>),
+    ) -> Result<Self, Error> {
+        // At most one statement a line: reserving that up front (untouched pages cost nothing)
+        // saves growing and copying, and rehashing the index.
+        let lines = crate::fs::count_breaks(text.as_bytes()) + 1;
+        let mut slots: Vec<Slot> = Vec::with_capacity(lines);
+        let mut index = HashTable::with_capacity(lines);
         // Keys come from the user's own files, so a fast hash without DoS resistance is fine.
         let hasher = FixedState::default();
-        for binding in &doc.bindings {
-            let hash = hasher.hash_one(binding.key);
-            match index.find(hash, |&i| order[i as usize].key == binding.key) {
-                Some(&i) => order[i as usize] = binding,
-                None => {
-                    let position = u32::try_from(order.len()).expect("fewer than 2^32 statements");
-                    index
-                        .insert_unique(hash, position, |&i| hasher.hash_one(order[i as usize].key));
-                    order.push(binding);
+        statements(path, text, |b| {
+            if b.value.form.is_none() {
+                bare(&b);
+            }
+            let slot = Slot {
+                key: Span::of(b.key_start, b.key.len()),
+                quoted_key: b.quoted_key,
+                form: b.value.form,
+                value: Span::of_value(&b),
+            };
+            let key_of = |i: &u32| slots[*i as usize].key.in_text(text);
+            match index.entry(
+                hasher.hash_one(b.key),
+                |i| key_of(i) == b.key,
+                |i| hasher.hash_one(key_of(i)),
+            ) {
+                Entry::Occupied(at) => slots[*at.get() as usize] = slot,
+                Entry::Vacant(at) => {
+                    at.insert(slots.len() as u32);
+                    slots.push(slot);
                 }
             }
-        }
-        Values {
-            order,
+        })?;
+        tracing::debug!(file = %path.display(), keys = slots.len(), "read env file");
+        Ok(Keys {
+            text,
+            slots,
             index,
             hasher,
-        }
+        })
     }
 
-    /// The last binding of `key`, valueless or not.
-    fn get(&self, key: &str) -> Option<&'d Binding<'a>> {
-        if self.order.is_empty() {
-            return None;
+    /// The position of `key` in `slots`, trying `next` first: a file synced from this one lists
+    /// most keys in the same order, which saves hashing them. `next` becomes the position after.
+    fn find_from(&self, key: &str, next: &mut usize) -> Option<usize> {
+        let found = match self.slots.get(*next) {
+            Some(slot) if slot.key.in_text(self.text) == key => Some(*next),
+            _ => self.find(key),
+        };
+        if let Some(at) = found {
+            *next = at + 1;
         }
+        found
+    }
+
+    /// The position of `key` in `slots`.
+    fn find(&self, key: &str) -> Option<usize> {
         let hash = self.hasher.hash_one(key);
         self.index
-            .find(hash, |&i| self.order[i as usize].key == key)
-            .map(|&i| self.order[i as usize])
+            .find(hash, |&i| self.key(i as usize) == key)
+            .map(|&i| i as usize)
     }
 
-    /// The last binding of `key`, when it has a value.
-    fn get_valued(&self, key: &str) -> Option<&'d Binding<'a>> {
-        self.get(key).filter(|b| b.form.is_some())
+    fn key(&self, at: usize) -> &'a str {
+        self.slots[at].key.in_text(self.text)
     }
+
+    fn value(&self, at: usize) -> Written<'a> {
+        let slot = &self.slots[at];
+        Written {
+            form: slot.form,
+            text: slot.value.in_text(self.text),
+        }
+    }
+
+    fn has_value(&self, at: usize) -> bool {
+        self.slots[at].form.is_some()
+    }
+}
+
+/// What the target holds of a source key (its last statement) and what the sync does to it.
+#[derive(Clone, Copy, Default)]
+struct Current {
+    present: bool,
+    form: Option<Form>,
+    value: Span,
+    /// What the sync does to the key; `None` when it is not selected.
+    action: Option<Action>,
 }
 
 /// Syncs `keys` (all when empty) from the env file `source` into `target`.
@@ -287,25 +387,24 @@ pub fn sync_text(
     dry_run: bool,
     prune: bool,
 ) -> Result<SyncReport, Error> {
-    let source_doc = parse_file(source, source_text)?;
-    for bare in source_doc.bindings.iter().filter(|b| b.form.is_none()) {
+    let from = Keys::parse(source, source_text, |bare| {
         // The line may be a secret pasted on a line of its own: only its place is named.
         tracing::warn!(file = %source.display(), line = bare.line, "a key without `=` has no value; not synced");
-    }
-    let source_values = Values::of(&source_doc);
-    let mut wanted = foldhash::HashSet::default();
-    let selected: Vec<&Binding<'_>> = if keys.is_empty() {
-        source_values
-            .order
-            .iter()
-            .copied()
-            .filter(|b| b.form.is_some())
+    })?;
+    let selected: Vec<usize> = if keys.is_empty() {
+        (0..from.slots.len())
+            .filter(|&i| from.has_value(i))
             .collect()
     } else {
+        let found: Vec<Option<usize>> = keys
+            .iter()
+            .map(|k| from.find(k).filter(|&i| from.has_value(i)))
+            .collect();
         let missing: Vec<String> = keys
             .iter()
-            .filter(|k| source_values.get_valued(k).is_none())
-            .cloned()
+            .zip(&found)
+            .filter(|(_, at)| at.is_none())
+            .map(|(key, _)| key.clone())
             .collect();
         if !missing.is_empty() {
             return Err(Error::MissingKeys {
@@ -313,10 +412,7 @@ pub fn sync_text(
                 keys: missing,
             });
         }
-        keys.iter()
-            .filter(|k| wanted.insert(k.as_str()))
-            .filter_map(|k| source_values.get(k))
-            .collect()
+        found.into_iter().flatten().collect()
     };
 
     let mut locked = if dry_run {
@@ -330,225 +426,310 @@ pub fn sync_text(
         None => fs::read_text_if_exists(target)?,
     }
     .unwrap_or_default();
-    let target_doc = parse_file(target, &target_text)?;
-    let target_values = Values::of(&target_doc);
+
+    // The target's last statement of each source key; for `--prune`, the keys the source does
+    // not mention, in the order they first appear, and whether any statement gives them a value.
+    let mut current = vec![Current::default(); from.slots.len()];
+    let mut others: foldhash::HashMap<&str, bool> = foldhash::HashMap::default();
+    let mut others_order = Vec::new();
+    let mut valueless_lines = Vec::new();
+    let mut next = 0;
+    statements(target, &target_text, |b| {
+        match from.find_from(b.key, &mut next) {
+            Some(i) => {
+                current[i] = Current {
+                    present: true,
+                    form: b.value.form,
+                    value: Span::of_value(&b),
+                    action: None,
+                }
+            }
+            None if prune => {
+                let valued = others.entry(b.key).or_insert_with(|| {
+                    others_order.push(b.key);
+                    false
+                });
+                *valued |= b.value.form.is_some();
+                if b.value.form.is_none() {
+                    valueless_lines.push((b.key, b.line));
+                }
+            }
+            None => {}
+        }
+    })?;
     // `--prune` removes the keys the source does not mention; a key it leaves valueless stays.
     // A target key that never has a value is left too: its line may be a secret pasted on a
     // line of its own, which the report would print as a removed key.
-    let valued: foldhash::HashSet<&str> = match prune {
-        true => target_doc
-            .bindings
-            .iter()
-            .filter(|b| b.form.is_some())
-            .map(|b| b.key)
-            .collect(),
-        false => foldhash::HashSet::default(),
-    };
-    let is_pruned = |key: &str| valued.contains(key) && source_values.get(key).is_none();
-    let never_valued =
-        |b: &&Binding<'_>| !valued.contains(b.key) && source_values.get(b.key).is_none();
-    for kept in target_doc
-        .bindings
-        .iter()
-        .filter(|_| prune)
-        .filter(never_valued)
-    {
-        tracing::warn!(file = %target.display(), line = kept.line, "a key without `=` has no value; left in place by --prune");
+    let pruned = |key: &str| others.get(key) == Some(&true);
+    for (_, line) in valueless_lines.iter().filter(|(key, _)| !pruned(key)) {
+        tracing::warn!(file = %target.display(), line, "a key without `=` has no value; left in place by --prune");
     }
 
-    let mut report = SyncReport::new(source.display().to_string(), target.display().to_string());
-    report.changes.reserve(selected.len());
-    let mut edits = Vec::new();
     let mut appended = Vec::new();
-    for &binding in &selected {
-        let action = match target_values.get(binding.key) {
-            None => {
-                check_representable(binding)?;
-                appended.push(binding);
+    let mut replaced = false;
+    for &i in &selected {
+        let now = &mut current[i];
+        if now.action.is_some() {
+            continue; // asked for twice
+        }
+        now.action = Some(if !now.present {
+            check_representable(&from, i)?;
+            appended.push(i);
+            Action::Added
+        } else if from.value(i).same(&Written {
+            form: now.form,
+            text: now.value.in_text(&target_text),
+        }) {
+            Action::Unchanged
+        } else {
+            replaced = true;
+            // A valueless key gets its value where it stands.
+            if now.form.is_none() {
                 Action::Added
+            } else {
+                Action::Changed
             }
-            // Most values of an up-to-date target are written as in the source: those are
-            // equal without decoding either.
-            Some(current) if same_value(current, binding) => Action::Unchanged,
-            Some(current) => {
-                edits.push(Edit::Replace {
-                    at: current,
-                    with: binding,
-                });
-                // A valueless key gets its value where it stands.
-                if current.form.is_none() {
-                    Action::Added
-                } else {
-                    Action::Changed
-                }
-            }
-        };
-        report.changes.push(KeyChange {
-            key: binding.key.to_owned(),
-            action,
         });
     }
-    if prune {
-        for stale in target_values.order.iter().filter(|b| is_pruned(b.key)) {
+    let removed: Vec<&str> = others_order.into_iter().filter(|k| pruned(k)).collect();
+    let report = |selected: &[usize], current: &[Current], removed: &[&str]| {
+        let mut report =
+            SyncReport::new(source.display().to_string(), target.display().to_string());
+        report.changes.reserve(selected.len() + removed.len());
+        let mut seen = vec![false; current.len()];
+        for &i in selected {
+            if !std::mem::replace(&mut seen[i], true) {
+                report.changes.push(KeyChange {
+                    key: from.key(i).to_owned(),
+                    action: current[i].action.unwrap_or(Action::Unchanged),
+                });
+            }
+        }
+        for key in removed {
             report.changes.push(KeyChange {
-                key: stale.key.to_owned(),
+                key: (*key).to_owned(),
                 action: Action::Removed,
             });
         }
-        edits.extend(
-            target_doc
-                .bindings
-                .iter()
-                .filter(|b| is_pruned(b.key))
-                .map(|at| Edit::Remove { at }),
-        );
-    }
-    // A dry run holds no lock; it and a sync with nothing to change write nothing.
-    let Some(locked) = locked.filter(|_| !(edits.is_empty() && appended.is_empty())) else {
-        return Ok(report);
+        report
     };
-    let text = apply(&target_doc, edits, &appended);
-    // What is written must read back as the plan, statement by statement: the target's
-    // statements in order, less the pruned ones, each last statement of a selected key with the
-    // source's value, then the appended ones. Then it reads as the planned keys and values.
-    let mut planned = target_doc
-        .bindings
-        .iter()
-        .filter(|b| !is_pruned(b.key))
-        .map(|b| match source_values.get_valued(b.key) {
-            Some(from)
-                if (keys.is_empty() || wanted.contains(b.key))
-                    && target_values
-                        .get(b.key)
-                        .is_some_and(|last| std::ptr::eq(last, b)) =>
-            {
-                (b.key, from)
-            }
-            _ => (b.key, b),
-        })
-        .chain(appended.iter().map(|b| (b.key, *b)));
-    let mut as_planned = true;
-    let parsed = parse::each_binding(&text, |b| {
-        as_planned &= planned
-            .next()
-            .is_some_and(|(key, p)| key == b.key && same_value(p, &b));
+    // A dry run holds no lock; it and a sync with nothing to change write nothing. The target's
+    // text goes before the report is made, which keeps the peak memory of an up-to-date run low.
+    let writes = replaced || !appended.is_empty() || !removed.is_empty();
+    let Some(locked) = locked.filter(|_| writes) else {
+        let removed: Vec<String> = removed.iter().map(|&k| k.to_owned()).collect();
+        drop(others);
+        drop(target_text);
+        let removed: Vec<&str> = removed.iter().map(String::as_str).collect();
+        return Ok(report(&selected, &current, &removed));
+    };
+    let mut unverified = false;
+    let written = locked.replace(|out| {
+        let mut out = Checked::new(out);
+        let result = write_target(&from, &target_text, &current, &pruned, &appended, &mut out);
+        unverified = out.unverified;
+        result
     });
-    if parsed.is_err() || !as_planned || planned.next().is_some() {
+    if unverified {
         return Err(Error::Unverified {
             path: target.to_owned(),
         });
     }
-    locked.replace(|out| out.write_all(text.as_bytes()))?;
+    written?;
     tracing::debug!(file = %target.display(), "replaced env file");
+    let mut report = report(&selected, &current, &removed);
     report.written = true;
     Ok(report)
 }
 
-/// Whether two bindings have the same value (or are both valueless); written the same way,
-/// they do without decoding.
-fn same_value(a: &Binding<'_>, b: &Binding<'_>) -> bool {
-    (a.form == b.form && a.written == b.written) || a.value() == b.value()
-}
-
-/// A change to a statement of the target.
-enum Edit<'d, 'a> {
-    /// Give `at` the value of the source's `with`.
-    Replace {
-        at: &'d Binding<'a>,
-        with: &'d Binding<'a>,
-    },
-    /// Delete the line(s) of `at`.
-    Remove { at: &'d Binding<'a> },
-}
-
-/// The target's text with the edits applied where they stand and the `appended` source bindings
-/// added at the end, in the file's own line ending.
-fn apply(doc: &Document<'_>, mut edits: Vec<Edit<'_, '_>>, appended: &[&Binding<'_>]) -> String {
-    let text = doc.text;
-    let mut out = String::with_capacity(
-        text.len()
-            + appended
-                .iter()
-                .map(|b| b.key.len() + b.written.len() + 4)
-                .sum::<usize>(),
-    );
+/// Writes the updated target to `out`: the target's text with the changed values rewritten
+/// where they stand and the pruned statements left out, then the `appended` source keys, in the
+/// file's own line ending. Each statement is planned as it is written: the target's statements
+/// in order, less the pruned ones, each last statement of a selected key with the source's
+/// value, then the appended ones.
+fn write_target<'a>(
+    from: &Keys<'a>,
+    text: &'a str,
+    current: &[Current],
+    pruned: &dyn Fn(&str) -> bool,
+    appended: &[usize],
+    out: &mut Checked<'_, 'a>,
+) -> io::Result<()> {
     let line_ending = match memchr::memchr2(b'\r', b'\n', text.as_bytes()).map(|at| &text[at..]) {
         Some(rest) if rest.starts_with("\r\n") => "\r\n",
         Some(rest) if rest.starts_with('\r') => "\r",
         _ => "\n",
     };
-    edits.sort_by_key(|edit| match edit {
-        Edit::Replace { at, .. } => at.value_start,
-        Edit::Remove { at } => at.start,
-    });
     let mut copied = 0;
-    for edit in &edits {
-        match edit {
-            Edit::Replace { at, with } => {
-                out.push_str(&text[copied..at.value_start]);
-                copied = at.value_start + at.written.len();
-                let line_end = memchr::memchr2(b'\r', b'\n', &text.as_bytes()[copied..])
-                    .map_or(text.len(), |end| copied + end);
-                let rest_of_line = &text[copied..line_end];
-                if at.form.is_none() {
-                    out.push('=');
-                }
-                if with.value().is_some_and(|v| v.is_empty())
-                    && !rest_of_line.trim_start().is_empty()
-                {
-                    // `KEY=  # note` would read the same, but not in older readers.
-                    out.push_str("''");
-                } else {
-                    write_value(with, line_ending, &mut out);
-                    // `KEY="old"#note` is a comment after a quote, but `KEY=new#note` is a value.
-                    if rest_of_line.starts_with('#') {
-                        out.push(' ');
-                    }
-                }
-            }
-            Edit::Remove { at } => {
-                out.push_str(&text[copied..at.start]);
-                copied = at.end;
-            }
+    let mut next = 0;
+    let mut result = Ok(());
+    // The target was parsed before: this second pass cannot fail.
+    let _ = parse::each_binding(text, true, |b| {
+        if result.is_err() {
+            return;
         }
+        let Some(i) = from.find_from(b.key, &mut next) else {
+            if pruned(b.key) {
+                out.chunk.push_str(&text[copied..b.start]);
+                copied = b.end;
+            } else {
+                out.planned.push((b.key, b.value));
+            }
+            return result = out.flush(false);
+        };
+        let now = &current[i];
+        let last = now.present && now.value == Span::of_value(&b);
+        let selected = last && now.action.is_some();
+        if selected && matches!(now.action, Some(Action::Changed | Action::Added)) {
+            out.chunk.push_str(&text[copied..b.value_start]);
+            copied = replace_value(text, &b, from.value(i), line_ending, &mut out.chunk);
+        }
+        out.planned
+            .push((b.key, if selected { from.value(i) } else { b.value }));
+        out.chunk.push_str(&text[copied..b.end]);
+        copied = b.end;
+        result = out.flush(false);
+    });
+    result?;
+    out.chunk.push_str(&text[copied..]);
+    if !appended.is_empty() && !out.ends_line() {
+        out.chunk.push_str(line_ending);
     }
-    out.push_str(&text[copied..]);
-    if !appended.is_empty() && !out.is_empty() && !out.ends_with(['\n', '\r']) {
-        out.push_str(line_ending);
-    }
-    for binding in appended {
+    for &i in appended {
+        let slot = &from.slots[i];
+        let key = from.key(i);
         // `check_representable` accepted this key before anything was written.
-        if key_needs_quotes(binding) == Ok(true) {
-            out.push('\'');
-            out.push_str(binding.key);
-            out.push_str("'=");
+        if key_needs_quotes(key, slot.quoted_key) == Ok(true) {
+            out.chunk.push('\'');
+            out.chunk.push_str(key);
+            out.chunk.push_str("'=");
         } else {
-            out.push_str(binding.key);
-            out.push('=');
+            out.chunk.push_str(key);
+            out.chunk.push('=');
         }
-        write_value(binding, line_ending, &mut out);
-        out.push_str(line_ending);
+        write_value(from.value(i), line_ending, &mut out.chunk);
+        out.chunk.push_str(line_ending);
+        out.planned.push((key, from.value(i)));
+        out.flush(false)?;
     }
-    out
+    out.flush(true)
+}
+
+/// Writes the source's value `with` in place of the value of the target statement `at`; returns
+/// where the copy of the target goes on.
+fn replace_value(
+    text: &str,
+    at: &Binding<'_>,
+    with: Written<'_>,
+    line_ending: &str,
+    out: &mut String,
+) -> usize {
+    let after = at.value_start + at.value.text.len();
+    let line_end = memchr::memchr2(b'\r', b'\n', &text.as_bytes()[after..])
+        .map_or(text.len(), |end| after + end);
+    let rest_of_line = &text[after..line_end];
+    if at.value.form.is_none() {
+        out.push('=');
+    }
+    if with.decode().is_some_and(|v| v.is_empty()) && !rest_of_line.trim_start().is_empty() {
+        // `KEY=  # note` would read the same, but not in older readers.
+        out.push_str("''");
+    } else {
+        write_value(with, line_ending, out);
+        // `KEY="old"#note` is a comment after a quote, but `KEY=new#note` is a value.
+        if rest_of_line.starts_with('#') {
+            out.push(' ');
+        }
+    }
+    after
+}
+
+/// The new text of a target, written in chunks that are each parsed again before they are
+/// written: unless every chunk reads back as exactly the statements planned for it, writing
+/// stops and the target is not replaced. A chunk is written only when it ends a line, so that
+/// each is parsed as it reads in the whole file.
+struct Checked<'w, 'a> {
+    out: &'w mut dyn Write,
+    chunk: String,
+    /// The key and value of each statement of `chunk`, in order.
+    planned: Vec<(&'a str, Written<'a>)>,
+    file_start: bool,
+    /// Whether what was written so far ends a line.
+    ends_with_break: bool,
+    unverified: bool,
+}
+
+/// The size of a chunk: it stays in cache while it is checked.
+const CHUNK: usize = 1 << 17;
+
+impl<'w, 'a> Checked<'w, 'a> {
+    fn new(out: &'w mut dyn Write) -> Self {
+        Checked {
+            out,
+            chunk: String::with_capacity(CHUNK + (CHUNK >> 2)),
+            planned: Vec::new(),
+            file_start: true,
+            ends_with_break: false,
+            unverified: false,
+        }
+    }
+
+    /// Whether the text so far is empty or ends with a line break.
+    fn ends_line(&self) -> bool {
+        match self.chunk.as_bytes().last() {
+            Some(last) => matches!(last, b'\n' | b'\r'),
+            None => self.file_start || self.ends_with_break,
+        }
+    }
+
+    /// Checks and writes the chunk when it is large enough and ends a line, or when it is the
+    /// `last` one.
+    fn flush(&mut self, last: bool) -> io::Result<()> {
+        if !last && (self.chunk.len() < CHUNK || !self.chunk.ends_with('\n')) {
+            return Ok(());
+        }
+        let mut planned = self.planned.drain(..);
+        let mut as_planned = true;
+        let parsed = parse::each_binding(&self.chunk, self.file_start, |b| {
+            as_planned &= planned
+                .next()
+                .is_some_and(|(key, value)| key == b.key && value.same(&b.value));
+        });
+        if parsed.is_err() || !as_planned || planned.next().is_some() {
+            self.unverified = true;
+            return Err(io::Error::other(
+                "the new text does not read back as planned",
+            ));
+        }
+        drop(planned);
+        self.out.write_all(self.chunk.as_bytes())?;
+        if !self.chunk.is_empty() {
+            self.file_start = false;
+            self.ends_with_break = self.chunk.ends_with(['\n', '\r']);
+        }
+        self.chunk.clear();
+        Ok(())
+    }
 }
 
 /// Whether a source key must be written in quotes (`encode::key_needs_quotes`). A key the
 /// source wrote unquoted has none of the characters that need them, so only one that starts
 /// with a BOM (which the reader skips at the start of a file) or was quoted is looked at.
-fn key_needs_quotes(binding: &Binding<'_>) -> Result<bool, encode::Unrepresentable> {
-    if binding.quoted_key || binding.key.starts_with('\u{feff}') {
-        encode::key_needs_quotes(binding.key)
+fn key_needs_quotes(key: &str, quoted: bool) -> Result<bool, encode::Unrepresentable> {
+    if quoted || key.starts_with('\u{feff}') {
+        encode::key_needs_quotes(key)
     } else {
         Ok(false)
     }
 }
 
 /// Fails when a source key that will be appended has no form that reads back the same.
-fn check_representable(binding: &Binding<'_>) -> Result<(), Error> {
-    key_needs_quotes(binding)
+fn check_representable(from: &Keys<'_>, at: usize) -> Result<(), Error> {
+    let key = from.key(at);
+    key_needs_quotes(key, from.slots[at].quoted_key)
         .map(drop)
         .map_err(|_| Error::UnrepresentableKey {
-            key: binding.key.to_owned(),
+            key: key.to_owned(),
         })
 }
 
@@ -558,13 +739,13 @@ fn encode_key(key: &str, out: &mut String) -> Result<(), Error> {
     })
 }
 
-/// Writes a source binding's value as the source wrote it, which reads the same anywhere (a
-/// quoted value ends at its first unescaped quote), with its line breaks in the target's
-/// `line_ending`. A bare value that starts with `#` is quoted instead, since after `= ` it
-/// would read as a comment.
-fn write_value(binding: &Binding<'_>, line_ending: &str, out: &mut String) {
-    let written = binding.written;
-    if binding.form == Some(parse::Form::Bare) {
+/// Writes a source value as the source wrote it, which reads the same anywhere (a quoted value
+/// ends at its first unescaped quote), with its line breaks in the target's `line_ending`. A
+/// bare value that starts with `#` is quoted instead, since after `= ` it would read as a
+/// comment.
+fn write_value(value: Written<'_>, line_ending: &str, out: &mut String) {
+    let written = value.text;
+    if value.form == Some(Form::Bare) {
         if written.starts_with('#') {
             return encode::encode(written, out);
         }
@@ -584,25 +765,26 @@ fn write_value(binding: &Binding<'_>, line_ending: &str, out: &mut String) {
 /// The keys of env file text that some statement gives a value (`KEY=…`), in the order they
 /// first appear: the keys `--prune` may remove. For tests and tools.
 pub fn valued_keys(text: &str) -> Result<Vec<&str>, (usize, ParseError)> {
-    let doc = parse::parse(text).map_err(|e| (e.line, e.error))?;
     let mut seen = foldhash::HashSet::default();
-    Ok(doc
-        .bindings
-        .iter()
-        .filter(|b| b.form.is_some() && seen.insert(b.key))
-        .map(|b| b.key)
-        .collect())
+    let mut keys = Vec::new();
+    parse::each_binding(text, true, |b| {
+        if b.value.form.is_some() && seen.insert(b.key) {
+            keys.push(b.key);
+        }
+    })
+    .map_err(|e| (e.line, e.error))?;
+    Ok(keys)
 }
 
 /// Parses env file text into its keys and values (last one wins), for tests and tools. A key
 /// whose last statement has no `=` is left out, as `load_dotenv` sets nothing for it.
 pub fn read_str(text: &str) -> Result<Vec<(String, String)>, (usize, ParseError)> {
-    let doc = parse::parse(text).map_err(|e| (e.line, e.error))?;
-    let values = Values::of(&doc);
-    Ok(values
-        .order
-        .iter()
-        .filter_map(|b| Some((b.key.to_owned(), b.value()?.into_owned())))
+    let keys = Keys::parse(Path::new(""), text, |_| {}).map_err(|e| match e {
+        Error::Parse { line, error, .. } => (line, error),
+        _ => unreachable!("only a parse error"),
+    })?;
+    Ok((0..keys.slots.len())
+        .filter_map(|i| Some((keys.key(i).to_owned(), keys.value(i).decode()?.into_owned())))
         .collect())
 }
 
@@ -618,4 +800,57 @@ pub fn write_string<'a>(
         out.push('\n');
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bare(text: &str) -> Written<'_> {
+        Written {
+            form: Some(Form::Bare),
+            text,
+        }
+    }
+
+    #[test]
+    fn a_chunk_is_written_only_when_it_reads_back_as_planned() {
+        let mut file = Vec::new();
+        let mut out = Checked::new(&mut file);
+        out.chunk.push_str("# c\nA=1\n");
+        out.planned.push(("A", bare("1")));
+        out.flush(true).unwrap();
+        // Another value, another key, a statement too many or too few: nothing is written.
+        for (text, planned) in [
+            ("A=2\n", vec![("A", bare("1"))]),
+            ("B=1\n", vec![("A", bare("1"))]),
+            ("A=1\nB=1\n", vec![("A", bare("1"))]),
+            ("A=1\n", vec![("A", bare("1")), ("B", bare("1"))]),
+            ("A=\"1\n", vec![("A", bare("1"))]),
+        ] {
+            out.chunk.push_str(text);
+            out.planned.extend(planned);
+            assert!(out.flush(true).is_err(), "{text:?}");
+            assert!(out.unverified);
+            out.chunk.clear();
+            out.planned.clear();
+        }
+        drop(out);
+        assert_eq!(file, b"# c\nA=1\n");
+    }
+
+    #[test]
+    fn a_chunk_waits_for_the_end_of_a_line() {
+        let mut file = Vec::new();
+        let mut out = Checked::new(&mut file);
+        out.chunk.push_str(&"A=1\n".repeat(CHUNK / 4));
+        out.chunk.push_str("B=2");
+        out.planned
+            .extend(std::iter::repeat_n(("A", bare("1")), CHUNK / 4));
+        out.planned.push(("B", bare("2")));
+        out.flush(false).unwrap();
+        assert!(!out.ends_line());
+        drop(out);
+        assert!(file.is_empty());
+    }
 }

@@ -18,23 +18,17 @@
 use std::borrow::Cow;
 use std::ops::Range;
 
-/// A parsed env file. Its `Debug` output shows no value.
-pub(crate) struct Document<'a> {
-    pub(crate) text: &'a str,
-    pub(crate) bindings: Vec<Binding<'a>>,
-}
-
 /// One `KEY=value` statement. Its value is decoded only when asked for; its `Debug` output
 /// shows the key and the line, never the value.
 pub(crate) struct Binding<'a> {
     pub(crate) key: &'a str,
+    /// Where `key` starts in the file.
+    pub(crate) key_start: usize,
     /// Whether the key was written in single quotes.
     pub(crate) quoted_key: bool,
-    /// How the value is written; `None` for a bare key without `=`.
-    pub(crate) form: Option<Form>,
-    /// The value as written, quotes included; empty for an empty value and a bare key.
-    pub(crate) written: &'a str,
-    /// Where `written` starts in the file; for a bare key, just past the key.
+    /// The value as written.
+    pub(crate) value: Written<'a>,
+    /// Where the value starts in the file; for a bare key, just past the key.
     pub(crate) value_start: usize,
     /// The 1-based line of the key.
     pub(crate) line: usize,
@@ -44,20 +38,12 @@ pub(crate) struct Binding<'a> {
     pub(crate) end: usize,
 }
 
-impl std::fmt::Debug for Document<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Document")
-            .field("bindings", &self.bindings)
-            .finish_non_exhaustive()
-    }
-}
-
 impl std::fmt::Debug for Binding<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Binding")
             .field("key", &self.key)
             .field("line", &self.line)
-            .field("form", &self.form)
+            .field("form", &self.value.form)
             .finish_non_exhaustive()
     }
 }
@@ -73,15 +59,39 @@ pub(crate) enum Form {
     Double,
 }
 
-impl Binding<'_> {
+/// A value as written in a file. Its `Debug` output shows the form only.
+#[derive(Clone, Copy)]
+pub(crate) struct Written<'a> {
+    /// How the value is written; `None` for a bare key without `=`.
+    pub(crate) form: Option<Form>,
+    /// The value as written, quotes included; empty for an empty value and a bare key.
+    pub(crate) text: &'a str,
+}
+
+impl std::fmt::Debug for Written<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Written")
+            .field("form", &self.form)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Written<'a> {
     /// The value, or `None` for a bare key.
-    pub(crate) fn value(&self) -> Option<Cow<'_, str>> {
-        let inner = || &self.written[1..self.written.len() - 1];
+    pub(crate) fn decode(&self) -> Option<Cow<'a, str>> {
+        let text = self.text;
+        let inner = || &text[1..text.len() - 1];
         Some(match self.form? {
-            Form::Bare => Cow::Borrowed(self.written),
+            Form::Bare => Cow::Borrowed(text),
             Form::Single => unescape(inner(), false),
             Form::Double => unescape(inner(), true),
         })
+    }
+
+    /// Whether two values are the same (or both absent); written the same way, they are without
+    /// decoding.
+    pub(crate) fn same(&self, other: &Written<'_>) -> bool {
+        (self.form == other.form && self.text == other.text) || self.decode() == other.decode()
     }
 }
 
@@ -115,22 +125,52 @@ pub(crate) struct LineError {
 }
 
 /// Python's `\s`, for one character.
-fn is_space(c: char) -> bool {
-    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
+const fn is_space(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '\x1c'..='\x1f')
 }
 
-/// The length of the longest prefix of `s` whose characters all satisfy `keep`, with a fast path
-/// for ASCII (the parser's hot loop).
-fn prefix_len(s: &str, keep: impl Fn(char) -> bool) -> usize {
+/// Classes of ASCII bytes, as bit flags, for the parser's hot loops: a byte "keeps" a prefix
+/// when its class has the bit asked for. A byte of a multi-byte character has none.
+const SPACE: u8 = 1;
+/// A space other than `\r` and `\n` (`[^\S\r\n]`).
+const INLINE_SPACE: u8 = 2;
+/// A character of an unquoted key (`[^=\#\s]`).
+const KEY: u8 = 4;
+
+const CLASSES: [u8; 256] = {
+    let mut classes = [0; 256];
+    let mut b = 0;
+    while b < 0x80 {
+        let c = b as u8 as char;
+        classes[b] = if is_space(c) {
+            if c == '\r' || c == '\n' {
+                SPACE
+            } else {
+                SPACE | INLINE_SPACE
+            }
+        } else if c == '=' || c == '#' {
+            0
+        } else {
+            KEY
+        };
+        b += 1;
+    }
+    classes
+};
+
+/// The length of the longest prefix of `s` whose characters all satisfy `keep`, which agrees
+/// with the ASCII bytes whose class has the bit `class` (the parser's hot loop: one table
+/// lookup a byte).
+fn prefix_len(s: &str, class: u8, keep: impl Fn(char) -> bool) -> usize {
     for (i, &b) in s.as_bytes().iter().enumerate() {
-        if b >= 0x80 {
+        if CLASSES[usize::from(b)] & class == 0 {
+            if b < 0x80 {
+                return i;
+            }
             return i + s[i..]
                 .char_indices()
                 .find(|&(_, c)| !keep(c))
                 .map_or(s.len() - i, |(j, _)| j);
-        }
-        if !keep(char::from(b)) {
-            return i;
         }
     }
     s.len()
@@ -163,11 +203,25 @@ impl<'a> Reader<'a> {
     }
 
     /// Skips spaces; with `newlines` false, stops at `\r` and `\n` (`[^\S\r\n]*`).
+    #[inline(always)]
     fn skip_spaces(&mut self, newlines: bool) {
+        let class = if newlines { SPACE } else { INLINE_SPACE };
+        // Most statements have no space to skip.
+        match self.peek() {
+            Some(b) if CLASSES[usize::from(b)] & class != 0 || !b.is_ascii() => {
+                self.skip_some_spaces(newlines)
+            }
+            _ => {}
+        }
+    }
+
+    fn skip_some_spaces(&mut self, newlines: bool) {
         let skipped = if newlines {
-            prefix_len(self.rest(), is_space)
+            prefix_len(self.rest(), SPACE, is_space)
         } else {
-            prefix_len(self.rest(), |c| is_space(c) && c != '\r' && c != '\n')
+            prefix_len(self.rest(), INLINE_SPACE, |c| {
+                is_space(c) && c != '\r' && c != '\n'
+            })
         };
         if newlines {
             self.advance_to(self.pos + skipped);
@@ -287,31 +341,33 @@ fn unescape(raw: &str, double: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// An unquoted value: the rest of the line, cut at the first spaces followed by `#`
-/// (`re.sub(r"\s+#.*", "", part)`), then without trailing spaces (`rstrip()`).
-fn unquoted_len(part: &str) -> usize {
+/// An unquoted value at the start of `rest`: the rest of the line, cut at the first spaces
+/// followed by `#` (`re.sub(r"\s+#.*", "", part)`), then without trailing spaces (`rstrip()`).
+/// Returns the length of the value and of the line, found in one pass.
+fn unquoted(rest: &str) -> (usize, usize) {
+    let bytes = rest.as_bytes();
     // The leftmost `#` with a space before it starts the comment; the spaces go with it.
-    let comment = memchr::memchr_iter(b'#', part.as_bytes())
-        .find(|&at| part[..at].ends_with(is_space))
-        .unwrap_or(part.len());
-    part[..comment].trim_end_matches(is_space).len()
+    let stop = memchr::memchr3_iter(b'#', b'\r', b'\n', bytes)
+        .find(|&at| bytes[at] != b'#' || rest[..at].ends_with(is_space))
+        .unwrap_or(bytes.len());
+    let line = match bytes.get(stop) {
+        Some(b'#') => {
+            memchr::memchr2(b'\r', b'\n', &bytes[stop..]).map_or(bytes.len(), |i| stop + i)
+        }
+        _ => stop,
+    };
+    (rest[..stop].trim_end_matches(is_space).len(), line)
 }
 
-/// Parses a whole file. `text` may start with a BOM, which is skipped.
-pub(crate) fn parse(text: &str) -> Result<Document<'_>, LineError> {
-    // At most one statement a line: reserving that up front (untouched pages cost nothing)
-    // saves growing and copying a large vector.
-    let mut bindings = Vec::with_capacity(crate::fs::count_breaks(text.as_bytes()) + 1);
-    each_binding(text, |binding| bindings.push(binding))?;
-    Ok(Document { text, bindings })
-}
-
-/// Parses a whole file, handing each statement to `found` in order instead of keeping them.
+/// Parses a whole file, or (with `file_start` false) a part of one that starts at the start of
+/// a statement's line, handing each statement to `found` in order instead of keeping them. A BOM
+/// is skipped at the start of a file only.
 pub(crate) fn each_binding<'a>(
     text: &'a str,
+    file_start: bool,
     mut found: impl FnMut(Binding<'a>),
 ) -> Result<(), LineError> {
-    let start = if text.starts_with('\u{feff}') {
+    let start = if file_start && text.starts_with('\u{feff}') {
         '\u{feff}'.len_utf8()
     } else {
         0
@@ -343,6 +399,7 @@ pub(crate) fn each_binding<'a>(
             r.pos += "export".len();
             r.skip_spaces(false);
         }
+        let key_start = r.pos;
         let (key, quoted_key) = match r.peek() {
             // `export #comment`: python-dotenv reads no key and no error.
             Some(b'#') => {
@@ -364,7 +421,7 @@ pub(crate) fn each_binding<'a>(
             }
             // `([^=\#\s]+)`
             _ => {
-                let len = prefix_len(r.rest(), |c| c != '=' && c != '#' && !is_space(c));
+                let len = prefix_len(r.rest(), KEY, |c| c != '=' && c != '#' && !is_space(c));
                 if len == 0 {
                     return Err(fail(ParseError::MissingKey));
                 }
@@ -409,9 +466,8 @@ pub(crate) fn each_binding<'a>(
                     (Some(Form::Bare), at, at)
                 }
                 Some(_) => {
-                    let end = r.line_end();
-                    let len = unquoted_len(&text[at..end]);
-                    r.pos = end;
+                    let (len, line) = unquoted(r.rest());
+                    r.pos = at + line;
                     r.end_of_line();
                     (Some(Form::Bare), at, at + len)
                 }
@@ -425,9 +481,12 @@ pub(crate) fn each_binding<'a>(
         };
         found(Binding {
             key,
+            key_start: key_start + usize::from(quoted_key),
             quoted_key,
-            form,
-            written: &text[value_start..value_end],
+            value: Written {
+                form,
+                text: &text[value_start..value_end],
+            },
             value_start,
             line,
             start: line_start,
@@ -441,22 +500,42 @@ pub(crate) fn each_binding<'a>(
 mod tests {
     use super::*;
 
+    /// Parses a whole file into its statements.
+    fn parse(text: &str) -> Result<Vec<Binding<'_>>, LineError> {
+        let mut bindings = Vec::new();
+        each_binding(text, true, |binding| bindings.push(binding))?;
+        Ok(bindings)
+    }
+
     fn values(text: &str) -> Vec<(&str, Option<String>)> {
         parse(text)
             .unwrap()
-            .bindings
             .into_iter()
-            .map(|b| (b.key, b.value().map(Cow::into_owned)))
+            .map(|b| (b.key, b.value.decode().map(Cow::into_owned)))
             .collect()
+    }
+
+    #[test]
+    fn byte_classes_agree_with_the_rules() {
+        for b in 0..=u8::MAX {
+            let class = CLASSES[usize::from(b)];
+            let c = char::from(b);
+            let ascii = b.is_ascii();
+            assert_eq!(class & SPACE != 0, ascii && is_space(c), "{b:#x}");
+            let inline = is_space(c) && c != '\r' && c != '\n';
+            assert_eq!(class & INLINE_SPACE != 0, ascii && inline, "{b:#x}");
+            let key = c != '=' && c != '#' && !is_space(c);
+            assert_eq!(class & KEY != 0, ascii && key, "{b:#x}");
+        }
     }
 
     #[test]
     fn spans_cover_the_value_as_written() {
         let text = "A=plain # c\nexport B = 'single' #c\r\nC=\"dq\\\"\"\nD=\n";
         let doc = parse(text).unwrap();
-        let spans: Vec<_> = doc.bindings.iter().map(|b| b.written).collect();
+        let spans: Vec<_> = doc.iter().map(|b| b.value.text).collect();
         assert_eq!(spans, ["plain", "'single'", "\"dq\\\"\"", ""]);
-        let lines: Vec<_> = doc.bindings.iter().map(|b| &text[b.start..b.end]).collect();
+        let lines: Vec<_> = doc.iter().map(|b| &text[b.start..b.end]).collect();
         assert_eq!(
             lines,
             [
@@ -524,9 +603,9 @@ mod tests {
     #[test]
     fn spaces_then_a_hash_after_the_equals_sign_are_an_empty_value() {
         let doc = parse("A= # note\nB=#x\n").unwrap();
-        assert_eq!(doc.bindings[0].value().unwrap(), "");
-        assert_eq!(doc.bindings[0].value_start, 3);
-        assert_eq!(doc.bindings[1].value().unwrap(), "#x");
+        assert_eq!(doc[0].value.decode().unwrap(), "");
+        assert_eq!(doc[0].value_start, 3);
+        assert_eq!(doc[1].value.decode().unwrap(), "#x");
     }
 
     #[test]
@@ -542,6 +621,6 @@ mod tests {
     #[test]
     fn bare_keys_have_no_value() {
         assert_eq!(values("A\nB=1\n"), [("A", None), ("B", Some("1".into()))]);
-        assert_eq!(parse("'A' # c\n").unwrap().bindings[0].value_start, 3);
+        assert_eq!(parse("'A' # c\n").unwrap()[0].value_start, 3);
     }
 }
