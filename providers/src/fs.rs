@@ -445,10 +445,13 @@ impl LockedTarget {
             .rand_bytes(RANDOM_LEN)
             .tempfile_in(parent(&self.path))
             .map_err(write_error)?;
-        let mut writer = BufWriter::with_capacity(1 << 16, temp.as_file());
-        contents(&mut writer).map_err(write_error)?;
-        writer.flush().map_err(write_error)?;
-        drop(writer);
+        std::thread::scope(|scope| {
+            let mut writer =
+                BufWriter::with_capacity(1 << 16, WriteBehind::new(temp.as_file(), scope));
+            contents(&mut writer)?;
+            writer.flush()
+        })
+        .map_err(write_error)?;
         temp.as_file().sync_all().map_err(write_error)?;
         // The target is looked at again as late as possible; its owner and mode are given to
         // the copy only once it is complete and on disk, just before the rename (tempfile
@@ -475,6 +478,55 @@ impl LockedTarget {
         let synced = sync_dir(&self.dir).map_err(write_error);
         drop(guard);
         synced
+    }
+}
+
+/// How much is written between two flushes to disk in the background.
+const WRITE_BEHIND: u64 = 1 << 20;
+
+/// Writes to a file, and from its second MiB on has a background thread flush what is written so
+/// far to disk (`fdatasync`) each MiB, so that the disk writes while the rest is still being made
+/// and the final flush has less to wait for. A small file starts no thread.
+struct WriteBehind<'scope, 'env> {
+    file: &'env File,
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    written: u64,
+    /// Wakes the flushing thread; a wake-up while one is pending is dropped.
+    flush: Option<std::sync::mpsc::SyncSender<()>>,
+}
+
+impl<'scope, 'env> WriteBehind<'scope, 'env> {
+    fn new(file: &'env File, scope: &'scope std::thread::Scope<'scope, 'env>) -> Self {
+        WriteBehind {
+            file,
+            scope,
+            written: 0,
+            flush: None,
+        }
+    }
+}
+
+impl Write for WriteBehind<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        let before = self.written / WRITE_BEHIND;
+        self.written += n as u64;
+        if self.written / WRITE_BEHIND > before {
+            let file = self.file;
+            let flush = self.flush.get_or_insert_with(|| {
+                let (flush, flushes) = std::sync::mpsc::sync_channel(1);
+                // Its errors are those of the final flush, which reports them.
+                self.scope
+                    .spawn(move || flushes.iter().for_each(|()| drop(file.sync_data())));
+                flush
+            });
+            let _ = flush.try_send(());
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

@@ -372,8 +372,15 @@ pub fn sync_files(
     dry_run: bool,
     prune: bool,
 ) -> Result<SyncReport, Error> {
-    let source_text = fs::read_text(source)?;
-    sync_text(source, &source_text, target, keys, dry_run, prune)
+    // The two files are read at the same time; an error of the source's is the one reported.
+    let (source_text, opened) = std::thread::scope(|scope| {
+        let opened = scope.spawn(|| Opened::open(target, dry_run));
+        let source_text = fs::read_text(source);
+        (source_text, opened.join())
+    });
+    let source_text = source_text?;
+    let opened = opened.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+    sync(source, &source_text, target, opened, keys, prune)
 }
 
 /// Syncs `keys` (all when empty) from env file text into the env file `target`, with the same
@@ -385,6 +392,47 @@ pub fn sync_text(
     target: &Path,
     keys: &[String],
     dry_run: bool,
+    prune: bool,
+) -> Result<SyncReport, Error> {
+    let opened = Opened::open(target, dry_run)?;
+    sync(source, source_text, target, opened, keys, prune)
+}
+
+/// The target as read: locked for the whole read-modify-write, unless it is a dry run, which
+/// holds no lock and writes nothing.
+struct Opened {
+    locked: Option<fs::LockedTarget>,
+    text: String,
+}
+
+impl Opened {
+    fn open(target: &Path, dry_run: bool) -> Result<Self, Error> {
+        let mut locked = if dry_run {
+            fs::check_writable(target)?;
+            None
+        } else {
+            Some(fs::LockedTarget::lock(target)?)
+        };
+        let text = match &mut locked {
+            Some(locked) => locked.read_text()?,
+            None => fs::read_text_if_exists(target)?,
+        };
+        Ok(Opened {
+            locked,
+            text: text.unwrap_or_default(),
+        })
+    }
+}
+
+fn sync(
+    source: &Path,
+    source_text: &str,
+    target: &Path,
+    Opened {
+        locked,
+        text: target_text,
+    }: Opened,
+    keys: &[String],
     prune: bool,
 ) -> Result<SyncReport, Error> {
     let from = Keys::parse(source, source_text, |bare| {
@@ -414,18 +462,6 @@ pub fn sync_text(
         }
         found.into_iter().flatten().collect()
     };
-
-    let mut locked = if dry_run {
-        fs::check_writable(target)?;
-        None
-    } else {
-        Some(fs::LockedTarget::lock(target)?)
-    };
-    let target_text = match &mut locked {
-        Some(locked) => locked.read_text()?,
-        None => fs::read_text_if_exists(target)?,
-    }
-    .unwrap_or_default();
 
     // The target's last statement of each source key; for `--prune`, the keys the source does
     // not mention, in the order they first appear, and whether any statement gives them a value.
