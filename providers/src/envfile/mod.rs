@@ -815,12 +815,19 @@ pub fn valued_keys(text: &str) -> Result<Vec<&str>, (usize, ParseError)> {
 /// Parses env file text into its keys and values (last one wins), for tests and tools. A key
 /// whose last statement has no `=` is left out, as `load_dotenv` sets nothing for it.
 pub fn read_str(text: &str) -> Result<Vec<(String, String)>, (usize, ParseError)> {
-    let keys = Keys::parse(Path::new(""), text, |_| {}).map_err(|e| match e {
-        Error::Parse { line, error, .. } => (line, error),
-        _ => unreachable!("only a parse error"),
-    })?;
-    Ok((0..keys.slots.len())
-        .filter_map(|i| Some((keys.key(i).to_owned(), keys.value(i).decode()?.into_owned())))
+    let mut order: Vec<(&str, Written<'_>)> = Vec::new();
+    let mut at: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
+    parse::each_binding(text, true, |b| match at.entry(b.key) {
+        std::collections::hash_map::Entry::Occupied(i) => order[*i.get()].1 = b.value,
+        std::collections::hash_map::Entry::Vacant(i) => {
+            i.insert(order.len());
+            order.push((b.key, b.value));
+        }
+    })
+    .map_err(|e| (e.line, e.error))?;
+    Ok(order
+        .into_iter()
+        .filter_map(|(key, value)| Some((key.to_owned(), value.decode()?.into_owned())))
         .collect())
 }
 
