@@ -61,7 +61,7 @@ pub use provider::{
     Action, DynSecretsProvider, KeyChange, ProviderIdentity, SecretsProvider, SyncError,
     SyncFuture, SyncOptions, SyncReport,
 };
-pub use registry::{KIND, Providers, Registry, RegistryError};
+pub use registry::{KIND, KnownIds, Providers, Registry, RegistryError, UnknownId};
 pub use settings::{Settings, config_schema};
 pub use table::Entry;
 
@@ -230,10 +230,17 @@ macro_rules! secrets_registry {
                 { $crate::__private::index_len(MERGED.len()) },
                 { $crate::__private::pilots_len(MERGED.len()) },
             > = $crate::__private::build_index(&MERGED);
+            const LOOKUP: $crate::__private::Index =
+                $crate::__private::Index::new(&INDEX.slots, &INDEX.pilots, INDEX.seed);
+            // The lookup is compiled here, where the table and its index are constants.
+            fn find(id: &str) -> ::core::option::Option<&'static $crate::Entry> {
+                LOOKUP.find(&MERGED, id)
+            }
             $crate::Registry::from_table(
                 ::core::concat!(::core::module_path!(), "::", ::core::stringify!($name)),
                 &MERGED,
-                $crate::__private::Index::new(&INDEX.slots, &INDEX.pilots, INDEX.seed),
+                LOOKUP,
+                find,
             )
         };
     };

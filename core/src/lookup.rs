@@ -179,9 +179,11 @@ impl Index {
         self.seed != 0
     }
 
-    /// The entry of `table` (sorted by ID) whose ID is `id`.
+    /// The entry of `table` (sorted by ID) whose ID is `id`. Not public API: called by the
+    /// lookup that `secrets_registry!` generates.
+    #[doc(hidden)]
     #[inline(always)]
-    pub(crate) fn find(&self, table: &'static [Entry], id: &str) -> Option<&'static Entry> {
+    pub fn find(&self, table: &'static [Entry], id: &str) -> Option<&'static Entry> {
         if self.seed == 0 {
             let key = key(id);
             return table
