@@ -180,10 +180,26 @@ impl Index {
     }
 
     /// The entry of `table` (sorted by ID) whose ID is `id`. Not public API: called by the
-    /// lookup that `secrets_registry!` generates.
+    /// lookup that `secrets_registry!` generates, where `self` and `table` are constants.
+    ///
+    /// IDs of 4 to 16 bytes, the common ones, are looked up inline without a call, so that the
+    /// lookup needs no stack frame; others go through [`Index::find_any`].
     #[doc(hidden)]
     #[inline(always)]
     pub fn find(&self, table: &'static [Entry], id: &str) -> Option<&'static Entry> {
+        let len = id.len();
+        if self.seed == 0 || !(4..=16).contains(&len) {
+            return self.find_any(table, id);
+        }
+        let (key, tail) = (key(id), tail(id.as_bytes()));
+        let entry = self.entry(table, hash(id.as_bytes(), key, tail, self.seed))?;
+        // Key, tail and length settle IDs of up to 16 bytes.
+        (entry.key() == key && entry.tail() == tail && entry.id().len() == len).then_some(entry)
+    }
+
+    /// [`Index::find`] for IDs of any length, and for tables without an index.
+    #[inline(never)]
+    fn find_any(&self, table: &'static [Entry], id: &str) -> Option<&'static Entry> {
         if self.seed == 0 {
             let key = key(id);
             return table
@@ -192,7 +208,15 @@ impl Index {
                 .map(|i| &table[i]);
         }
         let (key, tail, len) = (key(id), tail(id.as_bytes()), id.len());
-        let h = hash(id.as_bytes(), key, tail, self.seed);
+        let entry = self.entry(table, hash(id.as_bytes(), key, tail, self.seed))?;
+        // Key, tail and length settle IDs of up to 16 bytes; longer ones compare their middle.
+        let same = entry.key() == key && entry.tail() == tail && entry.id().len() == len;
+        (same && (len <= 16 || same_tail(entry.id(), id))).then_some(entry)
+    }
+
+    /// The entry in the slot of hash `h`, if any.
+    #[inline(always)]
+    fn entry(&self, table: &'static [Entry], h: u64) -> Option<&'static Entry> {
         let slot = if self.pilots.is_empty() {
             (h >> self.shift) as usize
         } else {
@@ -200,10 +224,7 @@ impl Index {
             ((h ^ pilot).wrapping_mul(K3) >> self.shift) as usize
         };
         let position = usize::from(*self.slots.get(slot)?).checked_sub(1)?;
-        let entry = table.get(position)?;
-        // Key, tail and length settle IDs of up to 16 bytes; longer ones compare their middle.
-        let same = entry.key() == key && entry.tail() == tail && entry.id().len() == len;
-        (same && (len <= 16 || same_tail(entry.id(), id))).then_some(entry)
+        table.get(position)
     }
 }
 

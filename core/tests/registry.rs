@@ -144,6 +144,70 @@ fn get_unknown_returns_an_error_carrying_the_id() {
     assert_eq!(empty, "unknown secrets provider \"x\" (none registered)");
 }
 
+/// What a caller can reach in the error without parsing its message, and what its message
+/// says for IDs a hostile or careless user might type: long (kept on the heap past 24 bytes),
+/// over the 64-byte limit, not ASCII, with quotes and control characters (escaped, as `{:?}`).
+#[test]
+fn unknown_provider_error_keeps_the_id_and_the_known_ids() {
+    stagecraft_core::secrets_registry!(static REGISTRY = [crate::SECRETS_PROVIDERS]);
+    REGISTRY.register(fake("envfile"));
+    let RegistryError::UnknownProvider { kind, id, known } = REGISTRY.get("envfle").unwrap_err()
+    else {
+        panic!("expected UnknownProvider");
+    };
+    assert_eq!((kind, id.as_str()), ("secrets", "envfle"));
+    assert_eq!(known.iter().collect::<Vec<_>>(), ["envfile", "static-env"]);
+    assert_eq!(known.len(), 2);
+    assert_eq!(known.closest("envfle"), Some("envfile"));
+    assert_eq!(known.closest("static.env"), Some("static-env"));
+    assert_eq!(known.closest("vault"), None);
+
+    let long = format!("{}x", "stagecraft.provider.".repeat(4));
+    let over = "e".repeat(200);
+    for (asked, shown) in [
+        (long.as_str(), format!("{long:?}")),
+        (over.as_str(), format!("{over:?}")),
+        ("énvfile", "\"énvfile\"; did you mean \"envfile\"?".to_owned()),
+        ("env\"file\n", "\"env\\\"file\\n\"".to_owned()),
+        ("", "\"\"".to_owned()),
+    ] {
+        let error = REGISTRY.get(asked).unwrap_err();
+        assert!(matches!(&error, RegistryError::UnknownProvider { id, .. } if id == asked));
+        assert_eq!(
+            error.to_string(),
+            format!("unknown secrets provider {shown} (registered: envfile, static-env)")
+        );
+    }
+}
+
+/// The error is a snapshot: providers registered after the miss are not in it, and it can be
+/// sent to another thread, cloned and compared, and boxed as `dyn Error` (how the CLI takes it).
+#[test]
+fn unknown_provider_error_is_a_snapshot_that_outlives_the_lookup() {
+    let registry = Registry::new("test::Registry");
+    registry.register(fake("encore"));
+    let error = registry.get(&String::from("vault")).unwrap_err();
+    registry.register(fake("vault"));
+    let copy = error.clone();
+    let message = thread::spawn(move || copy.to_string()).join().unwrap();
+    assert_eq!(
+        message,
+        "unknown secrets provider \"vault\" (registered: encore)"
+    );
+    assert!(registry.get("vault").is_ok());
+    let same = Registry::new("test::Same");
+    same.register(fake("encore"));
+    assert_eq!(same.get("vault").unwrap_err(), error);
+    same.register(fake("aws"));
+    assert_ne!(same.get("vault").unwrap_err(), error);
+    let RegistryError::UnknownProvider { known, .. } = &error else {
+        unreachable!()
+    };
+    assert_eq!(format!("{known:?}"), r#"["encore"]"#);
+    let boxed: Box<dyn std::error::Error + Send + Sync + 'static> = error.into();
+    assert!(boxed.to_string().starts_with("unknown secrets provider"));
+}
+
 #[test]
 fn has_before_and_after_registering() {
     let registry = Registry::new("test::Registry");
