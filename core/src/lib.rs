@@ -61,7 +61,9 @@ pub use provider::{
     Action, DynSecretsProvider, KeyChange, ProviderIdentity, SecretsProvider, SyncError,
     SyncFuture, SyncOptions, SyncReport,
 };
-pub use registry::{KIND, KnownIds, Providers, Registry, RegistryError, UnknownId};
+pub use registry::{
+    KIND, KnownIds, Providers, Registry, RegistryError, UnknownId, UnknownProvider,
+};
 pub use settings::{Settings, config_schema};
 pub use table::Entry;
 

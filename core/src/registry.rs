@@ -36,18 +36,26 @@ pub enum RegistryError {
         /// The ID.
         id: String,
     },
-    /// No provider has this ID. Making it allocates nothing (for IDs of up to 24 bytes), so a
-    /// lookup that misses stays cheap; the suggestion and the list of IDs in its message are
-    /// worked out when it is displayed.
-    #[error("unknown {kind} provider {id:?}{}", Hint { id: id.as_str(), known })]
-    UnknownProvider {
-        /// The kind of registry, `secrets`.
-        kind: &'static str,
-        /// The ID asked for.
-        id: UnknownId,
-        /// The IDs registered when the lookup missed, sorted.
-        known: KnownIds,
-    },
+    /// No provider has this ID: [`Registry::get`]'s error, converted by `?`.
+    #[error(transparent)]
+    UnknownProvider(#[from] UnknownProvider),
+}
+
+/// No provider has this ID: the error of [`Registry::get`].
+///
+/// Making it allocates nothing (for IDs of up to 24 bytes), so a lookup that misses stays
+/// cheap; the suggestion and the list of IDs in its message are worked out when it is
+/// displayed. It is a type of its own, not only a [`RegistryError`] variant, so that dropping
+/// a `get` result is cheap enough to inline: the registration errors' `String`s are not in it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} provider {id:?}{}", Hint { id: id.as_str(), known })]
+pub struct UnknownProvider {
+    /// The kind of registry, `secrets`.
+    pub kind: &'static str,
+    /// The ID asked for.
+    pub id: UnknownId,
+    /// The IDs registered when the lookup missed, sorted.
+    pub known: KnownIds,
 }
 
 /// The ID of a lookup that missed, as a `&str`. Up to 24 bytes it is kept inline, so that the
@@ -351,10 +359,10 @@ impl Registry {
         Ok(())
     }
 
-    /// The provider with this ID, or [`RegistryError::UnknownProvider`], which allocates
-    /// nothing until it is displayed (for IDs of up to 24 bytes).
+    /// The provider with this ID, or [`UnknownProvider`], which allocates nothing until it is
+    /// displayed (for IDs of up to 24 bytes).
     #[inline(always)]
-    pub fn get(&self, id: &str) -> Result<&'static dyn DynSecretsProvider, RegistryError> {
+    pub fn get(&self, id: &str) -> Result<&'static dyn DynSecretsProvider, UnknownProvider> {
         match self.static_entry(id) {
             Some(entry) if !self.on_lookup.is_set() => Ok(entry.provider()),
             found => self.get_slow(id, found.map(Entry::provider)),
@@ -369,7 +377,7 @@ impl Registry {
         &self,
         id: &str,
         found: Option<&'static dyn DynSecretsProvider>,
-    ) -> Result<&'static dyn DynSecretsProvider, RegistryError> {
+    ) -> Result<&'static dyn DynSecretsProvider, UnknownProvider> {
         let found = found.or_else(|| self.find_dynamic(id));
         if let Some(hook) = self.on_lookup.get() {
             hook(KIND, id, found.is_some());
@@ -377,10 +385,10 @@ impl Registry {
         found.ok_or_else(|| self.unknown(id))
     }
 
-    fn unknown(&self, id: &str) -> RegistryError {
+    fn unknown(&self, id: &str) -> UnknownProvider {
         // Only misses are traced: a trace event on every hit would cost more than the lookup.
         tracing::debug!(kind = KIND, id, "unknown secrets provider");
-        RegistryError::UnknownProvider {
+        UnknownProvider {
             kind: KIND,
             id: UnknownId(CompactString::new(id)),
             known: KnownIds(self.list()),
