@@ -137,7 +137,10 @@ const fn hash_const(id: &[u8], seed: u64) -> u64 {
     h
 }
 
-/// A perfect-hash index over a table: `slots[slot]` is the entry's position plus one (0: empty).
+/// A perfect-hash index over a table: `slots[slot]` is the position of the entry whose ID hashes
+/// there. An empty slot holds 0 too: an ID that lands on it is not the first entry's (that one
+/// lands on its own slot), so the compare that confirms every hit rejects it, and a lookup
+/// needs no branch for empty slots.
 ///
 /// Up to [`SMALL`] entries, the slot is the top bits of the hash, in about `n²` slots: a seed
 /// under which no two IDs share a slot turns up within a few tries. Larger tables use the "hash
@@ -214,7 +217,7 @@ impl Index {
         (same && (len <= 16 || same_tail(entry.id(), id))).then_some(entry)
     }
 
-    /// The entry in the slot of hash `h`, if any.
+    /// The entry in the slot of hash `h`: the one to compare with.
     #[inline(always)]
     fn entry(&self, table: &'static [Entry], h: u64) -> Option<&'static Entry> {
         let slot = if self.pilots.is_empty() {
@@ -223,8 +226,7 @@ impl Index {
             let pilot = *self.pilots.get(bucket(h, self.pilots.len()))?;
             ((h ^ pilot).wrapping_mul(K3) >> self.shift) as usize
         };
-        let position = usize::from(*self.slots.get(slot)?).checked_sub(1)?;
-        table.get(position)
+        table.get(usize::from(*self.slots.get(slot)?))
     }
 }
 
@@ -292,6 +294,12 @@ pub const fn build_index<const M: usize, const B: usize>(table: &[Entry]) -> Bui
             seed,
         };
         if place_buckets(table, &mut index) {
+            // Placing marks a slot with the position plus one; empty slots become 0 as well.
+            let mut slot = 0;
+            while slot < M {
+                index.slots[slot] = index.slots[slot].saturating_sub(1);
+                slot += 1;
+            }
             return index;
         }
         attempt += 1;
