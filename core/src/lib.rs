@@ -232,16 +232,20 @@ macro_rules! secrets_registry {
                 { $crate::__private::index_len(MERGED.len()) },
                 { $crate::__private::pilots_len(MERGED.len()) },
             > = $crate::__private::build_index(&MERGED);
-            const LOOKUP: $crate::__private::Index =
-                $crate::__private::Index::new(&INDEX.slots, &INDEX.pilots, INDEX.seed);
+            const LOOKUP: (&[$crate::Entry], $crate::__private::Index) = (
+                &MERGED,
+                $crate::__private::Index::new(&INDEX.slots, &INDEX.pilots, INDEX.seed),
+            );
             // The lookup is compiled here, where the table and its index are constants.
-            fn find(id: &str) -> ::core::option::Option<&'static $crate::Entry> {
-                LOOKUP.find(&MERGED, id)
+            fn find(
+                id: &::core::primitive::str,
+            ) -> ::core::option::Option<&'static $crate::Entry> {
+                LOOKUP.1.find(LOOKUP.0, id)
             }
             $crate::Registry::from_table(
                 ::core::concat!(::core::module_path!(), "::", ::core::stringify!($name)),
-                &MERGED,
-                LOOKUP,
+                LOOKUP.0,
+                LOOKUP.1,
                 find,
             )
         };
