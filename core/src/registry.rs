@@ -250,8 +250,9 @@ pub struct Registry {
     name: &'static str,
     table: &'static [Entry],
     index: Index,
-    /// `index.find(table, id)`, compiled with both as constants: the fields of a `static` that
-    /// holds locks cannot be, so reading them cost more loads than the rest of a lookup.
+    /// `index.find(table, id)`, compiled with both as constants. Read through `self`, they
+    /// would be loaded from memory on every call (a `static` that holds locks is not constant),
+    /// which cost more than the rest of a lookup.
     find_static: FindStatic,
     /// Run-time providers sorted by ID, replaced whole on each registration so that iterators
     /// can hold a snapshot without holding the lock.

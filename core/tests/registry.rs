@@ -164,7 +164,10 @@ fn unknown_provider_error_keeps_the_id_and_the_known_ids() {
     for (asked, shown) in [
         (long.as_str(), format!("{long:?}")),
         (over.as_str(), format!("{over:?}")),
-        ("énvfile", "\"énvfile\"; did you mean \"envfile\"?".to_owned()),
+        (
+            "énvfile",
+            "\"énvfile\"; did you mean \"envfile\"?".to_owned(),
+        ),
         ("x\"y\n", "\"x\\\"y\\n\"".to_owned()),
         ("", "\"\"".to_owned()),
     ] {
