@@ -291,6 +291,39 @@ fn concurrent_registration_then_concurrent_reads() {
     readers.into_iter().for_each(|t| t.join().unwrap());
 }
 
+/// Misses racing with registrations: each error lists a sorted snapshot of what was registered
+/// at that moment (never a half-made list), and its message agrees with its `known`.
+#[test]
+fn misses_during_registration_see_whole_snapshots() {
+    stagecraft_core::secrets_registry!(static REGISTRY = [crate::SECRETS_PROVIDERS]);
+    let start = Arc::new(Barrier::new(4));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let start = Arc::clone(&start);
+            thread::spawn(move || {
+                start.wait();
+                for i in 0..50 {
+                    if t % 2 == 0 {
+                        REGISTRY.register(fake(&format!("p{t}-{i:02}")));
+                    }
+                    let error = REGISTRY.get("missing").unwrap_err();
+                    let known: Vec<_> = error.known.iter().collect();
+                    assert!(known.windows(2).all(|w| w[0] < w[1]), "{known:?}");
+                    assert!(known.contains(&"static-env"));
+                    assert!(known.iter().all(|id| REGISTRY.has(id)));
+                    assert!(
+                        error
+                            .to_string()
+                            .ends_with(&format!("(registered: {})", known.join(", ")))
+                    );
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    assert_eq!(REGISTRY.get("missing").unwrap_err().known.len(), 101);
+}
+
 #[test]
 fn default_registry_functions() {
     // The only test that touches the process-wide default registry.
