@@ -490,6 +490,48 @@ mod tests {
         }
     }
 
+    /// Any ID, registered or not, finds what a linear search finds: variants of each table ID
+    /// (every byte changed, cut or extended) land on empty slots too, which point at entry 0
+    /// and must be rejected by the compare, for IDs of every length class (under 4, 4 to 16,
+    /// over 16 bytes).
+    #[test]
+    fn lookups_agree_with_a_linear_search() {
+        const TABLE: &[Entry] = &[
+            entry("a", "a"),
+            entry("abcd", "b"),
+            entry("envfile", "c"),
+            entry("envfile1", "d"),
+            entry("onepassword", "e"),
+            entry("sixteen-bytes-id", "f"),
+            entry("stagecraft.p0042.provider", "g"),
+        ];
+        const BUILT: BuiltIndex<{ index_len(7) }, { pilots_len(7) }> = build_index(TABLE);
+        let index = Index::new(&BUILT.slots, &BUILT.pilots, BUILT.seed);
+        let mut candidates: Vec<String> = vec![String::new()];
+        for entry in TABLE {
+            let id = entry.id();
+            candidates.push(id.to_owned());
+            candidates.push(format!("{id}x"));
+            candidates.push(id[..id.len() - 1].to_owned());
+            for at in 0..id.len() {
+                let mut bytes = id.as_bytes().to_vec();
+                bytes[at] = if bytes[at] == b'z' { b'y' } else { b'z' };
+                candidates.push(String::from_utf8(bytes).unwrap());
+            }
+        }
+        for id in &candidates {
+            let expected = TABLE
+                .iter()
+                .find(|e| e.id() == id)
+                .map(|e| e as *const Entry);
+            assert_eq!(
+                index.find(TABLE, id).map(|e| e as *const Entry),
+                expected,
+                "{id}"
+            );
+        }
+    }
+
     /// IDs that agree in length, first 8 and last 8 bytes (`stagecraft.alpha.provider`,
     /// `stagecraft.bravo.provider`), or in all but one middle byte, or that differ only in
     /// length (`xaaaaaaab`, `xaaaaaaaab`: same first and last 8 bytes): the families that forced
