@@ -2,7 +2,7 @@
 //! IDs returning the same `&'static dyn` and the obvious port of the Go reference
 //! (`RwLock<HashMap<String, Arc<dyn …>>>`), single-threaded and from 2 threads.
 //! Run with `cargo bench -p stagecraft-core`; the allocation columns come from divan's
-//! `AllocProfiler`.
+//! `AllocProfiler` (a `get` miss must show none until its error is displayed).
 
 use divan::{AllocProfiler, Bencher, black_box};
 use stagecraft_core::{
@@ -70,6 +70,8 @@ stagecraft_core::secrets_registry!(static REGISTRY = [crate::SECRETS_PROVIDERS])
 
 const HIT: &str = "onepassword";
 const MISS: &str = "lastpass";
+/// Past the 24 bytes an `UnknownId` keeps inline: the miss allocates the ID.
+const LONG_MISS: &str = "aws.secrets-manager.eu-west-1";
 
 /// The Go reference ported as it stands: a read-write lock around a hash map.
 #[derive(Default)]
@@ -125,6 +127,11 @@ mod static_table {
     #[divan::bench]
     fn get_miss(b: Bencher) {
         b.bench(|| REGISTRY.get(black_box(MISS)).is_err());
+    }
+
+    #[divan::bench]
+    fn get_miss_long_id(b: Bencher) {
+        b.bench(|| REGISTRY.get(black_box(LONG_MISS)).is_err());
     }
 
     #[divan::bench]

@@ -61,7 +61,9 @@ pub use provider::{
     Action, DynSecretsProvider, KeyChange, ProviderIdentity, SecretsProvider, SyncError,
     SyncFuture, SyncOptions, SyncReport,
 };
-pub use registry::{KIND, Providers, Registry, RegistryError};
+pub use registry::{
+    KIND, KnownIds, Providers, Registry, RegistryError, UnknownId, UnknownProvider,
+};
 pub use settings::{Settings, config_schema};
 pub use table::Entry;
 
@@ -230,10 +232,21 @@ macro_rules! secrets_registry {
                 { $crate::__private::index_len(MERGED.len()) },
                 { $crate::__private::pilots_len(MERGED.len()) },
             > = $crate::__private::build_index(&MERGED);
-            $crate::Registry::from_table(
-                ::core::concat!(::core::module_path!(), "::", ::core::stringify!($name)),
+            const LOOKUP: (&[$crate::Entry], $crate::__private::Index) = (
                 &MERGED,
                 $crate::__private::Index::new(&INDEX.slots, &INDEX.pilots, INDEX.seed),
+            );
+            // The lookup is compiled here, where the table and its index are constants.
+            fn find(
+                id: &::core::primitive::str,
+            ) -> ::core::option::Option<&'static $crate::Entry> {
+                LOOKUP.1.find(LOOKUP.0, id)
+            }
+            $crate::Registry::from_table(
+                ::core::concat!(::core::module_path!(), "::", ::core::stringify!($name)),
+                LOOKUP.0,
+                LOOKUP.1,
+                find,
             )
         };
     };

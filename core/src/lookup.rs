@@ -137,7 +137,10 @@ const fn hash_const(id: &[u8], seed: u64) -> u64 {
     h
 }
 
-/// A perfect-hash index over a table: `slots[slot]` is the entry's position plus one (0: empty).
+/// A perfect-hash index over a table: `slots[slot]` is the position of the entry whose ID hashes
+/// there. An empty slot holds 0 too: an ID that lands on it is not the first entry's (that one
+/// lands on its own slot), so the compare that confirms every hit rejects it, and a lookup
+/// needs no branch for empty slots.
 ///
 /// Up to [`SMALL`] entries, the slot is the top bits of the hash, in about `n²` slots: a seed
 /// under which no two IDs share a slot turns up within a few tries. Larger tables use the "hash
@@ -179,9 +182,27 @@ impl Index {
         self.seed != 0
     }
 
-    /// The entry of `table` (sorted by ID) whose ID is `id`.
+    /// The entry of `table` (sorted by ID) whose ID is `id`. Not public API: called by the
+    /// lookup that `secrets_registry!` generates, where `self` and `table` are constants.
+    ///
+    /// IDs of 4 to 16 bytes, the common ones, are looked up inline without a call, so that the
+    /// lookup needs no stack frame; others go through [`Index::find_any`].
+    #[doc(hidden)]
     #[inline(always)]
-    pub(crate) fn find(&self, table: &'static [Entry], id: &str) -> Option<&'static Entry> {
+    pub fn find(&self, table: &'static [Entry], id: &str) -> Option<&'static Entry> {
+        let len = id.len();
+        if self.seed == 0 || !(4..=16).contains(&len) {
+            return self.find_any(table, id);
+        }
+        let (key, tail) = (key(id), tail(id.as_bytes()));
+        let entry = self.entry(table, hash(id.as_bytes(), key, tail, self.seed))?;
+        // Key, tail and length settle IDs of up to 16 bytes.
+        (entry.key() == key && entry.tail() == tail && entry.id().len() == len).then_some(entry)
+    }
+
+    /// [`Index::find`] for IDs of any length, and for tables without an index.
+    #[inline(never)]
+    fn find_any(&self, table: &'static [Entry], id: &str) -> Option<&'static Entry> {
         if self.seed == 0 {
             let key = key(id);
             return table
@@ -190,18 +211,22 @@ impl Index {
                 .map(|i| &table[i]);
         }
         let (key, tail, len) = (key(id), tail(id.as_bytes()), id.len());
-        let h = hash(id.as_bytes(), key, tail, self.seed);
+        let entry = self.entry(table, hash(id.as_bytes(), key, tail, self.seed))?;
+        // Key, tail and length settle IDs of up to 16 bytes; longer ones compare their middle.
+        let same = entry.key() == key && entry.tail() == tail && entry.id().len() == len;
+        (same && (len <= 16 || same_tail(entry.id(), id))).then_some(entry)
+    }
+
+    /// The entry in the slot of hash `h`: the one to compare with.
+    #[inline(always)]
+    fn entry(&self, table: &'static [Entry], h: u64) -> Option<&'static Entry> {
         let slot = if self.pilots.is_empty() {
             (h >> self.shift) as usize
         } else {
             let pilot = *self.pilots.get(bucket(h, self.pilots.len()))?;
             ((h ^ pilot).wrapping_mul(K3) >> self.shift) as usize
         };
-        let position = usize::from(*self.slots.get(slot)?).checked_sub(1)?;
-        let entry = table.get(position)?;
-        // Key, tail and length settle IDs of up to 16 bytes; longer ones compare their middle.
-        let same = entry.key() == key && entry.tail() == tail && entry.id().len() == len;
-        (same && (len <= 16 || same_tail(entry.id(), id))).then_some(entry)
+        table.get(usize::from(*self.slots.get(slot)?))
     }
 }
 
@@ -269,6 +294,12 @@ pub const fn build_index<const M: usize, const B: usize>(table: &[Entry]) -> Bui
             seed,
         };
         if place_buckets(table, &mut index) {
+            // Placing marks a slot with the position plus one; empty slots become 0 as well.
+            let mut slot = 0;
+            while slot < M {
+                index.slots[slot] = index.slots[slot].saturating_sub(1);
+                slot += 1;
+            }
             return index;
         }
         attempt += 1;
@@ -456,6 +487,48 @@ mod tests {
         ] {
             assert!(index.find(TABLE, missing).is_none(), "{missing}");
             assert!(Index::NONE.find(TABLE, missing).is_none(), "{missing}");
+        }
+    }
+
+    /// Any ID, registered or not, finds what a linear search finds: variants of each table ID
+    /// (every byte changed, cut or extended) land on empty slots too, which point at entry 0
+    /// and must be rejected by the compare, for IDs of every length class (under 4, 4 to 16,
+    /// over 16 bytes).
+    #[test]
+    fn lookups_agree_with_a_linear_search() {
+        const TABLE: &[Entry] = &[
+            entry("a", "a"),
+            entry("abcd", "b"),
+            entry("envfile", "c"),
+            entry("envfile1", "d"),
+            entry("onepassword", "e"),
+            entry("sixteen-bytes-id", "f"),
+            entry("stagecraft.p0042.provider", "g"),
+        ];
+        const BUILT: BuiltIndex<{ index_len(7) }, { pilots_len(7) }> = build_index(TABLE);
+        let index = Index::new(&BUILT.slots, &BUILT.pilots, BUILT.seed);
+        let mut candidates: Vec<String> = vec![String::new()];
+        for entry in TABLE {
+            let id = entry.id();
+            candidates.push(id.to_owned());
+            candidates.push(format!("{id}x"));
+            candidates.push(id[..id.len() - 1].to_owned());
+            for at in 0..id.len() {
+                let mut bytes = id.as_bytes().to_vec();
+                bytes[at] = if bytes[at] == b'z' { b'y' } else { b'z' };
+                candidates.push(String::from_utf8(bytes).unwrap());
+            }
+        }
+        for id in &candidates {
+            let expected = TABLE
+                .iter()
+                .find(|e| e.id() == id)
+                .map(|e| e as *const Entry);
+            assert_eq!(
+                index.find(TABLE, id).map(|e| e as *const Entry),
+                expected,
+                "{id}"
+            );
         }
     }
 

@@ -6,7 +6,9 @@
 use crate::lookup::Index;
 use crate::provider::{DynSecretsProvider, SecretsProvider};
 use crate::table::Entry;
+use compact_str::CompactString;
 use std::fmt;
+use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -34,37 +36,140 @@ pub enum RegistryError {
         /// The ID.
         id: String,
     },
-    /// No provider has this ID.
-    #[error(
-        "unknown {kind} provider {id:?}{}{}",
-        suggestion(id, known),
-        registered(known)
-    )]
-    UnknownProvider {
-        /// The kind of registry, `secrets`.
-        kind: &'static str,
-        /// The ID asked for.
-        id: String,
-        /// The registered IDs, sorted.
-        known: Vec<&'static str>,
-    },
+    /// No provider has this ID: [`Registry::get`]'s error, converted by `?`.
+    #[error(transparent)]
+    UnknownProvider(#[from] UnknownProvider),
 }
 
-fn suggestion(id: &str, known: &[&str]) -> String {
-    known
-        .iter()
-        .map(|k| (strsim::damerau_levenshtein(id, k), k))
-        .filter(|(distance, k)| *distance <= (k.len() / 3).max(1))
-        .min()
-        .map(|(_, k)| format!("; did you mean {k:?}?"))
-        .unwrap_or_default()
+/// No provider has this ID: the error of [`Registry::get`].
+///
+/// Making it allocates nothing (for IDs of up to 24 bytes), so a lookup that misses stays
+/// cheap; the suggestion and the list of IDs in its message are worked out when it is
+/// displayed. It is a type of its own, not only a [`RegistryError`] variant, so that dropping
+/// a `get` result is cheap enough to inline: the registration errors' `String`s are not in it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} provider {id:?}{}", Hint { id: id.as_str(), known })]
+pub struct UnknownProvider {
+    /// The kind of registry, `secrets`.
+    pub kind: &'static str,
+    /// The ID asked for.
+    pub id: UnknownId,
+    /// The IDs registered when the lookup missed, sorted.
+    pub known: KnownIds,
 }
 
-fn registered(known: &[&str]) -> String {
-    if known.is_empty() {
-        " (none registered)".to_owned()
-    } else {
-        format!(" (registered: {})", known.join(", "))
+/// The ID of a lookup that missed, as a `&str`. Up to 24 bytes it is kept inline, so that the
+/// miss allocates nothing.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnknownId(CompactString);
+
+impl UnknownId {
+    /// The ID.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for UnknownId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for UnknownId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for UnknownId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl PartialEq<str> for UnknownId {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for UnknownId {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// The IDs a registry held when a lookup missed, sorted: a snapshot of its static table and
+/// run-time providers that took no allocation to make.
+#[derive(Clone)]
+pub struct KnownIds(Providers);
+
+impl KnownIds {
+    /// The IDs, sorted.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &'static str> + use<> {
+        self.0.clone().map(|p| p.id())
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The ID closest to `id` (Damerau-Levenshtein), if close enough to suggest: within a third
+    /// of its length, and at least one edit.
+    pub fn closest(&self, id: &str) -> Option<&'static str> {
+        self.iter()
+            .map(|k| (strsim::damerau_levenshtein(id, k), k))
+            .filter(|(distance, k)| *distance <= (k.len() / 3).max(1))
+            .min()
+            .map(|(_, k)| k)
+    }
+}
+
+impl PartialEq for KnownIds {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for KnownIds {}
+
+impl fmt::Debug for KnownIds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// The end of an unknown-provider message: the suggestion, then the registered IDs.
+struct Hint<'a> {
+    id: &'a str,
+    known: &'a KnownIds,
+}
+
+impl fmt::Display for Hint<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(close) = self.known.closest(self.id) {
+            write!(f, "; did you mean {close:?}?")?;
+        }
+        if self.known.is_empty() {
+            return f.write_str(" (none registered)");
+        }
+        f.write_str(" (registered: ")?;
+        for (i, id) in self.known.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(id)?;
+        }
+        f.write_str(")")
     }
 }
 
@@ -94,6 +199,8 @@ fn check_id(id: &str) -> Result<(), RegistryError> {
 }
 
 type Dynamic = Arc<[&'static dyn DynSecretsProvider]>;
+/// The lookup in a static table, generated with the table and its index as constants.
+type FindStatic = fn(&str) -> Option<&'static Entry>;
 type RegisteredHook = dyn Fn(&str, &str) + Send + Sync;
 type LookupHook = dyn Fn(&str, &str, bool) + Send + Sync;
 
@@ -136,12 +243,17 @@ impl<F: ?Sized> Hook<F> {
 ///
 /// Build one over the merged static tables with [`secrets_registry!`](crate::secrets_registry);
 /// lookups of static providers use that table's perfect-hash index, built at compile time,
-/// without a lock or an allocation.
+/// without a lock or an allocation, through a function that the macro compiles with the table
+/// and the index as constants.
 /// Providers added with [`Registry::register`] live behind an `RwLock` and are never dropped.
 pub struct Registry {
     name: &'static str,
     table: &'static [Entry],
     index: Index,
+    /// `index.find(table, id)`, compiled with both as constants. Read through `self`, they
+    /// would be loaded from memory on every call (a `static` that holds locks is not constant),
+    /// which cost more than the rest of a lookup.
+    find_static: FindStatic,
     /// Run-time providers sorted by ID, replaced whole on each registration so that iterators
     /// can hold a snapshot without holding the lock.
     dynamic: RwLock<Option<Dynamic>>,
@@ -153,17 +265,23 @@ pub struct Registry {
 impl Registry {
     /// An empty registry. `name` prefixes its panic messages, e.g. `my_app::REGISTRY`.
     pub const fn new(name: &'static str) -> Self {
-        Self::from_table(name, &[], Index::NONE)
+        Self::from_table(name, &[], Index::NONE, |_| None)
     }
 
-    /// A registry over a static table, which must be sorted by ID without duplicates, as
-    /// `secrets_registry!` builds it.
+    /// A registry over a static table, which must be sorted by ID without duplicates, and its
+    /// index, as `secrets_registry!` builds them; `find_static` must be `index.find(table, id)`.
     #[doc(hidden)]
-    pub const fn from_table(name: &'static str, table: &'static [Entry], index: Index) -> Self {
+    pub const fn from_table(
+        name: &'static str,
+        table: &'static [Entry],
+        index: Index,
+        find_static: FindStatic,
+    ) -> Self {
         Registry {
             name,
             table,
             index,
+            find_static,
             dynamic: RwLock::new(None),
             has_dynamic: AtomicBool::new(false),
             on_registered: Hook::new(),
@@ -242,44 +360,46 @@ impl Registry {
         Ok(())
     }
 
-    /// The provider with this ID, or [`RegistryError::UnknownProvider`].
+    /// The provider with this ID, or [`UnknownProvider`], which allocates nothing until it is
+    /// displayed (for IDs of up to 24 bytes).
     #[inline(always)]
-    pub fn get(&self, id: &str) -> Result<&'static dyn DynSecretsProvider, RegistryError> {
-        match self.find(id) {
-            Some(provider) if !self.on_lookup.is_set() => Ok(provider),
-            found => self.get_slow(id, found),
+    pub fn get(&self, id: &str) -> Result<&'static dyn DynSecretsProvider, UnknownProvider> {
+        match self.static_entry(id) {
+            Some(entry) if !self.on_lookup.is_set() => Ok(entry.provider()),
+            found => self.get_slow(id, found.map(Entry::provider)),
         }
     }
 
-    /// A miss, or a lookup with a hook: kept out of line so that a hit without hooks is a
-    /// hash, a compare and one atomic load.
+    /// A lookup that missed the static table, or one with a hook: kept out of line so that a
+    /// hit without hooks is a call, a hash, a compare and one atomic load.
     #[cold]
     #[inline(never)]
     fn get_slow(
         &self,
         id: &str,
         found: Option<&'static dyn DynSecretsProvider>,
-    ) -> Result<&'static dyn DynSecretsProvider, RegistryError> {
+    ) -> Result<&'static dyn DynSecretsProvider, UnknownProvider> {
+        let found = found.or_else(|| self.find_dynamic(id));
         if let Some(hook) = self.on_lookup.get() {
             hook(KIND, id, found.is_some());
         }
         found.ok_or_else(|| self.unknown(id))
     }
 
-    fn unknown(&self, id: &str) -> RegistryError {
+    fn unknown(&self, id: &str) -> UnknownProvider {
         // Only misses are traced: a trace event on every hit would cost more than the lookup.
         tracing::debug!(kind = KIND, id, "unknown secrets provider");
-        RegistryError::UnknownProvider {
+        UnknownProvider {
             kind: KIND,
-            id: id.to_owned(),
-            known: self.ids().collect(),
+            id: UnknownId(CompactString::new(id)),
+            known: KnownIds(self.list()),
         }
     }
 
     /// Whether a provider has this ID.
     #[inline]
     pub fn has(&self, id: &str) -> bool {
-        self.find(id).is_some()
+        self.static_entry(id).is_some() || self.find_dynamic(id).is_some()
     }
 
     /// The static table's entry for this ID: where the provider is declared.
@@ -321,22 +441,23 @@ impl Registry {
 
     #[inline(always)]
     fn static_entry(&self, id: &str) -> Option<&'static Entry> {
-        self.index.find(self.table, id)
+        (self.find_static)(id)
     }
 
+    /// The run-time provider with this ID; one atomic load when there are none.
     #[inline(always)]
-    fn find(&self, id: &str) -> Option<&'static dyn DynSecretsProvider> {
-        match self.static_entry(id) {
-            Some(entry) => Some(entry.provider()),
-            None if self.has_dynamic.load(Ordering::Acquire) => self.find_dynamic(id),
-            None => None,
+    fn find_dynamic(&self, id: &str) -> Option<&'static dyn DynSecretsProvider> {
+        if self.has_dynamic.load(Ordering::Acquire) {
+            self.search_dynamic(id)
+        } else {
+            None
         }
     }
 
     /// Kept out of line so that the static path stays small enough to inline.
     #[cold]
     #[inline(never)]
-    fn find_dynamic(&self, id: &str) -> Option<&'static dyn DynSecretsProvider> {
+    fn search_dynamic(&self, id: &str) -> Option<&'static dyn DynSecretsProvider> {
         let dynamic = self.dynamic.read().unwrap_or_else(PoisonError::into_inner);
         let dynamic = dynamic.as_deref().unwrap_or(&[]);
         dynamic

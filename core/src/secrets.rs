@@ -5,7 +5,7 @@
 //! providers' static tables declares its own registry with
 //! [`secrets_registry!`](crate::secrets_registry).
 
-use crate::{DynSecretsProvider, Providers, Registry, RegistryError, SecretsProvider};
+use crate::{DynSecretsProvider, Providers, Registry, SecretsProvider, UnknownProvider};
 
 static DEFAULT: Registry = Registry::new("stagecraft_core::secrets::Registry");
 
@@ -20,7 +20,7 @@ pub fn register<P: SecretsProvider>(provider: P) {
 }
 
 /// The provider with this ID in the default registry.
-pub fn get(id: &str) -> Result<&'static dyn DynSecretsProvider, RegistryError> {
+pub fn get(id: &str) -> Result<&'static dyn DynSecretsProvider, UnknownProvider> {
     DEFAULT.get(id)
 }
 

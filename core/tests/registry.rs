@@ -3,7 +3,7 @@
 
 use stagecraft_core::{
     ProviderIdentity, Registry, RegistryError, SecretsProvider, SyncError, SyncOptions, SyncReport,
-    secrets, secrets_provider,
+    UnknownProvider, secrets, secrets_provider,
 };
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Barrier, Mutex};
@@ -126,7 +126,7 @@ fn get_unknown_returns_an_error_carrying_the_id() {
     registry.register(fake("envfile"));
     registry.register(fake("encore"));
     let error = registry.get("envfle").unwrap_err();
-    assert!(matches!(&error, RegistryError::UnknownProvider { id, .. } if id == "envfle"));
+    assert_eq!(error.id, "envfle");
     assert_eq!(
         error.to_string(),
         "unknown secrets provider \"envfle\"; did you mean \"envfile\"? (registered: encore, envfile)"
@@ -142,6 +142,79 @@ fn get_unknown_returns_an_error_carrying_the_id() {
         .unwrap_err()
         .to_string();
     assert_eq!(empty, "unknown secrets provider \"x\" (none registered)");
+}
+
+/// What a caller can reach in the error without parsing its message, and what its message
+/// says for IDs a hostile or careless user might type: long (kept on the heap past 24 bytes),
+/// over the 64-byte limit, not ASCII, with quotes and control characters (escaped, as `{:?}`).
+#[test]
+fn unknown_provider_error_keeps_the_id_and_the_known_ids() {
+    stagecraft_core::secrets_registry!(static REGISTRY = [crate::SECRETS_PROVIDERS]);
+    REGISTRY.register(fake("envfile"));
+    let UnknownProvider { kind, id, known } = REGISTRY.get("envfle").unwrap_err();
+    assert_eq!((kind, id.as_str()), ("secrets", "envfle"));
+    assert_eq!(known.iter().collect::<Vec<_>>(), ["envfile", "static-env"]);
+    assert_eq!(known.len(), 2);
+    assert_eq!(known.closest("envfle"), Some("envfile"));
+    assert_eq!(known.closest("static.env"), Some("static-env"));
+    assert_eq!(known.closest("vault"), None);
+
+    let long = format!("{}x", "stagecraft.provider.".repeat(4));
+    let over = "e".repeat(200);
+    for (asked, shown) in [
+        (long.as_str(), format!("{long:?}")),
+        (over.as_str(), format!("{over:?}")),
+        (
+            "énvfile",
+            "\"énvfile\"; did you mean \"envfile\"?".to_owned(),
+        ),
+        ("x\"y\n", "\"x\\\"y\\n\"".to_owned()),
+        ("", "\"\"".to_owned()),
+    ] {
+        let error = REGISTRY.get(asked).unwrap_err();
+        assert_eq!(error.id, asked);
+        assert_eq!(
+            error.to_string(),
+            format!("unknown secrets provider {shown} (registered: envfile, static-env)")
+        );
+    }
+}
+
+/// The error is a snapshot: providers registered after the miss are not in it, and it can be
+/// sent to another thread, cloned and compared, and boxed as `dyn Error` (how the CLI takes it).
+#[test]
+fn unknown_provider_error_is_a_snapshot_that_outlives_the_lookup() {
+    let registry = Registry::new("test::Registry");
+    registry.register(fake("encore"));
+    let error = registry.get(&String::from("vault")).unwrap_err();
+    registry.register(fake("vault"));
+    let copy = error.clone();
+    let message = thread::spawn(move || copy.to_string()).join().unwrap();
+    assert_eq!(
+        message,
+        "unknown secrets provider \"vault\" (registered: encore)"
+    );
+    assert!(registry.get("vault").is_ok());
+    let same = Registry::new("test::Same");
+    same.register(fake("encore"));
+    assert_eq!(same.get("vault").unwrap_err(), error);
+    same.register(fake("aws"));
+    assert_ne!(same.get("vault").unwrap_err(), error);
+    assert_eq!(format!("{:?}", error.known), r#"["encore"]"#);
+    let boxed: Box<dyn std::error::Error + Send + Sync + 'static> = error.clone().into();
+    assert_eq!(boxed.to_string(), error.to_string());
+    // `?` turns it into a `RegistryError` for functions that also register, message unchanged.
+    let lookup = || -> Result<(), RegistryError> {
+        registry.try_register(fake("aws"))?;
+        registry.get("vaults")?;
+        Ok(())
+    };
+    let converted = lookup().unwrap_err();
+    assert!(matches!(&converted, RegistryError::UnknownProvider(e) if e.id == "vaults"));
+    assert_eq!(
+        converted.to_string(),
+        "unknown secrets provider \"vaults\"; did you mean \"vault\"? (registered: aws, encore, vault)"
+    );
 }
 
 #[test]
@@ -216,6 +289,39 @@ fn concurrent_registration_then_concurrent_reads() {
         })
         .collect();
     readers.into_iter().for_each(|t| t.join().unwrap());
+}
+
+/// Misses racing with registrations: each error lists a sorted snapshot of what was registered
+/// at that moment (never a half-made list), and its message agrees with its `known`.
+#[test]
+fn misses_during_registration_see_whole_snapshots() {
+    stagecraft_core::secrets_registry!(static REGISTRY = [crate::SECRETS_PROVIDERS]);
+    let start = Arc::new(Barrier::new(4));
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let start = Arc::clone(&start);
+            thread::spawn(move || {
+                start.wait();
+                for i in 0..50 {
+                    if t % 2 == 0 {
+                        REGISTRY.register(fake(&format!("p{t}-{i:02}")));
+                    }
+                    let error = REGISTRY.get("missing").unwrap_err();
+                    let known: Vec<_> = error.known.iter().collect();
+                    assert!(known.windows(2).all(|w| w[0] < w[1]), "{known:?}");
+                    assert!(known.contains(&"static-env"));
+                    assert!(known.iter().all(|id| REGISTRY.has(id)));
+                    assert!(
+                        error
+                            .to_string()
+                            .ends_with(&format!("(registered: {})", known.join(", ")))
+                    );
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    assert_eq!(REGISTRY.get("missing").unwrap_err().known.len(), 101);
 }
 
 #[test]
