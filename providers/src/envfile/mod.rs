@@ -46,7 +46,7 @@ use parse::{Binding, Document};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use stagecraft_core::{
-    Action, ConfigWarning, KeyChange, ProviderConfig, SecretsProvider, SyncError, SyncOptions,
+    Action, ConfigWarning, ProviderConfig, SecretsProvider, SyncError, SyncOptions,
     SyncReport, secrets_provider,
 };
 use std::hash::BuildHasher;
@@ -357,7 +357,7 @@ pub fn sync_text(
     }
 
     let mut report = SyncReport::new(source.display().to_string(), target.display().to_string());
-    report.changes.reserve(selected.len());
+    report.reserve(selected.len(), selected.iter().map(|b| b.key.len()).sum());
     let mut edits = Vec::new();
     let mut appended = Vec::new();
     for &binding in &selected {
@@ -383,17 +383,11 @@ pub fn sync_text(
                 }
             }
         };
-        report.changes.push(KeyChange {
-            key: binding.key.to_owned(),
-            action,
-        });
+        report.push(binding.key, action);
     }
     if prune {
         for stale in target_values.order.iter().filter(|b| is_pruned(b.key)) {
-            report.changes.push(KeyChange {
-                key: stale.key.to_owned(),
-                action: Action::Removed,
-            });
+            report.push(stale.key, Action::Removed);
         }
         edits.extend(
             target_doc
