@@ -99,8 +99,7 @@ pub(crate) fn escape(text: &str) -> Cow<'_, str> {
         c.is_control()
             || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
     };
-    // Keys are mostly printable ASCII: one pass over the bytes clears them (a table row each).
-    if text.bytes().all(|b| (b' '..=b'~').contains(&b)) || !text.contains(unsafe_char) {
+    if is_plain(text) || !text.contains(unsafe_char) {
         return Cow::Borrowed(text);
     }
     let mut escaped = String::with_capacity(text.len() + 8);
@@ -112,6 +111,24 @@ pub(crate) fn escape(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(escaped)
+}
+
+/// Whether `text` is printable ASCII, which shows as it is: most keys, so checked in one pass
+/// over the bytes without a branch for each.
+fn is_plain(text: &str) -> bool {
+    text.bytes()
+        .fold(true, |plain, b| plain & (b' '..=b'~').contains(&b))
+}
+
+/// A key as the table shows it (escaped), and the columns it takes. A printable ASCII key is
+/// neither copied nor counted again.
+fn shown_key(key: &str) -> (Cow<'_, str>, usize) {
+    if is_plain(key) {
+        return (Cow::Borrowed(key), key.len());
+    }
+    let key = escape(key);
+    let width = shown_width(&key);
+    (key, width)
 }
 
 /// The characters of `text`, counted without decoding when it is ASCII.
@@ -257,7 +274,7 @@ fn table(
     )?;
     let width = report
         .actions()
-        .map(|(key, _)| shown_width(&escape(key)))
+        .map(|(key, _)| shown_key(key).1)
         .max()
         .unwrap_or(0)
         .min(MAX_KEY_WIDTH);
@@ -266,8 +283,7 @@ fn table(
     // in profiles. A key is only copied when it has characters to escape.
     for (key, action) in report.actions() {
         let (start, sign) = row_start(action, colour);
-        let key = escape(key);
-        let shown = shown_width(&key);
+        let (key, shown) = shown_key(key);
         out.write_all(start.as_bytes())?;
         out.write_all(sign.as_bytes())?;
         out.write_all(key.as_bytes())?;
