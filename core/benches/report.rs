@@ -59,8 +59,41 @@ mod build {
     }
 }
 
-/// Reading every key and action once, as the CLI's table does.
+/// What reading a key costs: its bytes summed, as the CLI's table reads each to check it for
+/// characters to escape.
+fn read(key: &str, action: Action) -> usize {
+    key.bytes().map(usize::from).sum::<usize>() + action as usize
+}
+
+/// Reading every key and action once.
 mod iterate {
+    use super::*;
+
+    #[divan::bench]
+    fn sync_report(b: Bencher) {
+        let report = report();
+        b.bench(|| {
+            black_box(&report)
+                .actions()
+                .map(|(key, action)| read(key, action))
+                .sum::<usize>()
+        });
+    }
+
+    #[divan::bench]
+    fn vec_of_strings(b: Bencher) {
+        let changes = baseline();
+        b.bench(|| {
+            black_box(&changes)
+                .iter()
+                .map(|(key, action)| read(key, *action))
+                .sum::<usize>()
+        });
+    }
+}
+
+/// Going over every key and action without reading the keys: what the layout itself costs.
+mod iterate_lengths {
     use super::*;
 
     #[divan::bench]
@@ -117,5 +150,7 @@ mod count_all_actions {
 }
 
 fn main() {
+    // Made before the first sample, so that no sample counts its allocations.
+    LazyLock::force(&KEYS_AND_ACTIONS);
     divan::main();
 }

@@ -287,11 +287,11 @@ impl SyncReport {
 
     /// Each key with what happened to it, in order.
     pub fn actions(&self) -> impl Iterator<Item = (&str, Action)> {
-        let mut start = 0;
+        let (mut rest, mut start) = (self.keys.as_str(), 0);
         self.changes.iter().map(move |change| {
             let end = change.end as usize;
-            let key = &self.keys[start..end];
-            start = end;
+            let (key, after) = rest.split_at(end - start);
+            (rest, start) = (after, end);
             (key, change.action)
         })
     }
