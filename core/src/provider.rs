@@ -6,8 +6,8 @@ use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
 use serde::Serialize;
-use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
 use serde::de::DeserializeOwned;
+use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
 use std::error::Error as StdError;
 
 /// A provider's identity. `#[secrets_provider]` implements it from the provider's `ID` and doc
@@ -265,7 +265,8 @@ impl SyncReport {
     /// When the report's key names would exceed 4 GiB in all.
     pub fn push(&mut self, key: &str, action: Action) {
         self.keys.push_str(key);
-        let end = u32::try_from(self.keys.len()).expect("a sync report holds at most 4 GiB of key names");
+        let end =
+            u32::try_from(self.keys.len()).expect("a sync report holds at most 4 GiB of key names");
         self.changes.push(Change { end, action });
     }
 
@@ -314,7 +315,7 @@ impl SyncReport {
     pub fn counts(&self) -> ActionCounts {
         let mut counts = ActionCounts::default();
         for change in &self.changes {
-            counts.0[change.action as usize] += 1;
+            counts.0[change.action.index()] += 1;
         }
         counts
     }
@@ -354,7 +355,11 @@ impl Serialize for KeyChanges<'_> {
 impl fmt::Debug for KeyChanges<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries(self.0.actions().map(|(key, action)| KeyChange { key, action }))
+            .entries(
+                self.0
+                    .actions()
+                    .map(|(key, action)| KeyChange { key, action }),
+            )
             .finish()
     }
 }
@@ -392,13 +397,22 @@ impl fmt::Debug for SyncReport {
 }
 
 /// How many keys of a [`SyncReport`] got each action: [`SyncReport::counts`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct ActionCounts([usize; Action::COUNT]);
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct ActionCounts([usize; Action::ALL.len()]);
 
 impl ActionCounts {
     /// How many keys got `action`.
     pub fn get(&self, action: Action) -> usize {
-        self.0[action as usize]
+        self.0[action.index()]
+    }
+}
+
+/// `{Added: 2, Changed: 0, …}`
+impl fmt::Debug for ActionCounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(Action::ALL.iter().map(|&action| (action, self.get(action))))
+            .finish()
     }
 }
 
@@ -424,8 +438,30 @@ pub enum Action {
 }
 
 impl Action {
-    /// How many actions there are.
-    const COUNT: usize = Action::Failed as usize + 1;
+    /// Every action, each at its [`index`](Self::index).
+    const ALL: [Action; 7] = [
+        Action::Added,
+        Action::Changed,
+        Action::Unchanged,
+        Action::Removed,
+        Action::Skipped,
+        Action::Set,
+        Action::Failed,
+    ];
+
+    /// The action's place in [`ActionCounts`]. A new action gets the next one, and its place in
+    /// [`ALL`](Self::ALL).
+    const fn index(self) -> usize {
+        match self {
+            Action::Added => 0,
+            Action::Changed => 1,
+            Action::Unchanged => 2,
+            Action::Removed => 3,
+            Action::Skipped => 4,
+            Action::Set => 5,
+            Action::Failed => 6,
+        }
+    }
 
     /// The lowercase name used in reports.
     pub fn as_str(self) -> &'static str {
@@ -482,7 +518,6 @@ impl SyncError {
         SyncError::External(Box::new(error))
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -566,19 +601,22 @@ mod tests {
         report.push("ALPHA", Action::Added);
         report.push("BETA", Action::Added);
         let counts = report.counts();
-        for action in [
-            Action::Added,
-            Action::Changed,
-            Action::Unchanged,
-            Action::Removed,
-            Action::Skipped,
-            Action::Set,
-            Action::Failed,
-        ] {
+        for action in Action::ALL {
             assert_eq!(counts.get(action), report.count(action), "{action}");
         }
         assert_eq!(counts.get(Action::Added), 3);
+        assert_eq!(
+            format!("{counts:?}"),
+            "{Added: 3, Changed: 1, Unchanged: 1, Removed: 1, Skipped: 1, Set: 1, Failed: 1}"
+        );
         assert_eq!(SyncReport::default().counts(), ActionCounts::default());
+    }
+
+    #[test]
+    fn each_action_has_its_own_index() {
+        for (i, action) in Action::ALL.into_iter().enumerate() {
+            assert_eq!(action.index(), i, "{action}");
+        }
     }
 
     #[test]

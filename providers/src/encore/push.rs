@@ -372,7 +372,10 @@ pub(super) async fn push(
     drop(progress);
     let set = actions.iter().filter(|a| **a == Action::Set).count();
     tracing::debug!(set, failed = failures.len(), "encore secret set calls done");
-    report.reserve(entries.len(), entries.iter().map(|(key, _)| key.len()).sum());
+    report.reserve(
+        entries.len(),
+        entries.iter().map(|(key, _)| key.len()).sum(),
+    );
     for ((key, _), action) in entries.iter().zip(actions) {
         report.push(key, action);
     }
@@ -440,7 +443,10 @@ pub(super) async fn dry_run(plan: &Plan, entries: &[(String, String)]) -> SyncRe
             None
         }
     };
-    report.reserve(entries.len(), entries.iter().map(|(key, _)| key.len()).sum());
+    report.reserve(
+        entries.len(),
+        entries.iter().map(|(key, _)| key.len()).sum(),
+    );
     for (key, _) in entries {
         let action = match &existing {
             Some(existing) if !existing.iter().any(|k| k == key) => Action::Added,

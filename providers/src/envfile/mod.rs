@@ -46,8 +46,8 @@ use parse::{Binding, Document};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use stagecraft_core::{
-    Action, ConfigWarning, ProviderConfig, SecretsProvider, SyncError, SyncOptions,
-    SyncReport, secrets_provider,
+    Action, ConfigWarning, ProviderConfig, SecretsProvider, SyncError, SyncOptions, SyncReport,
+    secrets_provider,
 };
 use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};

@@ -47,8 +47,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use stagecraft_core::{
-    Action, ConfigError, Location, ProviderConfig, SecretsProvider, SyncError,
-    SyncOptions, SyncReport, interrupt, secrets_provider,
+    Action, ConfigError, Location, ProviderConfig, SecretsProvider, SyncError, SyncOptions,
+    SyncReport, interrupt, secrets_provider,
 };
 use std::path::{Path, PathBuf};
 use std::time::Duration;
