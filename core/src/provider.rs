@@ -634,6 +634,32 @@ mod tests {
         );
     }
 
+    /// Many keys of every length from 0 to 99 bytes, multi-byte characters included, reserved
+    /// too little and then too much: each comes back whole, in order, with its own action.
+    #[test]
+    fn many_keys_of_any_length_come_back_whole() {
+        let keys: Vec<(String, Action)> = (0..10_000)
+            .map(|i| {
+                let key = "é".repeat(i % 50) + &"K".repeat(i % 2);
+                (key, Action::ALL[i % Action::ALL.len()])
+            })
+            .collect();
+        let mut report = SyncReport::default();
+        report.reserve(10, 10);
+        for (key, action) in &keys {
+            report.push(key, *action);
+            if report.len() == 5_000 {
+                report.reserve(1_000_000, 10_000_000);
+            }
+        }
+        assert_eq!(report.len(), keys.len());
+        assert!(
+            report
+                .actions()
+                .eq(keys.iter().map(|(key, action)| (key.as_str(), *action)))
+        );
+    }
+
     /// Two reports are equal when their keys and actions are, however they were reserved.
     #[test]
     fn equality_is_by_keys_and_actions() {
