@@ -433,7 +433,7 @@ fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
         result => {
             let report = result?;
             tracing::info!(
-                keys = report.changes.len(),
+                keys = report.len(),
                 written = report.written,
                 "sync finished"
             );
@@ -468,11 +468,10 @@ fn outcome(report: &SyncReport, check: bool) -> Result<(), Failure> {
     if check && report.has_changes() {
         return Err(Failure::OutOfSync(OutOfSync {
             differing: report
-                .changes
-                .iter()
-                .filter(|c| !matches!(c.action, Action::Unchanged | Action::Skipped))
+                .actions()
+                .filter(|(_, action)| !matches!(action, Action::Unchanged | Action::Skipped))
                 .count(),
-            keys: report.changes.len(),
+            keys: report.len(),
             from: report.source.clone(),
             target: report.target.clone(),
         }));

@@ -22,14 +22,18 @@ pub(crate) fn set_json(json: bool) {
     JSON.store(json, Ordering::SeqCst);
 }
 
+/// What stdout's one output is written to.
+type Stdout = BufWriter<io::StdoutLock<'static>>;
+
 /// Writes stdout's one output, buffered. Returns without writing when something else (an error
 /// document printed on an interruption) has taken stdout. A failed write is returned, never a
 /// panic; `main` makes a closed pipe quiet and anything else exit 2.
-fn write_stdout(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+fn write_stdout(write: impl FnOnce(&mut Stdout) -> io::Result<()>) -> io::Result<()> {
     if STDOUT_TAKEN.swap(true, Ordering::SeqCst) {
         return Ok(());
     }
-    let mut out = BufWriter::new(io::stdout().lock());
+    // A table of 100,000 rows is written in 64 KiB pieces.
+    let mut out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     write(&mut out)?;
     out.flush()
 }
@@ -95,8 +99,7 @@ pub(crate) fn escape(text: &str) -> Cow<'_, str> {
         c.is_control()
             || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
     };
-    // Keys are mostly printable ASCII: one pass over the bytes clears them (a table row each).
-    if text.bytes().all(|b| (b' '..=b'~').contains(&b)) || !text.contains(unsafe_char) {
+    if is_plain(text) || !text.contains(unsafe_char) {
         return Cow::Borrowed(text);
     }
     let mut escaped = String::with_capacity(text.len() + 8);
@@ -108,6 +111,24 @@ pub(crate) fn escape(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(escaped)
+}
+
+/// Whether `text` is printable ASCII, which shows as it is: most keys, so checked in one pass
+/// over the bytes without a branch for each.
+fn is_plain(text: &str) -> bool {
+    text.bytes()
+        .fold(true, |plain, b| plain & (b' '..=b'~').contains(&b))
+}
+
+/// A key as the table shows it (escaped), and the columns it takes. A printable ASCII key is
+/// neither copied nor counted again.
+fn shown_key(key: &str) -> (Cow<'_, str>, usize) {
+    if is_plain(key) {
+        return (Cow::Borrowed(key), key.len());
+    }
+    let key = escape(key);
+    let width = shown_width(&key);
+    (key, width)
 }
 
 /// The characters of `text`, counted without decoding when it is ASCII.
@@ -191,14 +212,15 @@ fn is_zero(n: &usize) -> bool {
 
 impl Summary {
     fn of(report: &SyncReport) -> Self {
+        let counts = report.counts();
         Summary {
-            added: report.count(Action::Added),
-            changed: report.count(Action::Changed),
-            unchanged: report.count(Action::Unchanged),
-            removed: report.count(Action::Removed),
-            skipped: report.count(Action::Skipped),
-            set: report.count(Action::Set),
-            failed: report.count(Action::Failed),
+            added: counts.get(Action::Added),
+            changed: counts.get(Action::Changed),
+            unchanged: counts.get(Action::Unchanged),
+            removed: counts.get(Action::Removed),
+            skipped: counts.get(Action::Skipped),
+            set: counts.get(Action::Set),
+            failed: counts.get(Action::Failed),
         }
     }
 }
@@ -236,7 +258,7 @@ pub(crate) fn report(
 }
 
 fn table(
-    out: &mut dyn Write,
+    out: &mut impl Write,
     provider: &str,
     report: &SyncReport,
     dry_run: bool,
@@ -251,34 +273,23 @@ fn table(
         escape(&report.target)
     )?;
     let width = report
-        .changes
-        .iter()
-        .map(|c| shown_width(&escape(&c.key)))
+        .actions()
+        .map(|(key, _)| shown_key(key).1)
         .max()
         .unwrap_or(0)
         .min(MAX_KEY_WIDTH);
     let padding = " ".repeat(width);
-    // Written piece by piece: `format!` padding for each of 100,000 keys showed in profiles.
-    for change in &report.changes {
-        let (sign, code) = match change.action {
-            Action::Added | Action::Set => ("+", "32"),
-            Action::Failed => ("!", "1;31"),
-            Action::Changed => ("~", "33"),
-            Action::Removed => ("-", "31"),
-            Action::Unchanged | Action::Skipped => (" ", "2"),
-        };
-        if colour {
-            write!(out, "\x1b[{code}m")?;
-        }
-        let key = escape(&change.key);
-        let shown = shown_width(&key);
-        out.write_all(b"  ")?;
+    // Written piece by piece into the buffer: `format!` padding for each of 100,000 keys showed
+    // in profiles. A key is only copied when it has characters to escape.
+    for (key, action) in report.actions() {
+        let (start, sign) = row_start(action, colour);
+        let (key, shown) = shown_key(key);
+        out.write_all(start.as_bytes())?;
         out.write_all(sign.as_bytes())?;
-        out.write_all(b" ")?;
         out.write_all(key.as_bytes())?;
         out.write_all(&padding.as_bytes()[shown.min(width)..])?;
         out.write_all(b"  ")?;
-        out.write_all(change.action.as_str().as_bytes())?;
+        out.write_all(action.as_str().as_bytes())?;
         out.write_all(if colour { b"\x1b[0m\n" } else { b"\n" })?;
     }
     let Summary {
@@ -316,4 +327,17 @@ fn table(
     } else {
         writeln!(out, "; {} is up to date.", escape(&report.target))
     }
+}
+
+/// What starts the row of a key with `action`: its colour on a terminal, then the indent and
+/// the sign.
+fn row_start(action: Action, colour: bool) -> (&'static str, &'static str) {
+    let (code, sign) = match action {
+        Action::Added | Action::Set => ("\x1b[32m", "  + "),
+        Action::Failed => ("\x1b[1;31m", "  ! "),
+        Action::Changed => ("\x1b[33m", "  ~ "),
+        Action::Removed => ("\x1b[31m", "  - "),
+        Action::Unchanged | Action::Skipped => ("\x1b[2m", "    "),
+    };
+    (if colour { code } else { "" }, sign)
 }

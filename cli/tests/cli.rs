@@ -121,6 +121,64 @@ fn happy_path_prints_a_table_and_writes_the_target() {
     );
 }
 
+/// Keys are padded by the characters they show, not their bytes; an unchanged key's row has no
+/// sign. Byte for byte, as before the report kept its keys in one string.
+#[test]
+fn table_pads_non_ascii_keys_by_their_characters() {
+    let project = Project::new();
+    project.write(".env.local", "ÉTÉ=1\nA=2\nBÄR_2=3\n");
+    project.write(".env.staging", "A=2\n");
+    let run = project.run(&["secrets", "sync"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert_eq!(
+        run.stdout(),
+        "Sync (envfile): .env.local -> .env.staging\n  + ÉTÉ    added\n    A      unchanged\n  + BÄR_2  added\n2 added, 0 changed, 1 unchanged, 0 removed; wrote .env.staging.\n"
+    );
+}
+
+/// On a terminal each row takes its action's colour (green added, yellow changed, dim
+/// unchanged, red removed), and the colour ends before the line does.
+#[cfg(unix)]
+#[test]
+fn table_on_a_terminal_is_coloured() {
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    use std::io::Read;
+
+    let project = Project::new();
+    project.write(".env.local", "ADDED=1\nCHANGED=2\nSAME=3\n");
+    project.write(".env.staging", "CHANGED=old\nSAME=3\nSTALE=4\n");
+    let terminal = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
+    grantpt(&terminal).unwrap();
+    unlockpt(&terminal).unwrap();
+    let name = ptsname(&terminal, Vec::new()).unwrap();
+    let stdout = fs::OpenOptions::new()
+        .write(true)
+        .open(name.to_str().unwrap())
+        .unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_stagecraft"))
+        .args(["secrets", "sync", "--prune", "--dry-run"])
+        .current_dir(project.path())
+        .env_remove("RUST_LOG")
+        .env_remove("NO_COLOR")
+        .stdout(stdout)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // The table is far smaller than the terminal's buffer: all of it is there to read, then
+    // the read fails (EIO) as no process holds the terminal any more.
+    let mut shown = Vec::new();
+    let _ = fs::File::from(terminal).read_to_end(&mut shown);
+    assert_eq!(
+        String::from_utf8(shown).unwrap(),
+        "Plan (envfile): .env.local -> .env.staging\r\n\
+         \x1b[32m  + ADDED    added\x1b[0m\r\n\
+         \x1b[33m  ~ CHANGED  changed\x1b[0m\r\n\
+         \x1b[2m    SAME     unchanged\x1b[0m\r\n\
+         \x1b[31m  - STALE    removed\x1b[0m\r\n\
+         1 added, 1 changed, 1 unchanged, 1 removed; dry run: nothing was written.\r\n"
+    );
+}
+
 #[test]
 fn dry_run_writes_nothing() {
     let project = Project::new();

@@ -31,11 +31,7 @@ pub trait Fixture {
 const CANARY: &str = "conformance-canary-7d3f";
 
 fn actions(report: &SyncReport) -> Vec<(&str, Action)> {
-    report
-        .changes
-        .iter()
-        .map(|c| (c.key.as_str(), c.action))
-        .collect()
+    report.actions().collect()
 }
 
 fn assert_no_canary(what: &str, text: &str) {
@@ -102,7 +98,7 @@ pub async fn check(provider: &dyn DynSecretsProvider, fixture: &mut dyn Fixture)
         .await
         .expect("second sync succeeds");
     assert!(
-        report.changes.iter().all(|c| c.action == Action::Unchanged),
+        report.count(Action::Unchanged) == report.len(),
         "second sync: {:?}",
         actions(&report)
     );

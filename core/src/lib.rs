@@ -58,7 +58,7 @@ mod table;
 
 pub use config::{Config, ConfigError, ConfigWarning, Location, ProviderConfig};
 pub use provider::{
-    Action, DynSecretsProvider, KeyChange, ProviderIdentity, SecretsProvider, SyncError,
+    Action, ActionCounts, DynSecretsProvider, ProviderIdentity, SecretsProvider, SyncError,
     SyncFuture, SyncOptions, SyncReport,
 };
 pub use registry::{

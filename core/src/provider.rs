@@ -7,6 +7,7 @@ use core::future::Future;
 use core::pin::Pin;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::ser::{SerializeSeq, SerializeStruct, Serializer};
 use std::error::Error as StdError;
 
 /// A provider's identity. `#[secrets_provider]` implements it from the provider's `ID` and doc
@@ -206,20 +207,46 @@ impl SyncOptions {
 }
 
 /// What a sync did (or, in a dry run, would do) to each key. It never holds a value.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+///
+/// The keys are kept in one string, with an offset and an action per key: a report of 100,000
+/// keys is two allocations, not 100,000. Build it with [`push`](Self::push), read it with
+/// [`actions`](Self::actions) and [`counts`](Self::counts):
+///
+/// ```
+/// use stagecraft_core::{Action, SyncReport};
+///
+/// let mut report = SyncReport::new(".env.local", ".env.staging");
+/// report.push("API_KEY", Action::Added);
+/// report.push("DATABASE_URL", Action::Unchanged);
+/// assert_eq!(
+///     report.actions().collect::<Vec<_>>(),
+///     [("API_KEY", Action::Added), ("DATABASE_URL", Action::Unchanged)]
+/// );
+/// assert_eq!(report.counts().get(Action::Unchanged), 1);
+/// assert!(report.has_changes());
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SyncReport {
     /// The source that was read, as the provider names it.
     pub source: String,
     /// The target that was (or would be) written.
     pub target: String,
-    /// Each key, in the order the provider handled them.
-    pub changes: Vec<KeyChange>,
     /// Whether the target was written. False in a dry run and when nothing changed.
     pub written: bool,
     /// What the reader of the report should know about it, such as what a dry run cannot tell.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// Every key's name, one after the other.
+    keys: String,
+    /// Each key, in the order the provider handled them: where its name ends in `keys`, and
+    /// what happened to it. 8 bytes a key.
+    changes: Vec<Change>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Change {
+    end: u32,
+    action: Action,
 }
 
 impl SyncReport {
@@ -232,14 +259,65 @@ impl SyncReport {
         }
     }
 
-    /// Each key with what happened to it, in order.
-    pub fn actions(&self) -> impl Iterator<Item = (&str, Action)> {
-        self.changes.iter().map(|c| (c.key.as_str(), c.action))
+    /// Records what happened to `key`, after the keys recorded so far.
+    ///
+    /// # Panics
+    /// When the report's key names would exceed 4 GiB in all.
+    pub fn push(&mut self, key: &str, action: Action) {
+        self.keys.push_str(key);
+        let end =
+            u32::try_from(self.keys.len()).expect("a sync report holds at most 4 GiB of key names");
+        self.changes.push(Change { end, action });
     }
 
-    /// How many keys got `action`.
+    /// Makes room for `keys` more keys whose names take `key_bytes` bytes in all.
+    pub fn reserve(&mut self, keys: usize, key_bytes: usize) {
+        self.changes.reserve(keys);
+        self.keys.reserve(key_bytes);
+    }
+
+    /// How many keys the report holds.
+    pub fn len(&self) -> usize {
+        self.changes.len()
+    }
+
+    /// Whether the report holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Each key with what happened to it, in order.
+    pub fn actions(&self) -> impl Iterator<Item = (&str, Action)> {
+        let (mut rest, mut start) = (self.keys.as_str(), 0);
+        self.changes.iter().map(move |change| {
+            let end = change.end as usize;
+            let (key, after) = rest.split_at(end - start);
+            (rest, start) = (after, end);
+            (key, change.action)
+        })
+    }
+
+    /// Replaces each key's action with `f(action)`, such as to mark the keys that a stopped
+    /// sync did not write as skipped.
+    pub fn map_actions(&mut self, mut f: impl FnMut(Action) -> Action) {
+        for change in &mut self.changes {
+            change.action = f(change.action);
+        }
+    }
+
+    /// How many keys got `action`. To know it for several actions, [`counts`](Self::counts)
+    /// goes over the keys once.
     pub fn count(&self, action: Action) -> usize {
         self.changes.iter().filter(|c| c.action == action).count()
+    }
+
+    /// How many keys got each action, in one pass over the keys.
+    pub fn counts(&self) -> ActionCounts {
+        let mut counts = ActionCounts::default();
+        for change in &self.changes {
+            counts.0[change.action.index()] += 1;
+        }
+        counts
     }
 
     /// Whether the sync changes anything.
@@ -253,13 +331,89 @@ impl SyncReport {
     }
 }
 
-/// One key of a [`SyncReport`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct KeyChange {
-    /// The key's name.
-    pub key: String,
-    /// What happened to it.
-    pub action: Action,
+/// How one key of a report serializes and shows in `Debug`: as the `KeyChange` struct that
+/// reports held before they kept their keys in one string, so JSON consumers see no change.
+#[derive(Debug, Serialize)]
+struct KeyChange<'a> {
+    key: &'a str,
+    action: Action,
+}
+
+/// The report's keys as a sequence of [`KeyChange`]s.
+struct KeyChanges<'a>(&'a SyncReport);
+
+impl Serialize for KeyChanges<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for (key, action) in self.0.actions() {
+            seq.serialize_element(&KeyChange { key, action })?;
+        }
+        seq.end()
+    }
+}
+
+impl fmt::Debug for KeyChanges<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(
+                self.0
+                    .actions()
+                    .map(|(key, action)| KeyChange { key, action }),
+            )
+            .finish()
+    }
+}
+
+/// `{"source", "target", "changes": [{"key", "action"}, …], "written", "notes"}`, with `notes`
+/// left out when there are none.
+impl Serialize for SyncReport {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let fields = if self.notes.is_empty() { 4 } else { 5 };
+        let mut report = serializer.serialize_struct("SyncReport", fields)?;
+        report.serialize_field("source", &self.source)?;
+        report.serialize_field("target", &self.target)?;
+        report.serialize_field("changes", &KeyChanges(self))?;
+        report.serialize_field("written", &self.written)?;
+        if self.notes.is_empty() {
+            report.skip_field("notes")?;
+        } else {
+            report.serialize_field("notes", &self.notes)?;
+        }
+        report.end()
+    }
+}
+
+/// Keys and actions only, as the JSON shows them.
+impl fmt::Debug for SyncReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SyncReport")
+            .field("source", &self.source)
+            .field("target", &self.target)
+            .field("changes", &KeyChanges(self))
+            .field("written", &self.written)
+            .field("notes", &self.notes)
+            .finish()
+    }
+}
+
+/// How many keys of a [`SyncReport`] got each action: [`SyncReport::counts`].
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub struct ActionCounts([usize; Action::ALL.len()]);
+
+impl ActionCounts {
+    /// How many keys got `action`.
+    pub fn get(&self, action: Action) -> usize {
+        self.0[action.index()]
+    }
+}
+
+/// `{Added: 2, Changed: 0, …}`
+impl fmt::Debug for ActionCounts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(Action::ALL.iter().map(|&action| (action, self.get(action))))
+            .finish()
+    }
 }
 
 /// What a sync did to a key.
@@ -284,6 +438,31 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action, each at its [`index`](Self::index).
+    const ALL: [Action; 7] = [
+        Action::Added,
+        Action::Changed,
+        Action::Unchanged,
+        Action::Removed,
+        Action::Skipped,
+        Action::Set,
+        Action::Failed,
+    ];
+
+    /// The action's place in [`ActionCounts`]. A new action gets the next one, and its place in
+    /// [`ALL`](Self::ALL).
+    const fn index(self) -> usize {
+        match self {
+            Action::Added => 0,
+            Action::Changed => 1,
+            Action::Unchanged => 2,
+            Action::Removed => 3,
+            Action::Skipped => 4,
+            Action::Set => 5,
+            Action::Failed => 6,
+        }
+    }
+
     /// The lowercase name used in reports.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -337,5 +516,162 @@ impl SyncError {
     /// Wraps an error of the environment.
     pub fn external(error: impl StdError + Send + Sync + 'static) -> Self {
         SyncError::External(Box::new(error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One key of each action, with names that JSON and `Debug` must escape, and an empty one.
+    fn report() -> SyncReport {
+        let mut report = SyncReport::new("a.env", "b \"env\"");
+        for (key, action) in [
+            ("ALPHA", Action::Added),
+            ("É\n\"x", Action::Changed),
+            ("", Action::Unchanged),
+            ("R", Action::Removed),
+            ("S", Action::Skipped),
+            ("T", Action::Set),
+            ("F", Action::Failed),
+        ] {
+            report.push(key, action);
+        }
+        report
+    }
+
+    /// The JSON of a report, byte for byte, as `serde_json` wrote it when each key was a
+    /// `KeyChange { key: String, action }` in a `Vec` (captured from that code).
+    #[test]
+    fn json_is_what_it_was_with_a_string_per_key() {
+        let mut report = report();
+        assert_eq!(
+            serde_json::to_string(&report).unwrap(),
+            r#"{"source":"a.env","target":"b \"env\"","changes":[{"key":"ALPHA","action":"added"},{"key":"É\n\"x","action":"changed"},{"key":"","action":"unchanged"},{"key":"R","action":"removed"},{"key":"S","action":"skipped"},{"key":"T","action":"set"},{"key":"F","action":"failed"}],"written":false}"#
+        );
+        report.notes.push("a note".to_owned());
+        report.written = true;
+        assert_eq!(
+            serde_json::to_string(&report).unwrap(),
+            r#"{"source":"a.env","target":"b \"env\"","changes":[{"key":"ALPHA","action":"added"},{"key":"É\n\"x","action":"changed"},{"key":"","action":"unchanged"},{"key":"R","action":"removed"},{"key":"S","action":"skipped"},{"key":"T","action":"set"},{"key":"F","action":"failed"}],"written":true,"notes":["a note"]}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&SyncReport::default()).unwrap(),
+            r#"{"source":"","target":"","changes":[],"written":false}"#
+        );
+    }
+
+    /// `Debug` also reads as it did, and shows keys and actions only.
+    #[test]
+    fn debug_is_what_it_was() {
+        let mut report = report();
+        report.notes.push("a note".to_owned());
+        report.written = true;
+        assert_eq!(
+            format!("{report:?}"),
+            r#"SyncReport { source: "a.env", target: "b \"env\"", changes: [KeyChange { key: "ALPHA", action: Added }, KeyChange { key: "É\n\"x", action: Changed }, KeyChange { key: "", action: Unchanged }, KeyChange { key: "R", action: Removed }, KeyChange { key: "S", action: Skipped }, KeyChange { key: "T", action: Set }, KeyChange { key: "F", action: Failed }], written: true, notes: ["a note"] }"#
+        );
+    }
+
+    #[test]
+    fn keys_come_back_in_order_with_their_actions() {
+        let report = report();
+        assert_eq!(report.len(), 7);
+        assert!(!report.is_empty());
+        assert_eq!(
+            report.actions().collect::<Vec<_>>(),
+            [
+                ("ALPHA", Action::Added),
+                ("É\n\"x", Action::Changed),
+                ("", Action::Unchanged),
+                ("R", Action::Removed),
+                ("S", Action::Skipped),
+                ("T", Action::Set),
+                ("F", Action::Failed),
+            ]
+        );
+        let empty = SyncReport::default();
+        assert!(empty.is_empty());
+        assert_eq!(empty.actions().count(), 0);
+    }
+
+    #[test]
+    fn counts_agree_with_count() {
+        let mut report = report();
+        report.push("ALPHA", Action::Added);
+        report.push("BETA", Action::Added);
+        let counts = report.counts();
+        for action in Action::ALL {
+            assert_eq!(counts.get(action), report.count(action), "{action}");
+        }
+        assert_eq!(counts.get(Action::Added), 3);
+        assert_eq!(
+            format!("{counts:?}"),
+            "{Added: 3, Changed: 1, Unchanged: 1, Removed: 1, Skipped: 1, Set: 1, Failed: 1}"
+        );
+        assert_eq!(SyncReport::default().counts(), ActionCounts::default());
+    }
+
+    #[test]
+    fn each_action_has_its_own_index() {
+        for (i, action) in Action::ALL.into_iter().enumerate() {
+            assert_eq!(action.index(), i, "{action}");
+        }
+    }
+
+    #[test]
+    fn map_actions_rewrites_actions_and_keeps_keys() {
+        let mut report = report();
+        report.map_actions(|action| match action {
+            Action::Unchanged => Action::Unchanged,
+            _ => Action::Skipped,
+        });
+        assert_eq!(report.count(Action::Skipped), 6);
+        assert!(!report.has_changes());
+        assert_eq!(
+            report.actions().map(|(key, _)| key).collect::<Vec<_>>(),
+            ["ALPHA", "É\n\"x", "", "R", "S", "T", "F"]
+        );
+    }
+
+    /// Many keys of every length from 0 to 99 bytes, multi-byte characters included, reserved
+    /// too little and then too much: each comes back whole, in order, with its own action.
+    #[test]
+    fn many_keys_of_any_length_come_back_whole() {
+        let keys: Vec<(String, Action)> = (0..10_000)
+            .map(|i| {
+                let key = "é".repeat(i % 50) + &"K".repeat(i % 2);
+                (key, Action::ALL[i % Action::ALL.len()])
+            })
+            .collect();
+        let mut report = SyncReport::default();
+        report.reserve(10, 10);
+        for (key, action) in &keys {
+            report.push(key, *action);
+            if report.len() == 5_000 {
+                report.reserve(1_000_000, 10_000_000);
+            }
+        }
+        assert_eq!(report.len(), keys.len());
+        assert!(
+            report
+                .actions()
+                .eq(keys.iter().map(|(key, action)| (key.as_str(), *action)))
+        );
+    }
+
+    /// Two reports are equal when their keys and actions are, however they were reserved.
+    #[test]
+    fn equality_is_by_keys_and_actions() {
+        let mut reserved = SyncReport::new("a.env", "b \"env\"");
+        reserved.reserve(100, 1000);
+        let mut split = SyncReport::new("a.env", "b \"env\"");
+        reserved.push("AB", Action::Added);
+        split.push("A", Action::Added);
+        assert_ne!(reserved, split);
+        let mut same = SyncReport::new("a.env", "b \"env\"");
+        same.push("AB", Action::Added);
+        assert_eq!(reserved, same);
+        assert_eq!(reserved.clone(), same);
     }
 }

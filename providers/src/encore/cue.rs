@@ -12,7 +12,7 @@
 //! an error naming its line, and the file is left alone.
 
 use crate::fs;
-use stagecraft_core::{Action, KeyChange, SyncReport};
+use stagecraft_core::{Action, SyncReport};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -298,10 +298,7 @@ pub(super) fn sync_local_overrides(
                 Action::Unchanged
             }
         };
-        report.changes.push(KeyChange {
-            key: key.clone(),
-            action,
-        });
+        report.push(key, action);
     }
     // Lines added keep the file's own line ending.
     let line_ending = match text.find('\n') {
@@ -319,12 +316,9 @@ pub(super) fn sync_local_overrides(
                 removed.push(&field.key);
             }
         }
-        report
-            .changes
-            .extend(removed.into_iter().map(|key| KeyChange {
-                key: key.to_owned(),
-                action: Action::Removed,
-            }));
+        for key in removed {
+            report.push(key, Action::Removed);
+        }
     }
     if (edits.is_empty() && appended.is_empty()) || dry_run {
         return Ok(report);

@@ -7,7 +7,7 @@
 
 use super::{Error, Plan, Selection};
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use stagecraft_core::{Action, KeyChange, SyncError, SyncReport, interrupt};
+use stagecraft_core::{Action, SyncError, SyncReport, interrupt};
 use std::borrow::Cow;
 use std::io::{self, Write};
 use std::process::{ExitStatus, Stdio};
@@ -372,14 +372,13 @@ pub(super) async fn push(
     drop(progress);
     let set = actions.iter().filter(|a| **a == Action::Set).count();
     tracing::debug!(set, failed = failures.len(), "encore secret set calls done");
-    report.changes = entries
-        .iter()
-        .zip(actions)
-        .map(|((key, _), action)| KeyChange {
-            key: key.clone(),
-            action,
-        })
-        .collect();
+    report.reserve(
+        entries.len(),
+        entries.iter().map(|(key, _)| key.len()).sum(),
+    );
+    for ((key, _), action) in entries.iter().zip(actions) {
+        report.push(key, action);
+    }
     report.written = set > 0;
     if interrupt::is_requested() {
         report
@@ -444,16 +443,17 @@ pub(super) async fn dry_run(plan: &Plan, entries: &[(String, String)]) -> SyncRe
             None
         }
     };
-    report.changes = entries
-        .iter()
-        .map(|(key, _)| KeyChange {
-            key: key.clone(),
-            action: match &existing {
-                Some(existing) if !existing.iter().any(|k| k == key) => Action::Added,
-                _ => Action::Set,
-            },
-        })
-        .collect();
+    report.reserve(
+        entries.len(),
+        entries.iter().map(|(key, _)| key.len()).sum(),
+    );
+    for (key, _) in entries {
+        let action = match &existing {
+            Some(existing) if !existing.iter().any(|k| k == key) => Action::Added,
+            _ => Action::Set,
+        };
+        report.push(key, action);
+    }
     report.notes.push(
         "Encore does not show secret values, so a key that exists is set again whether or not its value differs".to_owned(),
     );

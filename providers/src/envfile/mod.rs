@@ -47,8 +47,8 @@ use parse::{Binding, Form, Written};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use stagecraft_core::{
-    Action, ConfigWarning, KeyChange, ProviderConfig, SecretsProvider, SyncError, SyncOptions,
-    SyncReport, secrets_provider,
+    Action, ConfigWarning, ProviderConfig, SecretsProvider, SyncError, SyncOptions, SyncReport,
+    secrets_provider,
 };
 use std::hash::BuildHasher;
 use std::io::{self, Write};
@@ -460,7 +460,13 @@ fn sync(
                 keys: missing,
             });
         }
-        found.into_iter().flatten().collect()
+        // A key asked for twice is synced once.
+        let mut asked = vec![false; from.slots.len()];
+        found
+            .into_iter()
+            .flatten()
+            .filter(|&i| !std::mem::replace(&mut asked[i], true))
+            .collect()
     };
 
     // The target's last statement of each source key; for `--prune`, the keys the source does
@@ -505,9 +511,6 @@ fn sync(
     let mut replaced = false;
     for &i in &selected {
         let now = &mut current[i];
-        if now.action.is_some() {
-            continue; // asked for twice
-        }
         now.action = Some(if !now.present {
             check_representable(&from, i)?;
             appended.push(i);
@@ -528,24 +531,22 @@ fn sync(
         });
     }
     let removed: Vec<&str> = others_order.into_iter().filter(|k| pruned(k)).collect();
-    let report = |selected: &[usize], current: &[Current], removed: &[&str]| {
+    let report = |removed: &[&str]| {
         let mut report =
             SyncReport::new(source.display().to_string(), target.display().to_string());
-        report.changes.reserve(selected.len() + removed.len());
-        let mut seen = vec![false; current.len()];
-        for &i in selected {
-            if !std::mem::replace(&mut seen[i], true) {
-                report.changes.push(KeyChange {
-                    key: from.key(i).to_owned(),
-                    action: current[i].action.unwrap_or(Action::Unchanged),
-                });
-            }
+        let keys = selected.iter().map(|&i| from.key(i));
+        report.reserve(
+            selected.len() + removed.len(),
+            keys.clone()
+                .chain(removed.iter().copied())
+                .map(str::len)
+                .sum(),
+        );
+        for (key, &i) in keys.zip(&selected) {
+            report.push(key, current[i].action.unwrap_or(Action::Unchanged));
         }
         for key in removed {
-            report.changes.push(KeyChange {
-                key: (*key).to_owned(),
-                action: Action::Removed,
-            });
+            report.push(key, Action::Removed);
         }
         report
     };
@@ -553,11 +554,13 @@ fn sync(
     // text goes before the report is made, which keeps the peak memory of an up-to-date run low.
     let writes = replaced || !appended.is_empty() || !removed.is_empty();
     let Some(locked) = locked.filter(|_| writes) else {
+        // Only a dry run has keys to remove here.
         let removed: Vec<String> = removed.iter().map(|&k| k.to_owned()).collect();
         drop(others);
         drop(target_text);
-        let removed: Vec<&str> = removed.iter().map(String::as_str).collect();
-        return Ok(report(&selected, &current, &removed));
+        return Ok(report(
+            &removed.iter().map(String::as_str).collect::<Vec<_>>(),
+        ));
     };
     let mut unverified = false;
     let written = locked.replace(|out| {
@@ -573,7 +576,7 @@ fn sync(
     }
     written?;
     tracing::debug!(file = %target.display(), "replaced env file");
-    let mut report = report(&selected, &current, &removed);
+    let mut report = report(&removed);
     report.written = true;
     Ok(report)
 }

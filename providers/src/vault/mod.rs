@@ -47,8 +47,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use stagecraft_core::{
-    Action, ConfigError, KeyChange, Location, ProviderConfig, SecretsProvider, SyncError,
-    SyncOptions, SyncReport, interrupt, secrets_provider,
+    Action, ConfigError, Location, ProviderConfig, SecretsProvider, SyncError, SyncOptions,
+    SyncReport, interrupt, secrets_provider,
 };
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -750,10 +750,7 @@ fn pull(
                 key,
                 "field skipped: not a valid env name, or not a string"
             );
-            report.changes.push(KeyChange {
-                key,
-                action: Action::Skipped,
-            });
+            report.push(&key, Action::Skipped);
         }
     }
     Ok(report)
@@ -772,7 +769,7 @@ async fn push(
     let target = plan.read(servers, environment).await?;
     let mut report = SyncReport::new(source_label, format!("vault:{environment}"));
     let mut fields = target.fields.clone();
-    report.changes.reserve(source.len());
+    report.reserve(source.len(), source.iter().map(|(key, _)| key.len()).sum());
     for (key, value) in source {
         let action = match fields.get(&key) {
             None => Action::Added,
@@ -780,7 +777,7 @@ async fn push(
             Some(_) => Action::Changed,
         };
         fields.insert(key.clone(), value);
-        report.changes.push(KeyChange { key, action });
+        report.push(&key, action);
     }
     if opts.prune {
         let stale: Vec<String> = target
@@ -791,10 +788,7 @@ async fn push(
             .collect();
         for key in stale {
             fields.remove(&key);
-            report.changes.push(KeyChange {
-                key,
-                action: Action::Removed,
-            });
+            report.push(&key, Action::Removed);
         }
     }
     if !report.has_changes() || opts.dry_run {
@@ -811,11 +805,10 @@ async fn push(
     let version = match written {
         Err(Error::Interrupted) => {
             // Nothing was written: the keys that would have changed are reported skipped.
-            for change in &mut report.changes {
-                if change.action != Action::Unchanged {
-                    change.action = Action::Skipped;
-                }
-            }
+            report.map_actions(|action| match action {
+                Action::Unchanged => Action::Unchanged,
+                _ => Action::Skipped,
+            });
             return Ok(report);
         }
         written => written?,

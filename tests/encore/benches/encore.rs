@@ -48,7 +48,7 @@ fn provider(b: divan::Bencher<'_, '_>, concurrency: usize) {
         let report = runtime
             .block_on(Encore.sync(SyncOptions::new(config.clone())))
             .unwrap();
-        assert_eq!(report.changes.len(), KEYS);
+        assert_eq!(report.len(), KEYS);
     });
 }
 
