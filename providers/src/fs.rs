@@ -435,7 +435,7 @@ impl LockedTarget {
     /// the other names keep the old content.
     pub fn replace(
         &self,
-        contents: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+        contents: impl FnOnce(&mut (dyn Write + Send)) -> io::Result<()>,
     ) -> Result<(), FsError> {
         let write_error = |e| io_error("write", &self.named, e);
         let guard = stagecraft_core::interrupt::hold();
@@ -559,7 +559,7 @@ fn keep_owner_and_mode(file: &File, target: Option<&Metadata>) -> io::Result<()>
 /// replaced and the link stays.
 pub fn write_atomically(
     path: &Path,
-    contents: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    contents: impl FnOnce(&mut (dyn Write + Send)) -> io::Result<()>,
 ) -> Result<(), FsError> {
     let mut target = LockedTarget::lock(path)?;
     target.read = fs::metadata(&target.path).ok().map(|m| Identity::of(&m));

@@ -337,7 +337,9 @@ pub(super) fn sync_local_overrides(
     }
     merged.push_str(&appended);
     // `replace` holds interruptions while its temporary copy of the secrets exists.
-    locked.replace(|out: &mut dyn Write| -> io::Result<()> { out.write_all(merged.as_bytes()) })?;
+    locked.replace(|out: &mut (dyn Write + Send)| -> io::Result<()> {
+        out.write_all(merged.as_bytes())
+    })?;
     report.written = true;
     Ok(report)
 }

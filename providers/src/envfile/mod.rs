@@ -562,14 +562,15 @@ fn sync(
             &removed.iter().map(String::as_str).collect::<Vec<_>>(),
         ));
     };
-    let mut unverified = false;
     let written = locked.replace(|out| {
-        let mut out = Checked::new(out);
-        let result = write_target(&from, &target_text, &current, &pruned, &appended, &mut out);
-        unverified = out.unverified;
-        result
+        std::thread::scope(|scope| {
+            let mut out = Checked::new(out, scope);
+            write_target(&from, &target_text, &current, &pruned, &appended, &mut out)
+        })
     });
-    if unverified {
+    if let Err(FsError::Io { source, .. }) = &written
+        && source.get_ref().is_some_and(|e| e.is::<Unverified>())
+    {
         return Err(Error::Unverified {
             path: target.to_owned(),
         });
@@ -586,13 +587,13 @@ fn sync(
 /// file's own line ending. Each statement is planned as it is written: the target's statements
 /// in order, less the pruned ones, each last statement of a selected key with the source's
 /// value, then the appended ones.
-fn write_target<'a>(
+fn write_target<'s, 'w: 's, 'a: 's>(
     from: &Keys<'a>,
     text: &'a str,
     current: &[Current],
     pruned: &dyn Fn(&str) -> bool,
     appended: &[usize],
-    out: &mut Checked<'_, 'a>,
+    out: &mut Checked<'s, 'w, 'a>,
 ) -> io::Result<()> {
     let line_ending = match memchr::memchr2(b'\r', b'\n', text.as_bytes()).map(|at| &text[at..]) {
         Some(rest) if rest.starts_with("\r\n") => "\r\n",
@@ -609,49 +610,50 @@ fn write_target<'a>(
         }
         let Some(i) = from.find_from(b.key, &mut next) else {
             if pruned(b.key) {
-                out.chunk.push_str(&text[copied..b.start]);
+                out.chunk.text.push_str(&text[copied..b.start]);
                 copied = b.end;
             } else {
-                out.planned.push((b.key, b.value));
+                out.chunk.planned.push((b.key, b.value));
             }
-            return result = out.flush(false);
+            return result = out.flush();
         };
         let now = &current[i];
         let last = now.present && now.value == Span::of_value(&b);
         let selected = last && now.action.is_some();
         if selected && matches!(now.action, Some(Action::Changed | Action::Added)) {
-            out.chunk.push_str(&text[copied..b.value_start]);
-            copied = replace_value(text, &b, from.value(i), line_ending, &mut out.chunk);
+            out.chunk.text.push_str(&text[copied..b.value_start]);
+            copied = replace_value(text, &b, from.value(i), line_ending, &mut out.chunk.text);
         }
-        out.planned
+        out.chunk
+            .planned
             .push((b.key, if selected { from.value(i) } else { b.value }));
-        out.chunk.push_str(&text[copied..b.end]);
+        out.chunk.text.push_str(&text[copied..b.end]);
         copied = b.end;
-        result = out.flush(false);
+        result = out.flush();
     });
     result?;
-    out.chunk.push_str(&text[copied..]);
+    out.chunk.text.push_str(&text[copied..]);
     if !appended.is_empty() && !out.ends_line() {
-        out.chunk.push_str(line_ending);
+        out.chunk.text.push_str(line_ending);
     }
     for &i in appended {
         let slot = &from.slots[i];
         let key = from.key(i);
         // `check_representable` accepted this key before anything was written.
         if key_needs_quotes(key, slot.quoted_key) == Ok(true) {
-            out.chunk.push('\'');
-            out.chunk.push_str(key);
-            out.chunk.push_str("'=");
+            out.chunk.text.push('\'');
+            out.chunk.text.push_str(key);
+            out.chunk.text.push_str("'=");
         } else {
-            out.chunk.push_str(key);
-            out.chunk.push('=');
+            out.chunk.text.push_str(key);
+            out.chunk.text.push('=');
         }
-        write_value(from.value(i), line_ending, &mut out.chunk);
-        out.chunk.push_str(line_ending);
-        out.planned.push((key, from.value(i)));
-        out.flush(false)?;
+        write_value(from.value(i), line_ending, &mut out.chunk.text);
+        out.chunk.text.push_str(line_ending);
+        out.chunk.planned.push((key, from.value(i)));
+        out.flush()?;
     }
-    out.flush(true)
+    out.finish()
 }
 
 /// Writes the source's value `with` in place of the value of the target statement `at`; returns
@@ -683,71 +685,160 @@ fn replace_value(
     after
 }
 
+/// A chunk of the new text of a target, with the key and value of each of its statements.
+#[derive(Default)]
+struct Chunk<'a> {
+    text: String,
+    planned: Vec<(&'a str, Written<'a>)>,
+    /// Whether the chunk starts the file, where a BOM is skipped.
+    file_start: bool,
+}
+
+impl Chunk<'_> {
+    /// Whether the text reads back as exactly the planned statements, in order.
+    fn reads_as_planned(&self) -> bool {
+        let mut planned = self.planned.iter();
+        let mut as_planned = true;
+        let parsed = parse::each_binding(&self.text, self.file_start, |b| {
+            as_planned &= planned
+                .next()
+                .is_some_and(|(key, value)| *key == b.key && value.same(&b.value));
+        });
+        parsed.is_ok() && as_planned && planned.next().is_none()
+    }
+
+    /// Writes the chunk if it reads back as planned, and empties it.
+    fn check_and_write(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if !self.reads_as_planned() {
+            return Err(io::Error::other(Unverified));
+        }
+        out.write_all(self.text.as_bytes())?;
+        self.text.clear();
+        self.planned.clear();
+        Ok(())
+    }
+}
+
+/// What stops a write whose text does not read back as planned.
+#[derive(Debug, thiserror::Error)]
+#[error("the new text does not read back as planned")]
+struct Unverified;
+
 /// The new text of a target, written in chunks that are each parsed again before they are
 /// written: unless every chunk reads back as exactly the statements planned for it, writing
-/// stops and the target is not replaced. A chunk is written only when it ends a line, so that
-/// each is parsed as it reads in the whole file.
-struct Checked<'w, 'a> {
-    out: &'w mut dyn Write,
-    chunk: String,
-    /// The key and value of each statement of `chunk`, in order.
-    planned: Vec<(&'a str, Written<'a>)>,
-    file_start: bool,
-    /// Whether what was written so far ends a line.
+/// stops and the target is not replaced. A chunk is handed on only when it ends a line, so that
+/// each is parsed as it reads in the whole file. Once the text outgrows a chunk, a thread
+/// checks and writes each chunk while the next one is made.
+struct Checked<'s, 'w, 'a> {
+    chunk: Chunk<'a>,
+    /// Whether anything was handed on, and whether it ends with a line break.
+    handed_on: bool,
     ends_with_break: bool,
-    unverified: bool,
+    sink: Sink<'s, 'w, 'a>,
+}
+
+enum Sink<'s, 'w, 'a> {
+    Here(&'w mut (dyn Write + Send), &'s std::thread::Scope<'s, 'w>),
+    Thread {
+        full: std::sync::mpsc::SyncSender<Chunk<'a>>,
+        empty: std::sync::mpsc::Receiver<Chunk<'a>>,
+        worker: std::thread::ScopedJoinHandle<'s, io::Result<()>>,
+    },
+    Gone,
 }
 
 /// The size of a chunk: it stays in cache while it is checked.
 const CHUNK: usize = 1 << 17;
 
-impl<'w, 'a> Checked<'w, 'a> {
-    fn new(out: &'w mut dyn Write) -> Self {
+impl<'s, 'w: 's, 'a: 's> Checked<'s, 'w, 'a> {
+    fn new(out: &'w mut (dyn Write + Send), scope: &'s std::thread::Scope<'s, 'w>) -> Self {
         Checked {
-            out,
-            chunk: String::with_capacity(CHUNK + (CHUNK >> 2)),
-            planned: Vec::new(),
-            file_start: true,
+            chunk: Chunk {
+                text: String::with_capacity(CHUNK + (CHUNK >> 2)),
+                planned: Vec::new(),
+                file_start: true,
+            },
+            handed_on: false,
             ends_with_break: false,
-            unverified: false,
+            sink: Sink::Gone,
         }
+        .with_sink(Sink::Here(out, scope))
+    }
+
+    fn with_sink(mut self, sink: Sink<'s, 'w, 'a>) -> Self {
+        self.sink = sink;
+        self
     }
 
     /// Whether the text so far is empty or ends with a line break.
     fn ends_line(&self) -> bool {
-        match self.chunk.as_bytes().last() {
+        match self.chunk.text.as_bytes().last() {
             Some(last) => matches!(last, b'\n' | b'\r'),
-            None => self.file_start || self.ends_with_break,
+            None => !self.handed_on || self.ends_with_break,
         }
     }
 
-    /// Checks and writes the chunk when it is large enough and ends a line, or when it is the
-    /// `last` one.
-    fn flush(&mut self, last: bool) -> io::Result<()> {
-        if !last && (self.chunk.len() < CHUNK || !self.chunk.ends_with('\n')) {
+    /// Hands the chunk on to be checked and written when it is large enough and ends a line.
+    fn flush(&mut self) -> io::Result<()> {
+        if self.chunk.text.len() < CHUNK || !self.chunk.text.ends_with('\n') {
             return Ok(());
         }
-        let mut planned = self.planned.drain(..);
-        let mut as_planned = true;
-        let parsed = parse::each_binding(&self.chunk, self.file_start, |b| {
-            as_planned &= planned
-                .next()
-                .is_some_and(|(key, value)| key == b.key && value.same(&b.value));
-        });
-        if parsed.is_err() || !as_planned || planned.next().is_some() {
-            self.unverified = true;
-            return Err(io::Error::other(
-                "the new text does not read back as planned",
-            ));
+        if let Sink::Here(..) = self.sink {
+            let Sink::Here(out, scope) = std::mem::replace(&mut self.sink, Sink::Gone) else {
+                unreachable!()
+            };
+            let (full, chunks) = std::sync::mpsc::sync_channel::<Chunk<'a>>(1);
+            let (done, empty) = std::sync::mpsc::channel();
+            let worker = scope.spawn(move || {
+                for mut chunk in chunks {
+                    chunk.check_and_write(out)?;
+                    // The maker may be gone after an error of its own.
+                    let _ = done.send(chunk);
+                }
+                Ok(())
+            });
+            self.sink = Sink::Thread {
+                full,
+                empty,
+                worker,
+            };
         }
-        drop(planned);
-        self.out.write_all(self.chunk.as_bytes())?;
-        if !self.chunk.is_empty() {
-            self.file_start = false;
-            self.ends_with_break = self.chunk.ends_with(['\n', '\r']);
+        let Sink::Thread { full, empty, .. } = &self.sink else {
+            unreachable!("the thread was started")
+        };
+        let next = empty.try_recv().unwrap_or_default();
+        let chunk = std::mem::replace(
+            &mut self.chunk,
+            Chunk {
+                file_start: false,
+                ..next
+            },
+        );
+        self.handed_on |= !chunk.text.is_empty();
+        self.ends_with_break = chunk.text.ends_with(['\n', '\r']);
+        if full.send(chunk).is_err() {
+            // The thread stopped at an error, which `finish` returns.
+            return self.finish();
         }
-        self.chunk.clear();
         Ok(())
+    }
+
+    /// Checks and writes what is left, and waits for the thread.
+    fn finish(&mut self) -> io::Result<()> {
+        match std::mem::replace(&mut self.sink, Sink::Gone) {
+            Sink::Here(out, _) => self.chunk.check_and_write(out),
+            Sink::Thread { full, worker, .. } => {
+                let last = std::mem::take(&mut self.chunk);
+                let sent = full.send(last);
+                drop(full);
+                let written = worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                written?;
+                sent.map_err(|_| io::Error::other("the writer stopped"))
+            }
+            Sink::Gone => Err(io::Error::other("the writer stopped")),
+        }
     }
 }
 
@@ -862,10 +953,14 @@ mod tests {
     #[test]
     fn a_chunk_is_written_only_when_it_reads_back_as_planned() {
         let mut file = Vec::new();
-        let mut out = Checked::new(&mut file);
-        out.chunk.push_str("# c\nA=1\n");
-        out.planned.push(("A", bare("1")));
-        out.flush(true).unwrap();
+        let chunk = |text: &str, planned: Vec<(&'static str, Written<'static>)>| Chunk {
+            text: text.to_owned(),
+            planned,
+            file_start: true,
+        };
+        chunk("# c\nA=1\n", vec![("A", bare("1"))])
+            .check_and_write(&mut file)
+            .unwrap();
         // Another value, another key, a statement too many or too few: nothing is written.
         for (text, planned) in [
             ("A=2\n", vec![("A", bare("1"))]),
@@ -874,29 +969,58 @@ mod tests {
             ("A=1\n", vec![("A", bare("1")), ("B", bare("1"))]),
             ("A=\"1\n", vec![("A", bare("1"))]),
         ] {
-            out.chunk.push_str(text);
-            out.planned.extend(planned);
-            assert!(out.flush(true).is_err(), "{text:?}");
-            assert!(out.unverified);
-            out.chunk.clear();
-            out.planned.clear();
+            let error = chunk(text, planned).check_and_write(&mut file).unwrap_err();
+            assert!(error.get_ref().unwrap().is::<Unverified>(), "{text:?}");
         }
-        drop(out);
         assert_eq!(file, b"# c\nA=1\n");
+    }
+
+    /// Hands `lines` (each planned as `A=1`) to a checker, one at a time.
+    fn write_lines(lines: &[&str]) -> (io::Result<()>, Vec<u8>) {
+        let mut file = Vec::new();
+        let result = std::thread::scope(|scope| {
+            let mut out = Checked::new(&mut file, scope);
+            for line in lines {
+                out.chunk.text.push_str(line);
+                out.chunk.planned.push(("A", bare("1")));
+                out.flush()?;
+            }
+            out.finish()
+        });
+        (result, file)
+    }
+
+    #[test]
+    fn chunks_are_checked_and_written_in_order_by_a_thread() {
+        let line = "A=1\n".to_owned() + &"# padding\n".repeat(1000);
+        let lines = vec![line.as_str(); 3 * CHUNK / line.len()];
+        let (result, file) = write_lines(&lines);
+        result.unwrap();
+        assert_eq!(file, lines.concat().as_bytes());
+        // A chunk that does not read back as planned stops the writing: what follows is not
+        // written, and the error says why.
+        let mut broken = lines.clone();
+        let at = broken.len() - 3;
+        broken[at] = "A=2\n";
+        let (result, file) = write_lines(&broken);
+        assert!(result.unwrap_err().get_ref().unwrap().is::<Unverified>());
+        assert!(file.len() < broken[..at].concat().len());
     }
 
     #[test]
     fn a_chunk_waits_for_the_end_of_a_line() {
+        let long = "# padding\n".repeat(CHUNK / 8) + "A=1";
+        let (result, file) = write_lines(&[&long, "\rA=1"]);
+        // Handed on only at the end: as one chunk, the lone `\r` ends a line.
+        result.unwrap();
+        assert_eq!(file.len(), long.len() + 4);
         let mut file = Vec::new();
-        let mut out = Checked::new(&mut file);
-        out.chunk.push_str(&"A=1\n".repeat(CHUNK / 4));
-        out.chunk.push_str("B=2");
-        out.planned
-            .extend(std::iter::repeat_n(("A", bare("1")), CHUNK / 4));
-        out.planned.push(("B", bare("2")));
-        out.flush(false).unwrap();
-        assert!(!out.ends_line());
-        drop(out);
-        assert!(file.is_empty());
+        std::thread::scope(|scope| {
+            let mut out = Checked::new(&mut file, scope);
+            out.chunk.text.push_str(&long);
+            out.flush().unwrap();
+            assert!(!out.ends_line());
+            assert!(matches!(out.sink, Sink::Here(..)));
+        });
     }
 }
