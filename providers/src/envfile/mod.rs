@@ -611,10 +611,11 @@ fn write_target<'s, 'w: 's, 'a: 's>(
         let Some(i) = from.find_from(b.key, &mut next) else {
             if pruned(b.key) {
                 out.chunk.text.push_str(&text[copied..b.start]);
-                copied = b.end;
             } else {
                 out.chunk.planned.push((b.key, b.value));
+                out.chunk.text.push_str(&text[copied..b.end]);
             }
+            copied = b.end;
             return result = out.flush();
         };
         let now = &current[i];
@@ -1005,6 +1006,43 @@ mod tests {
         let (result, file) = write_lines(&broken);
         assert!(result.unwrap_err().get_ref().unwrap().is::<Unverified>());
         assert!(file.len() < broken[..at].concat().len());
+    }
+
+    /// Records the size of each write.
+    #[derive(Default)]
+    struct Writes {
+        sizes: Vec<usize>,
+        bytes: Vec<u8>,
+    }
+
+    impl Write for Writes {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.sizes.push(buf.len());
+            self.bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn keys_the_source_does_not_mention_are_written_in_chunks_too() {
+        // A small source appended to a large target whose keys it does not mention: the
+        // target's statements go out chunk by chunk, not as one copy of the whole file.
+        let target: String = (0..40_000).map(|i| format!("OTHER_{i}=value-{i}\n")).collect();
+        let from = Keys::parse(Path::new("source"), "NEW=1\n", |_| {}).unwrap();
+        let current = vec![Current::default(); from.slots.len()];
+        let mut file = Writes::default();
+        std::thread::scope(|scope| {
+            let mut out = Checked::new(&mut file, scope);
+            write_target(&from, &target, &current, &|_| false, &[0], &mut out)
+        })
+        .unwrap();
+        assert_eq!(file.bytes, format!("{target}NEW=1\n").as_bytes());
+        assert!(target.len() > 4 * CHUNK);
+        assert!(file.sizes.iter().all(|&n| n < 2 * CHUNK), "{:?}", file.sizes);
     }
 
     #[test]
