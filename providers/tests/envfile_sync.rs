@@ -810,3 +810,163 @@ fn a_large_target_is_written_and_checked_in_chunks() {
         }
     }
 }
+
+/// The size of the chunks the new text of a target is written and checked in (`CHUNK` in
+/// `envfile/mod.rs`).
+const CHUNK: usize = 128 * 1024;
+
+/// Sync cases whose every statement is moved across a chunk boundary, byte by byte around each
+/// line break: (source, target, prune, keys).
+const ACROSS_A_BOUNDARY: &[(&str, &str, bool, &[&str])] = &[
+    // Values changed, kept, added; a multi-line value; comments, blank lines, a valueless key
+    // given its value where it stands, `KEY= # c`, `KEY=#x`, a duplicate key whose last
+    // statement changes, `export`, spaces around `=`; the source in another order.
+    (
+        "E=new\nC=\"m1\nm2 new\"\nA=1\nD=dee\nB='b' \nF=#f\nNEW=\"n1\nn2\"\nG=g\n",
+        "A=1\n# comment = 'x'\n\nB=old # note\nC=\"m1\nm2\"\nD\nexport E = old\nF= # c\n  G=one\nG=two\n",
+        false,
+        &[],
+    ),
+    // The same in CRLF, a source in LF: the target's line ending is kept.
+    (
+        "E=new\nC=\"m1\nm2 new\"\nA=1\nD=dee\nNEW='n1\nn2'\n",
+        "A=1\r\n# comment\r\n\r\nB=old # note\r\nC=\"m1\r\nm2\"\r\nD\r\nexport E=old\r\n",
+        false,
+        &[],
+    ),
+    // CR only, and a lone CR in an LF file.
+    ("A=2\nB=\"x\ny\"\n", "A=1\r# c\rB=0\r\rC=3\r", false, &[]),
+    ("A=2\nN=1\n", "A=1\n# c\rB=0\n\rC=3\r", false, &[]),
+    // No final newline: the appended key starts a line of its own.
+    ("A=2\nN=new\n", "A=1\nB=2\n# last", false, &[]),
+    ("A=2\nN=new\n", "B=2\nA=1", false, &[]),
+    // Prune: statements removed at the start, in a row, at the end, with a multi-line value;
+    // a key that is never given a value stays.
+    (
+        "K=1\nL=2\n",
+        "P1=x\nK=0\nP2=\"a\nb\"\nP3=y # c\n# kept\nNEVER\nL=2\nP1=again\nP4=z",
+        true,
+        &[],
+    ),
+    ("K=1\n", "P1=x\r\nP2='a\r\nb'\r\nK=0\r\nP3=y\r\n", true, &[]),
+    // Keys asked for twice, in another order; a key of the target that the source leaves
+    // valueless is neither synced nor pruned.
+    (
+        "A=1\nB=2\nC=3\nV\n",
+        "C=0\nV=kept\nB=0\nA=0\nX=x\n",
+        true,
+        &["C", "A", "C"],
+    ),
+    // A key that starts with a BOM in the middle of a file, and quoted keys.
+    (
+        "X=1\n\u{feff}K=new\n'Q K'=q\n",
+        "X=1\n\u{feff}K=old\n'Q K'=old\n",
+        false,
+        &[],
+    ),
+];
+
+/// Syncs `source` into `target` in a scratch directory; returns the new text of the target.
+fn synced_text(source: &str, target: &str, prune: bool, keys: &[&str]) -> String {
+    let dir = Dir::new();
+    let source = dir.file("src.env", source);
+    let target_path = dir.file("dst.env", target);
+    let report = run(sync(&source, &target_path)
+        .prune(prune)
+        .keys(keys.iter().copied()))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let written = fs::read_to_string(&target_path).unwrap();
+    assert_eq!(report.written, written != target);
+    assert!(dir.names().len() == 2, "no temporary file is left");
+    written
+}
+
+/// Comment lines of `len` bytes in all (at least 64), in `line_ending`.
+fn comments(len: usize, line_ending: &str) -> String {
+    let line = |width: usize| "#".repeat(width - line_ending.len()) + line_ending;
+    line(64 + len % 64) + &line(64).repeat(len / 64 - 1)
+}
+
+/// Comments put before a target are kept as they are, and change nothing else: a target
+/// written in one chunk and the same target after comments that put a chunk boundary anywhere
+/// in it are written the same.
+#[test]
+fn every_statement_is_written_the_same_across_a_chunk_boundary() {
+    use stagecraft_providers::envfile::read_str;
+    for &(source, target, prune, keys) in ACROSS_A_BOUNDARY {
+        let alone = synced_text(source, target, prune, keys);
+        let line_ending = match target.find(['\r', '\n']).map(|at| &target[at..]) {
+            Some(rest) if rest.starts_with("\r\n") => "\r\n",
+            Some(rest) if rest.starts_with('\r') => "\r",
+            _ => "\n",
+        };
+        // Each place where a line ends in the target or in what it becomes, give or take a byte.
+        let mut places: Vec<usize> = target
+            .match_indices(['\r', '\n'])
+            .chain(alone.match_indices(['\r', '\n']))
+            .flat_map(|(at, _)| [at, at + 1, at + 2])
+            .chain([0, 1, alone.len() + 1])
+            .collect();
+        places.sort();
+        places.dedup();
+        for place in places {
+            let padding = comments(CHUNK - place, line_ending);
+            let written = synced_text(source, &(padding.clone() + target), prune, keys);
+            assert!(
+                written == padding.clone() + &alone,
+                "{target:?} with the boundary at {place}: {:?} instead of {alone:?}",
+                &written[padding.len().min(written.len())..]
+            );
+        }
+        // And the one-chunk result reads as the model says.
+        let read = |text: &str| -> std::collections::BTreeMap<String, String> {
+            read_str(text).unwrap().into_iter().collect()
+        };
+        let given = read(source);
+        let mut expected = read(target);
+        if prune {
+            // The source mentions its valued keys and, in these cases, its lines without `=`.
+            let mentioned: Vec<&str> = stagecraft_providers::envfile::valued_keys(source)
+                .unwrap()
+                .into_iter()
+                .chain(source.lines().filter(|l| !l.contains('=')))
+                .collect();
+            expected.retain(|k, _| mentioned.contains(&k.as_str()));
+        }
+        for (key, value) in given {
+            if keys.is_empty() || keys.contains(&key.as_str()) {
+                expected.insert(key, value);
+            }
+        }
+        assert_eq!(read(&alone), expected, "{source:?} into {target:?}");
+    }
+}
+
+/// A statement larger than a chunk, a key whose statements are chunks apart, and a pruned
+/// statement larger than a chunk.
+#[test]
+fn statements_larger_than_a_chunk_and_duplicates_chunks_apart() {
+    let big = |c: &str| c.repeat(CHUNK + 100);
+    let padding = comments(2 * CHUNK, "\n");
+    let target = format!(
+        "D=first\nBIG=\"{}\n\"\n{padding}D=last # note\nGONE='{}'\nE=1",
+        big("x"),
+        big("g")
+    );
+    let source = format!("BIG='{}'\nD=new\nE=1\nN=n\n", big("y"));
+    assert_eq!(
+        synced_text(&source, &target, false, &[]),
+        format!(
+            "D=first\nBIG='{}'\n{padding}D=new # note\nGONE='{}'\nE=1\nN=n\n",
+            big("y"),
+            big("g")
+        )
+    );
+    assert_eq!(
+        synced_text(&source, &target, true, &[]),
+        format!(
+            "D=first\nBIG='{}'\n{padding}D=new # note\nE=1\nN=n\n",
+            big("y")
+        )
+    );
+}

@@ -1031,7 +1031,9 @@ mod tests {
     fn keys_the_source_does_not_mention_are_written_in_chunks_too() {
         // A small source appended to a large target whose keys it does not mention: the
         // target's statements go out chunk by chunk, not as one copy of the whole file.
-        let target: String = (0..40_000).map(|i| format!("OTHER_{i}=value-{i}\n")).collect();
+        let target: String = (0..40_000)
+            .map(|i| format!("OTHER_{i}=value-{i}\n"))
+            .collect();
         let from = Keys::parse(Path::new("source"), "NEW=1\n", |_| {}).unwrap();
         let current = vec![Current::default(); from.slots.len()];
         let mut file = Writes::default();
@@ -1042,7 +1044,11 @@ mod tests {
         .unwrap();
         assert_eq!(file.bytes, format!("{target}NEW=1\n").as_bytes());
         assert!(target.len() > 4 * CHUNK);
-        assert!(file.sizes.iter().all(|&n| n < 2 * CHUNK), "{:?}", file.sizes);
+        assert!(
+            file.sizes.iter().all(|&n| n < 2 * CHUNK),
+            "{:?}",
+            file.sizes
+        );
     }
 
     #[test]
