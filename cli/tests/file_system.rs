@@ -315,3 +315,64 @@ fn concurrent_syncs_into_one_target_keep_both_sides_keys() {
     }
     assert_eq!(dir.names(), ["left.env", "right.env", "src.env", "t.env"]);
 }
+
+/// Waits for `child`, failing the test after a generous bound instead of hanging.
+fn exit_of(mut child: std::process::Child) -> Output {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the sync is still running");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// The source is read and parsed while the target is locked and read, but the source's errors
+/// (missing, a bad line, a key it lacks) still come first: at once while another sync holds
+/// the target's lock, and before the errors of a target that cannot be written. Nothing is
+/// written.
+#[test]
+fn source_errors_come_first_and_at_once_while_the_target_is_locked() {
+    let dir = Dir::new();
+    dir.write("bad.env", &format!("OK=1\nA=\"{CANARY}\n"));
+    dir.write("t.env", "OLD=1\n");
+    assert!(
+        Command::new("mkfifo")
+            .arg(dir.path("fifo.env"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let errors = [
+        ("missing.env", None, "missing.env does not exist"),
+        ("bad.env", None, "bad.env:2: unterminated double quote"),
+        ("src.env", Some("NOPE"), "src.env does not define NOPE"),
+    ];
+    // What another sync writing into the directory holds.
+    let lock = fs::File::open(dir.0.path()).unwrap();
+    lock.lock().unwrap();
+    for (from, keys, error) in errors {
+        let mut command = dir.command(from, "t.env");
+        if let Some(keys) = keys {
+            command.args(["--keys", keys]);
+        }
+        let child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        fails(&exit_of(child), 1, error);
+    }
+    lock.unlock().unwrap();
+    for (from, keys, error) in errors {
+        let mut command = dir.command(from, "fifo.env");
+        if let Some(keys) = keys {
+            command.args(["--keys", keys]);
+        }
+        fails(&command.output().unwrap(), 1, error);
+    }
+    assert_eq!(fs::read_to_string(dir.path("t.env")).unwrap(), "OLD=1\n");
+    assert_eq!(dir.names(), ["bad.env", "fifo.env", "src.env", "t.env"]);
+}

@@ -372,15 +372,21 @@ pub fn sync_files(
     dry_run: bool,
     prune: bool,
 ) -> Result<SyncReport, Error> {
-    // The two files are read at the same time; an error of the source's is the one reported.
-    let (source_text, opened) = std::thread::scope(|scope| {
-        let opened = scope.spawn(|| Opened::open(target, dry_run));
-        let source_text = fs::read_text(source);
-        (source_text, opened.join())
-    });
-    let source_text = source_text?;
-    let opened = opened.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-    sync(source, &source_text, target, opened, keys, prune)
+    // The target is locked and read while the source is read and parsed. The source's errors
+    // come first, and at once: the target's thread may be waiting for its lock, which another
+    // sync holds for as long as it writes. Left behind, that thread releases the lock as soon
+    // as it gets it.
+    let opened = {
+        let target = target.to_owned();
+        std::thread::spawn(move || Opened::open(&target, dry_run))
+    };
+    let source_text = fs::read_text(source)?;
+    let open_target = || {
+        opened
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    };
+    sync(source, &source_text, target, open_target, keys, prune)
 }
 
 /// Syncs `keys` (all when empty) from env file text into the env file `target`, with the same
@@ -394,8 +400,8 @@ pub fn sync_text(
     dry_run: bool,
     prune: bool,
 ) -> Result<SyncReport, Error> {
-    let opened = Opened::open(target, dry_run)?;
-    sync(source, source_text, target, opened, keys, prune)
+    let open_target = || Opened::open(target, dry_run);
+    sync(source, source_text, target, open_target, keys, prune)
 }
 
 /// The target as read: locked for the whole read-modify-write, unless it is a dry run, which
@@ -424,14 +430,13 @@ impl Opened {
     }
 }
 
+/// Syncs the source's keys into the target, which `open_target` locks and reads once the
+/// source is parsed and its keys are found.
 fn sync(
     source: &Path,
     source_text: &str,
     target: &Path,
-    Opened {
-        locked,
-        text: target_text,
-    }: Opened,
+    open_target: impl FnOnce() -> Result<Opened, Error>,
     keys: &[String],
     prune: bool,
 ) -> Result<SyncReport, Error> {
@@ -468,6 +473,10 @@ fn sync(
             .filter(|&i| !std::mem::replace(&mut asked[i], true))
             .collect()
     };
+    let Opened {
+        locked,
+        text: target_text,
+    } = open_target()?;
 
     // The target's last statement of each source key; for `--prune`, the keys the source does
     // not mention, in the order they first appear, and whether any statement gives them a value.
