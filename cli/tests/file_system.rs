@@ -376,3 +376,49 @@ fn source_errors_come_first_and_at_once_while_the_target_is_locked() {
     assert_eq!(fs::read_to_string(dir.path("t.env")).unwrap(), "OLD=1\n");
     assert_eq!(dir.names(), ["bad.env", "fifo.env", "src.env", "t.env"]);
 }
+
+/// A write that fails in the middle of a large target (a full disk; here the file-size limit,
+/// with SIGXFSZ ignored, stands in for one, as no small file system can be mounted in tests)
+/// exits 2 naming the target, and leaves the target as it was and no temporary file, wherever
+/// it fails: in the first chunk, or while later chunks are checked and flushed behind.
+#[test]
+fn a_write_that_fails_midway_leaves_the_target_and_no_temporary_file() {
+    let dir = Dir::new();
+    let mut source = String::new();
+    for i in 0..150_000 {
+        source.push_str(&format!("KEY_{i}='{CANARY} {i}'\n"));
+    }
+    dir.write("big.env", &source);
+    dir.write("t.env", "OLD=1\n");
+    // `ulimit -f` counts blocks of 512 or 1024 bytes, depending on the shell: each limit
+    // falls short of the new target's ~7 MB either way.
+    for blocks in ["64", "2048", "6000"] {
+        let sync = dir.command("big.env", "t.env");
+        let output = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -f {blocks} && trap '' XFSZ && exec \"$0\" \"$@\""
+            ))
+            .arg(sync.get_program())
+            .args(sync.get_args())
+            .current_dir(dir.0.path())
+            .envs(
+                sync.get_envs()
+                    .filter_map(|(name, value)| Some((name, value?))),
+            )
+            .output()
+            .unwrap();
+        fails(&output, 2, "cannot write t.env");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("File too large"),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(fs::read_to_string(dir.path("t.env")).unwrap(), "OLD=1\n");
+        assert_eq!(
+            dir.names(),
+            ["big.env", "src.env", "t.env"],
+            "limit {blocks}"
+        );
+    }
+}
