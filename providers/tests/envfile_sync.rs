@@ -970,3 +970,20 @@ fn statements_larger_than_a_chunk_and_duplicates_chunks_apart() {
         )
     );
 }
+
+/// A BOM that starts a large target stays, and is skipped only there: the first chunk starts
+/// the file, the others do not.
+#[test]
+fn a_bom_at_the_start_of_a_large_target_stays() {
+    let padding = comments(2 * CHUNK, "\n");
+    let target = format!("\u{feff}P=1\nA=1\n{padding}\u{feff}K=1\nB=2\n");
+    let source = "A=2\nB=3\n\u{feff}K=1\nC=4\n";
+    assert_eq!(
+        synced_text(source, &target, false, &[]),
+        format!("\u{feff}P=1\nA=2\n{padding}\u{feff}K=1\nB=3\nC=4\n")
+    );
+    assert_eq!(
+        synced_text(source, &target, true, &[]),
+        format!("\u{feff}A=2\n{padding}\u{feff}K=1\nB=3\nC=4\n")
+    );
+}
