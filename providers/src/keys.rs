@@ -70,3 +70,40 @@ pub fn select<V>(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    #[test]
+    fn no_keys_keep_every_entry() {
+        let entries = vec![("B".to_owned(), 2), ("A".to_owned(), 1)];
+        assert_eq!(select(entries.clone(), &[], Order::Asked), Ok(entries));
+    }
+
+    #[test]
+    fn missing_keys_are_named_in_the_order_asked_even_twice() {
+        let entries = vec![("A".to_owned(), 1)];
+        let asked = strings(&["Z", "A", "Y", "Z"]);
+        for order in [Order::Asked, Order::Source] {
+            assert_eq!(
+                select(entries.clone(), &asked, order),
+                Err(strings(&["Z", "Y", "Z"]))
+            );
+        }
+    }
+
+    #[test]
+    fn fifty_thousand_keys_in_either_order() {
+        let entries: Vec<(String, usize)> = (0..50_000).map(|i| (format!("K{i}"), i)).collect();
+        let asked: Vec<String> = (0..50_000).rev().map(|i| format!("K{i}")).collect();
+        let chosen = select(entries.clone(), &asked, Order::Asked).unwrap();
+        assert!(chosen.iter().map(|(_, v)| *v).eq((0..50_000).rev()));
+        let chosen = select(entries, &asked, Order::Source).unwrap();
+        assert!(chosen.iter().map(|(_, v)| *v).eq(0..50_000));
+    }
+}
