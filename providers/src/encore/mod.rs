@@ -41,6 +41,7 @@ use stagecraft_core::{
     ConfigError, ConfigWarning, ProviderConfig, SecretsProvider, SyncError, SyncOptions,
     SyncReport, secrets_provider,
 };
+use std::hash::Hash;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -130,7 +131,7 @@ fn types_or_envs(schema: &mut Schema) {
 }
 
 /// An Encore environment type, as `encore secret set --type` takes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum EnvType {
     #[serde(alias = "dev")]
@@ -293,14 +294,13 @@ fn is_env_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn dedup<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
-    let mut out = Vec::new();
-    for item in items {
-        if !out.contains(&item) {
-            out.push(item);
-        }
-    }
-    out
+/// `items` without repeats, in the order of their first appearance.
+fn dedup<T: Eq + Hash + Clone>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut seen = foldhash::HashSet::default();
+    items
+        .into_iter()
+        .filter(|item| seen.insert(item.clone()))
+        .collect()
 }
 
 /// Why an Encore sync failed. Never holds a value.

@@ -639,3 +639,19 @@ fn a_dry_run_of_fifty_thousand_keys_against_a_long_list() {
     );
     assert!(app.calls().is_empty(), "a dry run sets nothing");
 }
+
+#[test]
+fn a_type_or_environment_named_twice_is_passed_once() {
+    let app = App::new("A=1\n");
+    sync(SyncOptions::new(app.config("")).target("dev,preview,development,pr")).unwrap();
+    assert_eq!(
+        app.call_for("A")["argv"],
+        json!([fake(), "secret", "set", "--type", "dev,preview", "A"])
+    );
+    let app = App::new("A=1\n");
+    sync(SyncOptions::new(app.config("")).target("env:qa,env:staging,env:qa")).unwrap();
+    assert_eq!(
+        app.call_for("A")["argv"],
+        json!([fake(), "secret", "set", "--env", "qa,staging", "A"])
+    );
+}
