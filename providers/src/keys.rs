@@ -56,6 +56,7 @@ pub fn select<V>(
         return Err(missing);
     }
     Ok(match order {
+        // The first entry of each key asked for, where it stands.
         Order::Source => entries
             .into_iter()
             .enumerate()

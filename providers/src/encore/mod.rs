@@ -541,9 +541,10 @@ impl SecretsProvider for Encore {
         }
         let text = fs::read_text(&plan.source).map_err(Error::from)?;
         let entries = read_env(&plan.source, &text)?;
-        let all_keys: Vec<String> = match opts.prune {
-            true => entries.iter().map(|(k, _)| k.clone()).collect(),
-            false => Vec::new(),
+        let all_keys: Vec<String> = if opts.prune {
+            entries.iter().map(|(k, _)| k.clone()).collect()
+        } else {
+            Vec::new()
         };
         let entries = select(&plan.source, entries, &opts.keys)?;
         if plan.selection == Selection::LocalOverrides {
