@@ -4,6 +4,7 @@
 pub mod encore;
 pub mod envfile;
 pub mod fs;
+pub mod keys;
 pub mod vault;
 
 stagecraft_core::include_providers!();

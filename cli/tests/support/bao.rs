@@ -163,14 +163,14 @@ impl DevServer {
         // A port can be taken between `free_port` and the bind: try a few.
         for _ in 0..5 {
             // The dev listener refuses a request of more than 1,000 JSON strings (500 keys);
-            // the tests use a second listener that takes 1,000 keys in one write.
+            // the tests use a second listener that takes 500,000 keys in one write.
             let (dev_port, port) = (free_port(), free_port());
             let address = format!("http://127.0.0.1:{port}");
             let config = home.path().join("listener.hcl");
             std::fs::write(
                 &config,
                 format!(
-                    "listener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  tls_disable = true\n  max_request_json_strings = 100000\n}}\n"
+                    "listener \"tcp\" {{\n  address = \"127.0.0.1:{port}\"\n  tls_disable = true\n  max_request_json_strings = 1000000\n}}\n"
                 ),
             )
             .expect("write the listener config");

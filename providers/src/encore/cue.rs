@@ -12,6 +12,7 @@
 //! an error naming its line, and the file is left alone.
 
 use crate::fs;
+use foldhash::{HashMap, HashSet};
 use stagecraft_core::{Action, SyncReport};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -276,9 +277,14 @@ pub(super) fn sync_local_overrides(
     // Byte ranges of the text to replace, with what replaces them.
     let mut edits: Vec<((usize, usize), String)> = Vec::new();
     let mut appended = String::new();
+    // The fields of each label (a label given twice has two), so that the merge is linear.
+    let mut by_label: HashMap<&str, Vec<&Field>> = HashMap::default();
+    for field in &fields {
+        by_label.entry(&field.key).or_default().push(field);
+    }
     for (key, value) in entries {
-        let mut current = fields.iter().filter(|f| f.key == *key).peekable();
-        let action = if current.peek().is_none() {
+        let current = by_label.get(key.as_str()).map_or(&[][..], Vec::as_slice);
+        let action = if current.is_empty() {
             write_label(key, &mut appended);
             appended.push_str(": ");
             write_cue_string(value, &mut appended);
@@ -286,7 +292,7 @@ pub(super) fn sync_local_overrides(
             Action::Added
         } else {
             let mut changed = false;
-            for field in current.filter(|f| f.value != *value) {
+            for field in current.iter().filter(|f| f.value != *value) {
                 let mut literal = String::new();
                 write_cue_string(value, &mut literal);
                 edits.push((field.literal, literal));
@@ -309,10 +315,15 @@ pub(super) fn sync_local_overrides(
         appended = appended.replace('\n', line_ending);
     }
     if prune {
+        let in_source: HashSet<&str> = source_keys.iter().map(String::as_str).collect();
+        let mut reported: HashSet<&str> = HashSet::default();
         let mut removed: Vec<&str> = Vec::new();
-        for field in fields.iter().filter(|f| !source_keys.contains(&f.key)) {
+        for field in fields
+            .iter()
+            .filter(|f| !in_source.contains(f.key.as_str()))
+        {
             edits.push((field.line, String::new()));
-            if !removed.contains(&field.key.as_str()) {
+            if reported.insert(&field.key) {
                 removed.push(&field.key);
             }
         }

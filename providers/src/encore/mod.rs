@@ -34,12 +34,14 @@ pub use cue::{CueError, read_cue, write_cue_string};
 
 use crate::envfile;
 use crate::fs::{self, FsError};
+use crate::keys::{self, Order};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer};
 use stagecraft_core::{
     ConfigError, ConfigWarning, ProviderConfig, SecretsProvider, SyncError, SyncOptions,
     SyncReport, secrets_provider,
 };
+use std::hash::Hash;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -129,7 +131,7 @@ fn types_or_envs(schema: &mut Schema) {
 }
 
 /// An Encore environment type, as `encore secret set --type` takes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 enum EnvType {
     #[serde(alias = "dev")]
@@ -292,14 +294,13 @@ fn is_env_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-fn dedup<T: PartialEq>(items: impl IntoIterator<Item = T>) -> Vec<T> {
-    let mut out = Vec::new();
-    for item in items {
-        if !out.contains(&item) {
-            out.push(item);
-        }
-    }
-    out
+/// `items` without repeats, in the order of their first appearance.
+fn dedup<T: Eq + Hash + Clone>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut seen = foldhash::HashSet::default();
+    items
+        .into_iter()
+        .filter(|item| seen.insert(item.clone()))
+        .collect()
 }
 
 /// Why an Encore sync failed. Never holds a value.
@@ -539,16 +540,14 @@ impl SecretsProvider for Encore {
             })?;
         }
         let text = fs::read_text(&plan.source).map_err(Error::from)?;
-        let entries = select(&plan.source, &text, &opts.keys)?;
+        let entries = read_env(&plan.source, &text)?;
+        let all_keys: Vec<String> = if opts.prune {
+            entries.iter().map(|(k, _)| k.clone()).collect()
+        } else {
+            Vec::new()
+        };
+        let entries = select(&plan.source, entries, &opts.keys)?;
         if plan.selection == Selection::LocalOverrides {
-            let all_keys = if opts.prune {
-                read_env(&plan.source, &text)?
-                    .into_iter()
-                    .map(|(k, _)| k)
-                    .collect()
-            } else {
-                Vec::new()
-            };
             return Ok(cue::sync_local_overrides(
                 &plan.source,
                 &plan.app_dir,
@@ -596,32 +595,15 @@ fn read_env(path: &Path, text: &str) -> Result<Vec<(String, String)>, Error> {
 }
 
 /// The source's entries for `keys` (all when empty), in the order asked for.
-fn select(path: &Path, text: &str, keys: &[String]) -> Result<Vec<(String, String)>, Error> {
-    let entries = read_env(path, text)?;
-    if keys.is_empty() {
-        return Ok(entries);
-    }
-    let missing: Vec<String> = keys
-        .iter()
-        .filter(|k| !entries.iter().any(|(key, _)| key == *k))
-        .cloned()
-        .collect();
-    if !missing.is_empty() {
-        return Err(Error::MissingKeys {
-            path: path.to_owned(),
-            keys: missing,
-        });
-    }
-    let mut entries: Vec<Option<(String, String)>> = entries.into_iter().map(Some).collect();
-    Ok(dedup(keys)
-        .into_iter()
-        .filter_map(|k| {
-            entries
-                .iter_mut()
-                .find(|e| e.as_ref().is_some_and(|(key, _)| key == k))
-                .and_then(Option::take)
-        })
-        .collect())
+fn select(
+    path: &Path,
+    entries: Vec<(String, String)>,
+    keys: &[String],
+) -> Result<Vec<(String, String)>, Error> {
+    keys::select(entries, keys, Order::Asked).map_err(|missing| Error::MissingKeys {
+        path: path.to_owned(),
+        keys: missing,
+    })
 }
 
 /// Fails when Encore would store something else than `value`, or `key` is no secret name

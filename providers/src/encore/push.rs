@@ -431,7 +431,11 @@ pub(super) async fn dry_run(plan: &Plan, entries: &[(String, String)]) -> SyncRe
     let listed = list(plan, redactor.capture_limit()).await;
     drop(guard);
     let existing = match listed {
-        Ok(table) => Some(existing_keys(&table, &plan.selection)),
+        Ok(table) => Some(
+            existing_keys(&table, &plan.selection)
+                .into_iter()
+                .collect::<foldhash::HashSet<String>>(),
+        ),
         Err(error) => {
             let why = match classify(plan, error, &redactor) {
                 Failure::Key(why) => why,
@@ -449,7 +453,7 @@ pub(super) async fn dry_run(plan: &Plan, entries: &[(String, String)]) -> SyncRe
     );
     for (key, _) in entries {
         let action = match &existing {
-            Some(existing) if !existing.iter().any(|k| k == key) => Action::Added,
+            Some(existing) if !existing.contains(key) => Action::Added,
             _ => Action::Set,
         };
         report.push(key, action);

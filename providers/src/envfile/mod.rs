@@ -919,13 +919,21 @@ pub fn valued_keys(text: &str) -> Result<Vec<&str>, (usize, ParseError)> {
 /// Parses env file text into its keys and values (last one wins), for tests and tools. A key
 /// whose last statement has no `=` is left out, as `load_dotenv` sets nothing for it.
 pub fn read_str(text: &str) -> Result<Vec<(String, String)>, (usize, ParseError)> {
-    let mut order: Vec<(&str, Written<'_>)> = Vec::new();
-    let mut at: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
-    parse::each_binding(text, true, |b| match at.entry(b.key) {
-        std::collections::hash_map::Entry::Occupied(i) => order[*i.get()].1 = b.value,
-        std::collections::hash_map::Entry::Vacant(i) => {
-            i.insert(order.len());
-            order.push((b.key, b.value));
+    let lines = crate::fs::count_breaks(text.as_bytes()) + 1;
+    let mut order: Vec<(&str, Written<'_>)> = Vec::with_capacity(lines);
+    let mut index: HashTable<usize> = HashTable::with_capacity(lines);
+    let hasher = FixedState::default();
+    parse::each_binding(text, true, |b| {
+        match index.entry(
+            hasher.hash_one(b.key),
+            |&i| order[i].0 == b.key,
+            |&i| hasher.hash_one(order[i].0),
+        ) {
+            Entry::Occupied(at) => order[*at.get()].1 = b.value,
+            Entry::Vacant(at) => {
+                at.insert(order.len());
+                order.push((b.key, b.value));
+            }
         }
     })
     .map_err(|e| (e.line, e.error))?;

@@ -42,6 +42,7 @@ pub use client::{Attempt, Reason};
 
 use crate::envfile;
 use crate::fs::{self, FsError};
+use crate::keys::{self, Order};
 use client::{Secret, Servers, Settings};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer};
@@ -667,27 +668,10 @@ fn select(
     source: Vec<(String, Value)>,
     keys: &[String],
 ) -> Result<Vec<(String, Value)>, Error> {
-    if keys.is_empty() {
-        return Ok(source);
-    }
-    let missing: Vec<String> = keys
-        .iter()
-        .filter(|k| !source.iter().any(|(key, _)| key == *k))
-        .cloned()
-        .collect();
-    if !missing.is_empty() {
-        return Err(Error::MissingKeys {
-            source_name: source_label.to_owned(),
-            keys: missing,
-        });
-    }
-    let mut chosen: Vec<(String, Value)> = Vec::with_capacity(keys.len());
-    for (key, value) in source {
-        if keys.contains(&key) {
-            chosen.push((key, value));
-        }
-    }
-    Ok(chosen)
+    keys::select(source, keys, Order::Source).map_err(|missing| Error::MissingKeys {
+        source_name: source_label.to_owned(),
+        keys: missing,
+    })
 }
 
 /// Whether a field can be a key of an env file that every reader takes.
@@ -710,10 +694,11 @@ fn pull(
         .into_iter()
         .partition(|(key, value)| is_env_name(key) && value.is_string());
     let skipped: Vec<String> = skipped.into_iter().map(|(key, _)| key).collect();
+    let is_skipped: foldhash::HashSet<&str> = skipped.iter().map(String::as_str).collect();
     let unwritable: Vec<String> = opts
         .keys
         .iter()
-        .filter(|k| skipped.contains(k))
+        .filter(|k| is_skipped.contains(k.as_str()))
         .cloned()
         .collect();
     if !unwritable.is_empty() {

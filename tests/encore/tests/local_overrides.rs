@@ -4,7 +4,7 @@ mod common;
 
 use common::{App, CANARY, actions, sync, visible};
 use proptest::prelude::*;
-use stagecraft_core::{ProviderConfig, SyncError, SyncOptions};
+use stagecraft_core::{Action, ProviderConfig, SyncError, SyncOptions};
 use stagecraft_providers::encore::read_cue;
 use stagecraft_providers::envfile;
 use std::fs;
@@ -235,4 +235,82 @@ fn concurrent_syncs_into_one_file_lose_no_key() {
     let text = fs::read_to_string(app.overrides()).unwrap();
     let read = read_cue(&app.overrides(), &text).unwrap();
     assert_eq!(read.len(), 40, "every key of both syncs is in the file");
+}
+
+#[test]
+fn keys_missing_from_the_source_are_named_in_the_order_asked_and_nothing_is_written() {
+    let app = App::new(&format!("A={CANARY}\nB=2\n"));
+    let result = sync(to_overrides(&app).keys(["B", "NOPE", "A", "NOPE", "ZED"]));
+    assert!(!visible(&result).contains(CANARY));
+    let error = result.unwrap_err();
+    assert!(matches!(error, SyncError::Input(_)), "{error}");
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "{} does not define NOPE, NOPE, ZED",
+            app.path().join(".env.local").display()
+        )
+    );
+    assert!(!app.overrides().exists(), "nothing was written");
+}
+
+#[test]
+fn keys_are_set_in_the_order_asked_and_a_key_asked_twice_once() {
+    let app = App::new("A=1\nB=2\nC=3\n");
+    let report = sync(to_overrides(&app).keys(["C", "A", "C"])).unwrap();
+    assert_eq!(actions(&report), pairs(&[("C", "added"), ("A", "added")]));
+    assert_eq!(
+        fs::read_to_string(app.overrides()).unwrap(),
+        "C: \"3\"\nA: \"1\"\n"
+    );
+}
+
+/// 50,000 keys asked for (in reverse) into a file of 50,000 other fields, pruned, then again
+/// with everything up to date: each step is linear. The scans per key that this replaced
+/// (`--keys`, the merge, `--prune`) took minutes here.
+#[test]
+fn fifty_thousand_keys_asked_for_merged_and_pruned() {
+    const N: usize = 50_000;
+    // Long keys with a common prefix: what makes each comparison of a scan cost.
+    let key =
+        |side: &str, i: usize| format!("SERVICE_ACCOUNT_CREDENTIALS_OF_THE_CLUSTER_{side}_{i:06}");
+    let env: String = (0..N)
+        .map(|i| format!("{}=value-{i}\n", key("NEW", i)))
+        .collect();
+    let app = App::new(&env);
+    let stale: String = (0..N)
+        .map(|i| format!("{}: \"old\"\n", key("OLD", i)))
+        .collect();
+    fs::write(app.overrides(), stale).unwrap();
+    let asked: Vec<String> = (0..N).rev().map(|i| key("NEW", i)).collect();
+
+    let report = sync(to_overrides(&app).keys(asked.clone()).prune(true)).unwrap();
+    let actions = actions(&report);
+    assert_eq!(actions.len(), 2 * N);
+    let (set, removed) = actions.split_at(N);
+    assert!(
+        set.iter()
+            .zip(&asked)
+            .all(|((k, a), asked)| k == asked && a == "added")
+    );
+    assert!(
+        removed
+            .iter()
+            .enumerate()
+            .all(|(i, (k, a))| *k == key("OLD", i) && a == "removed")
+    );
+    let text = fs::read_to_string(app.overrides()).unwrap();
+    let fields = read_cue(&app.overrides(), &text).unwrap();
+    let expected: Vec<(String, String)> = (0..N)
+        .rev()
+        .map(|i| (key("NEW", i), format!("value-{i}")))
+        .collect();
+    assert!(
+        fields == expected,
+        "the file holds the keys asked for, in that order"
+    );
+
+    let again = sync(to_overrides(&app).keys(asked).prune(true)).unwrap();
+    assert_eq!(again.count(Action::Unchanged), N);
+    assert!(!again.written);
 }

@@ -606,3 +606,52 @@ fn a_value_that_reads_like_a_login_error_is_not_taken_for_one() {
         "1 of 2 keys failed:\n  B: rejected [redacted]"
     );
 }
+
+/// A dry run of 50,000 keys asked for against a list of 25,000 existing secrets tells new keys
+/// from existing ones with a lookup per key (a scan of the list per key was quadratic).
+#[test]
+fn a_dry_run_of_fifty_thousand_keys_against_a_long_list() {
+    const N: usize = 50_000;
+    let key = |i: usize| format!("SERVICE_ACCOUNT_CREDENTIALS_OF_THE_CLUSTER_{i:06}");
+    let env: String = (0..N).map(|i| format!("{}=value-{i}\n", key(i))).collect();
+    let app = App::new(&env);
+    // The fake's store: every even key has a value for the default types.
+    let secrets = app.path().join("fake-encore/secrets");
+    std::fs::create_dir_all(&secrets).unwrap();
+    let group = json!([{"types": ["development", "preview", "local"], "value": "old"}]).to_string();
+    for i in (0..N).step_by(2) {
+        std::fs::write(secrets.join(format!("{}.json", key(i))), &group).unwrap();
+    }
+    let asked: Vec<String> = (0..N).rev().map(key).collect();
+    let report = sync(
+        SyncOptions::new(app.config(""))
+            .keys(asked.clone())
+            .dry_run(true),
+    )
+    .unwrap();
+    let expected: Vec<(String, String)> = (0..N)
+        .rev()
+        .map(|i| (key(i), if i % 2 == 0 { "set" } else { "added" }.to_owned()))
+        .collect();
+    assert!(
+        actions(&report) == expected,
+        "in the order asked, existing keys `set`"
+    );
+    assert!(app.calls().is_empty(), "a dry run sets nothing");
+}
+
+#[test]
+fn a_type_or_environment_named_twice_is_passed_once() {
+    let app = App::new("A=1\n");
+    sync(SyncOptions::new(app.config("")).target("dev,preview,development,pr")).unwrap();
+    assert_eq!(
+        app.call_for("A")["argv"],
+        json!([fake(), "secret", "set", "--type", "dev,preview", "A"])
+    );
+    let app = App::new("A=1\n");
+    sync(SyncOptions::new(app.config("")).target("env:qa,env:staging,env:qa")).unwrap();
+    assert_eq!(
+        app.call_for("A")["argv"],
+        json!([fake(), "secret", "set", "--env", "qa,staging", "A"])
+    );
+}
