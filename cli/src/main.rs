@@ -264,11 +264,33 @@ fn main() -> ExitCode {
     if let Err(e) = signals::install() {
         return exit(&Failure::External(e.into()));
     }
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("a panic");
+        let at = info
+            .location()
+            .map(|at| format!(" at {}:{}", at.file(), at.line()))
+            .unwrap_or_default();
+        eprintln!("stagecraft panicked{at}: {}", withhold_quoted(message));
+    }));
     match std::panic::catch_unwind(|| run(cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(failure)) => exit(&failure),
         // The panic hook has printed the message, which never holds a value.
         Err(_) => exit(&Failure::Internal),
+    }
+}
+
+/// A panic message without the text the standard library quotes from a string it was slicing
+/// (`` byte index 9 is not a char boundary; … of `KEY=secret…` ``), which may hold a value.
+fn withhold_quoted(message: &str) -> std::borrow::Cow<'_, str> {
+    match message.find('`') {
+        Some(at) => format!("{}`…` (text withheld)", &message[..at]).into(),
+        None => message.into(),
     }
 }
 
@@ -477,4 +499,22 @@ fn outcome(report: &SyncReport, check: bool) -> Result<(), Failure> {
         }));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::withhold_quoted;
+
+    #[test]
+    fn a_slicing_panic_prints_no_text_of_the_string() {
+        let text = String::from("KEY=canary-31337-é");
+        let end = text.len() - 1;
+        let panic = std::panic::catch_unwind(|| text[..end].len()).unwrap_err();
+        let message = panic.downcast_ref::<String>().unwrap();
+        assert!(message.contains("canary"), "{message}");
+        let shown = withhold_quoted(message);
+        assert!(!shown.contains("canary"), "{shown}");
+        assert!(shown.contains("not a char boundary"), "{shown}");
+        assert_eq!(withhold_quoted("plain message"), "plain message");
+    }
 }

@@ -224,6 +224,14 @@ fn statements<'a>(path: &Path, text: &'a str, found: impl FnMut(Binding<'a>)) ->
     })
 }
 
+/// How many statements to reserve room for: at most one a line, which reserving up front saves
+/// growing the key index (and rehashing it). Past one in 8 bytes (a file of short or blank
+/// lines) the room grows as needed instead, so that a file of blank lines reserves no more
+/// than a fraction of its size.
+fn statements_bound(text: &str) -> usize {
+    (crate::fs::count_breaks(text.as_bytes()) + 1).min(text.len() / 8 + 1)
+}
+
 /// A part of a file's text as `u32` offsets, which keep the records of a large file small.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Span {
@@ -279,9 +287,9 @@ impl<'a> Keys<'a> {
     ) -> Result<Self, Error> {
         // At most one statement a line: reserving that up front (untouched pages cost nothing)
         // saves growing and copying, and rehashing the index.
-        let lines = crate::fs::count_breaks(text.as_bytes()) + 1;
-        let mut slots: Vec<Slot> = Vec::with_capacity(lines);
-        let mut index = HashTable::with_capacity(lines);
+        let room = statements_bound(text);
+        let mut slots: Vec<Slot> = Vec::with_capacity(room);
+        let mut index = HashTable::with_capacity(room);
         // Keys come from the user's own files, so a fast hash without DoS resistance is fine.
         let hasher = FixedState::default();
         statements(path, text, |b| {
@@ -919,9 +927,9 @@ pub fn valued_keys(text: &str) -> Result<Vec<&str>, (usize, ParseError)> {
 /// Parses env file text into its keys and values (last one wins), for tests and tools. A key
 /// whose last statement has no `=` is left out, as `load_dotenv` sets nothing for it.
 pub fn read_str(text: &str) -> Result<Vec<(String, String)>, (usize, ParseError)> {
-    let lines = crate::fs::count_breaks(text.as_bytes()) + 1;
-    let mut order: Vec<(&str, Written<'_>)> = Vec::with_capacity(lines);
-    let mut index: HashTable<usize> = HashTable::with_capacity(lines);
+    let room = statements_bound(text);
+    let mut order: Vec<(&str, Written<'_>)> = Vec::with_capacity(room);
+    let mut index: HashTable<usize> = HashTable::with_capacity(room);
     let hasher = FixedState::default();
     parse::each_binding(text, true, |b| {
         match index.entry(
