@@ -288,8 +288,12 @@ fn main() -> ExitCode {
 /// A panic message without the text the standard library quotes from a string it was slicing
 /// (`` byte index 9 is not a char boundary; … of `KEY=secret…` ``), which may hold a value.
 fn withhold_quoted(message: &str) -> std::borrow::Cow<'_, str> {
-    match message.find('`') {
-        Some(at) => format!("{}`…` (text withheld)", &message[..at]).into(),
+    // `… of `TEXT`…` (a char boundary, out of bounds) and `… when slicing `TEXT`…`.
+    match [" of `", " slicing `"]
+        .iter()
+        .find_map(|quote| message.find(quote).map(|at| at + quote.len()))
+    {
+        Some(at) => format!("{}…` (text withheld)", &message[..at]).into(),
         None => message.into(),
     }
 }
@@ -515,6 +519,8 @@ mod tests {
         let shown = withhold_quoted(message);
         assert!(!shown.contains("canary"), "{shown}");
         assert!(shown.contains("not a char boundary"), "{shown}");
-        assert_eq!(withhold_quoted("plain message"), "plain message");
+        for kept in ["plain message", "duplicate ID `envfile`"] {
+            assert_eq!(withhold_quoted(kept), kept);
+        }
     }
 }
