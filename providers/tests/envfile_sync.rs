@@ -987,3 +987,20 @@ fn a_bom_at_the_start_of_a_large_target_stays() {
         format!("\u{feff}A=2\n{padding}\u{feff}K=1\nB=3\nC=4\n")
     );
 }
+
+/// `--prune` removing everything before a key that starts with a BOM: a blank line keeps the
+/// BOM from starting the file, where a reader would skip it.
+#[test]
+fn a_bom_key_left_first_by_prune_keeps_its_bom() {
+    let dir = Dir::new();
+    let source = dir.file("source.env", "X=0\n\u{feff}K=2\n");
+    let target = dir.file("target.env", "A=1\n\u{feff}K=1\n");
+    let report = run(sync(&source, &target).prune(true)).unwrap();
+    assert!(report.written);
+    let written = fs::read_to_string(&target).unwrap();
+    assert_eq!(written, "\n\u{feff}K=2\nX=0\n");
+    assert_eq!(
+        stagecraft_providers::envfile::read_str(&written).unwrap(),
+        [("\u{feff}K".into(), "2".into()), ("X".into(), "0".into())]
+    );
+}

@@ -627,10 +627,10 @@ fn write_target<'s, 'w: 's, 'a: 's>(
         }
         let Some(i) = from.find_from(b.key, &mut next) else {
             if pruned(b.key) {
-                out.chunk.text.push_str(&text[copied..b.start]);
+                out.copy(text, copied..b.start, line_ending);
             } else {
                 out.chunk.planned.push((b.key, b.value));
-                out.chunk.text.push_str(&text[copied..b.end]);
+                out.copy(text, copied..b.end, line_ending);
             }
             copied = b.end;
             return result = out.flush();
@@ -639,18 +639,18 @@ fn write_target<'s, 'w: 's, 'a: 's>(
         let last = now.present && now.value == Span::of_value(&b);
         let selected = last && now.action.is_some();
         if selected && matches!(now.action, Some(Action::Changed | Action::Added)) {
-            out.chunk.text.push_str(&text[copied..b.value_start]);
+            out.copy(text, copied..b.value_start, line_ending);
             copied = replace_value(text, &b, from.value(i), line_ending, &mut out.chunk.text);
         }
         out.chunk
             .planned
             .push((b.key, if selected { from.value(i) } else { b.value }));
-        out.chunk.text.push_str(&text[copied..b.end]);
+        out.copy(text, copied..b.end, line_ending);
         copied = b.end;
         result = out.flush();
     });
     result?;
-    out.chunk.text.push_str(&text[copied..]);
+    out.copy(text, copied..text.len(), line_ending);
     if !appended.is_empty() && !out.ends_line() {
         out.chunk.text.push_str(line_ending);
     }
@@ -794,6 +794,20 @@ impl<'s, 'w: 's, 'a: 's> Checked<'s, 'w, 'a> {
             Some(last) => matches!(last, b'\n' | b'\r'),
             None => !self.handed_on || self.ends_with_break,
         }
+    }
+
+    /// Copies `range` of the target's `text`. A BOM that would start the new file (everything
+    /// before it pruned) gets a line break before it, since a reader skips a BOM there.
+    fn copy(&mut self, text: &str, range: std::ops::Range<usize>, line_ending: &str) {
+        let part = &text[range.clone()];
+        if range.start > 0
+            && part.starts_with('\u{feff}')
+            && self.chunk.text.is_empty()
+            && !self.handed_on
+        {
+            self.chunk.text.push_str(line_ending);
+        }
+        self.chunk.text.push_str(part);
     }
 
     /// Hands the chunk on to be checked and written when it is large enough and ends a line.
