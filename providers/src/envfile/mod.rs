@@ -748,9 +748,9 @@ struct Unverified;
 /// each is parsed as it reads in the whole file. Once the text outgrows a chunk, a thread
 /// checks and writes each chunk while the next one is made.
 struct Checked<'s, 'w, 'a> {
+    /// The chunk being made; its `file_start` stays true until a first chunk is handed on.
     chunk: Chunk<'a>,
-    /// Whether anything was handed on, and whether it ends with a line break.
-    handed_on: bool,
+    /// Whether what was handed on ends with a line break.
     ends_with_break: bool,
     sink: Sink<'s, 'w, 'a>,
 }
@@ -776,23 +776,16 @@ impl<'s, 'w: 's, 'a: 's> Checked<'s, 'w, 'a> {
                 planned: Vec::new(),
                 file_start: true,
             },
-            handed_on: false,
             ends_with_break: false,
-            sink: Sink::Gone,
+            sink: Sink::Here(out, scope),
         }
-        .with_sink(Sink::Here(out, scope))
-    }
-
-    fn with_sink(mut self, sink: Sink<'s, 'w, 'a>) -> Self {
-        self.sink = sink;
-        self
     }
 
     /// Whether the text so far is empty or ends with a line break.
     fn ends_line(&self) -> bool {
         match self.chunk.text.as_bytes().last() {
             Some(last) => matches!(last, b'\n' | b'\r'),
-            None => !self.handed_on || self.ends_with_break,
+            None => self.chunk.file_start || self.ends_with_break,
         }
     }
 
@@ -803,7 +796,7 @@ impl<'s, 'w: 's, 'a: 's> Checked<'s, 'w, 'a> {
         if range.start > 0
             && part.starts_with('\u{feff}')
             && self.chunk.text.is_empty()
-            && !self.handed_on
+            && self.chunk.file_start
         {
             self.chunk.text.push_str(line_ending);
         }
@@ -815,26 +808,26 @@ impl<'s, 'w: 's, 'a: 's> Checked<'s, 'w, 'a> {
         if self.chunk.text.len() < CHUNK || !self.chunk.text.ends_with('\n') {
             return Ok(());
         }
-        if let Sink::Here(..) = self.sink {
-            let Sink::Here(out, scope) = std::mem::replace(&mut self.sink, Sink::Gone) else {
-                unreachable!()
-            };
-            let (full, chunks) = std::sync::mpsc::sync_channel::<Chunk<'a>>(1);
-            let (done, empty) = std::sync::mpsc::channel();
-            let worker = scope.spawn(move || {
-                for mut chunk in chunks {
-                    chunk.check_and_write(out)?;
-                    // The maker may be gone after an error of its own.
-                    let _ = done.send(chunk);
+        self.sink = match std::mem::replace(&mut self.sink, Sink::Gone) {
+            Sink::Here(out, scope) => {
+                let (full, chunks) = std::sync::mpsc::sync_channel::<Chunk<'a>>(1);
+                let (done, empty) = std::sync::mpsc::channel();
+                let worker = scope.spawn(move || {
+                    for mut chunk in chunks {
+                        chunk.check_and_write(out)?;
+                        // The maker may be gone after an error of its own.
+                        let _ = done.send(chunk);
+                    }
+                    Ok(())
+                });
+                Sink::Thread {
+                    full,
+                    empty,
+                    worker,
                 }
-                Ok(())
-            });
-            self.sink = Sink::Thread {
-                full,
-                empty,
-                worker,
-            };
-        }
+            }
+            started => started,
+        };
         let Sink::Thread { full, empty, .. } = &self.sink else {
             unreachable!("the thread was started")
         };
@@ -846,7 +839,6 @@ impl<'s, 'w: 's, 'a: 's> Checked<'s, 'w, 'a> {
                 ..next
             },
         );
-        self.handed_on |= !chunk.text.is_empty();
         self.ends_with_break = chunk.text.ends_with(['\n', '\r']);
         if full.send(chunk).is_err() {
             // The thread stopped at an error, which `finish` returns.
