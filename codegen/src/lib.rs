@@ -1,39 +1,40 @@
-//! Generates a crate's secrets provider table from its build script.
+//! Finds a crate's secrets provider tables: the scan of its module tree that
+//! `stagecraft_core::include_providers!` runs, and the build-script helper that tells it which
+//! provider crates the crate depends on.
 //!
 //! ```no_run
 //! // build.rs
 //! stagecraft_codegen::generate();
 //! ```
 //!
-//! and at the crate root, `stagecraft_core::include_providers!();`.
+//! and at the crate root, `stagecraft_core::include_providers!();` (a provider crate) or
+//! `stagecraft_core::include_registry!(static REGISTRY);` (a binary).
 //!
-//! [`generate`] walks the module tree from `src/lib.rs` the way rustc does (`mod` files,
-//! `mod.rs`, `#[path]`), finds the structs marked `#[secrets_provider("id")]`, copies their `cfg`s
-//! (and those of the modules around them) so that rustc evaluates them, sorts by ID and writes
-//! `$OUT_DIR/secrets_providers.rs`. Two unconditional providers with one ID become a
-//! `compile_error!` naming both places. What the scan cannot see (a provider behind a macro or a
-//! `cfg_attr`) is caught by the membership check that the attribute emits, which then says what
-//! the scan cannot see; a provider the crate root cannot name (a private module on its path) is
+//! [`scan`] walks the module tree from the crate root the way rustc does (`mod` files,
+//! `mod.rs`, `#[path]`, `#[cfg_attr(…, path)]`), finds the structs marked
+//! `#[secrets_provider("id")]`, and copies their `cfg`s (and those of the modules around them)
+//! so that rustc evaluates them; [`render`] sorts them by ID into a `provider_table!` call. Two
+//! unconditional providers with one ID become a `compile_error!` naming both places. What the
+//! scan cannot see (a provider behind a macro) is caught by the membership check that the
+//! attribute emits; a provider the crate root cannot name (a private module on its path) is
 //! left out of the table and reported at the struct.
 //!
-//! A binary calls [`registry`] instead and declares `stagecraft_core::include_registry!(static
-//! REGISTRY);`: its registry then holds its own providers and those of every provider crate it
-//! depends on, found through cargo's `links` metadata. A provider crate makes itself findable by
-//! setting `links` (any unique name) in its `Cargo.toml`.
-//!
-//! A registry listed by hand (`secrets_registry!`) in a crate whose build script calls
-//! [`generate`] or [`registry`] is checked too: each provider crate it depends on, and its own
-//! table, that the list leaves out is a **build-script warning** (`cargo::warning`), not an
-//! error, since a binary may mean to leave a provider out. A crate without such a build script
-//! gets no check: use [`registry`].
+//! [`generate`] finds the provider crates among the crate's dependencies. Each provider crate's
+//! build script passes what it is (package, version, library name, directory) to the crates that
+//! depend on it through cargo's `links` metadata, which cargo passes one level up only; so each
+//! crate's table carries the tables of its own provider dependencies, and a binary reaches every
+//! provider crate at any depth through its direct ones, a crate reached along two paths once.
+//! The name a dependency goes by in the crate (a rename in `Cargo.toml`, a `[lib] name`) is read
+//! from the crate's `Cargo.toml`.
 
-use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use proc_macro2::TokenStream;
 use quote::quote;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::{env, fs};
 use syn::ext::IdentExt as _;
-use syn::parse::{ParseStream, Parser as _};
+use syn::parse::ParseStream;
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Expr, ExprLit, Item, ItemMod, Lit, LitStr, Meta, Token, UseTree, Visibility};
 
@@ -55,151 +56,408 @@ pub struct Provider {
     pub unreachable: Option<String>,
 }
 
-/// Writes `$OUT_DIR/secrets_providers.rs` for the crate whose build script calls it, and tells
-/// cargo to rerun the build script when one of the scanned files changes, or when a module file
-/// that was missing is created.
+/// The file [`generate`] writes into `OUT_DIR` for `include_providers!`.
+pub const PACKAGE_FILE: &str = "stagecraft-providers.txt";
+
+/// The prefix of the `links` metadata keys a provider crate's build script passes to dependents.
+const METADATA: &str = "stagecraft_providers";
+
+/// Tells `stagecraft_core::include_providers!` (and `include_registry!`) of the crate whose
+/// build script calls it which provider crates it depends on, and passes this crate's own
+/// description to the crates that depend on it when its `Cargo.toml` sets `links`.
 ///
-/// The crate root is `src/lib.rs`, or `src/main.rs` in a crate without a library.
+/// Writes `$OUT_DIR/stagecraft-providers.txt` and asks cargo to rerun when `Cargo.toml` changes.
 ///
 /// # Panics
-/// When `CARGO_MANIFEST_DIR` or `OUT_DIR` is unset (outside a build script), or the file cannot
-/// be written: a build script reports failure by panicking.
+/// Outside a build script (`CARGO_MANIFEST_DIR` or `OUT_DIR` unset), or when `Cargo.toml`
+/// cannot be read, or a provider dependency cannot be matched with an entry of it: a build
+/// script reports failure by panicking, with the message.
 pub fn generate() {
-    Build::from_env().write_table();
-}
-
-/// Does what [`generate`] does, and writes `$OUT_DIR/secrets_registry.rs`: the list of every
-/// provider table this crate can see, its own (`crate::SECRETS_PROVIDERS`) and that of each
-/// dependency whose build script calls [`generate`] and whose `Cargo.toml` sets `links`. A
-/// binary then declares its complete registry with one line at its crate root:
-///
-/// ```ignore
-/// stagecraft_core::include_registry!(static REGISTRY);
-/// ```
-///
-/// A provider dependency is found through cargo's `links` metadata, which cargo passes only to
-/// direct dependents: a provider crate reached through another crate is listed by that crate,
-/// and a dependency renamed in `Cargo.toml` must be listed by hand.
-///
-/// # Panics
-/// As [`generate`].
-pub fn registry() {
-    let build = Build::from_env();
-    build.write_table();
-    let path = build.out_dir.join("secrets_registry.rs");
-    fs::write(&path, render_registry(&build.provider_crates))
+    let manifest_dir = PathBuf::from(
+        env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set by cargo"),
+    );
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"));
+    let manifest = Manifest::read(&manifest_dir).unwrap_or_else(|e| panic!("stagecraft-codegen: {e}"));
+    let dependencies = provider_dependencies(env::vars());
+    let names = dependencies
+        .iter()
+        .map(|dependency| manifest.extern_name(dependency))
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap_or_else(|e| panic!("stagecraft-codegen: {e}"));
+    let links = env::var_os("CARGO_MANIFEST_LINKS").is_some();
+    let package = PackageFile {
+        links,
+        lib: manifest.lib.clone(),
+        dependencies: names,
+        binaries: manifest.binaries.clone(),
+    };
+    let path = out_dir.join(PACKAGE_FILE);
+    fs::write(&path, package.render())
         .unwrap_or_else(|e| panic!("stagecraft-codegen: cannot write {}: {e}", path.display()));
-}
-
-/// What a build script knows: where the crate is, what the scan found, and the provider crates
-/// among its dependencies.
-struct Build {
-    manifest_dir: PathBuf,
-    out_dir: PathBuf,
-    scan: Scan,
-    provider_crates: Vec<String>,
-}
-
-/// The `links` metadata key a provider crate's build script sets to its crate name.
-const METADATA_KEY: &str = "stagecraft_secrets_providers";
-
-impl Build {
-    fn from_env() -> Build {
-        let manifest_dir = PathBuf::from(
-            env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set by cargo"),
-        );
-        let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"));
-        let scan = scan(&manifest_dir, &crate_root(&manifest_dir));
-        Build {
-            manifest_dir,
-            out_dir,
-            scan,
-            provider_crates: provider_crates(env::vars()),
-        }
+    for file in &manifest.files {
+        println!("cargo::rerun-if-changed={}", file.display());
     }
-
-    /// Writes `secrets_providers.rs`, tells cargo what to watch, passes this crate's name to
-    /// dependents, and warns about registries that leave out a provider table.
-    fn write_table(&self) {
-        for file in self.scan.files.iter().chain(&self.scan.watched_dirs) {
-            println!(
-                "cargo:rerun-if-changed={}",
-                self.manifest_dir.join(file).display()
-            );
-        }
-        let out = self.out_dir.join("secrets_providers.rs");
-        fs::write(&out, render(&self.scan.providers))
-            .unwrap_or_else(|e| panic!("stagecraft-codegen: cannot write {}: {e}", out.display()));
-        if env::var_os("CARGO_MANIFEST_LINKS").is_some() {
-            let crate_name = env::var("CARGO_PKG_NAME")
-                .unwrap_or_default()
-                .replace('-', "_");
-            println!("cargo::metadata={METADATA_KEY}={crate_name}");
-        }
-        let own_table = !self.scan.providers.is_empty();
-        for warning in omissions(&self.scan.registries, &self.provider_crates, own_table) {
-            println!("cargo::warning={warning}");
-        }
+    if let (true, Some((lib, _))) = (links, &manifest.lib) {
+        let version = env::var("CARGO_PKG_VERSION").unwrap_or_default();
+        println!("cargo::metadata={METADATA}_lib={lib}");
+        println!("cargo::metadata={METADATA}_package={}", manifest.package);
+        println!("cargo::metadata={METADATA}_version={version}");
+        println!("cargo::metadata={METADATA}_dir={}", manifest_dir.display());
     }
 }
 
-/// The crates that passed [`METADATA_KEY`] to this build script, sorted: cargo sets
-/// `DEP_<LINKS>_<KEY>` for each direct dependency whose build script printed the key.
-fn provider_crates(vars: impl Iterator<Item = (String, String)>) -> Vec<String> {
-    let suffix = format!("_{}", METADATA_KEY.to_uppercase());
-    let mut crates: Vec<String> = vars
-        .filter(|(name, _)| name.starts_with("DEP_") && name.ends_with(&suffix))
-        .map(|(_, crate_name)| crate_name)
-        .collect();
-    crates.sort();
-    crates.dedup();
-    crates
+/// The same as [`generate`], under the name earlier releases gave the binary's build script.
+pub fn registry() {
+    generate();
 }
 
-/// A warning for each table that a `secrets_registry!` leaves out: a provider crate this crate
-/// depends on, or its own table when it declares providers.
-fn omissions(
-    registries: &[RegistryCall],
-    provider_crates: &[String],
-    own_table: bool,
-) -> Vec<String> {
-    let own = own_table.then(|| "crate".to_owned());
-    let mut warnings = Vec::new();
-    for registry in registries {
-        for name in provider_crates.iter().chain(own.as_ref()) {
-            if !registry.crates.contains(name) {
-                warnings.push(format!(
-                    "{}:{}: `secrets_registry!` does not list `{name}::SECRETS_PROVIDERS`, so those providers are missing from `{}` at run time; list the table, or declare the registry with `stagecraft_codegen::registry()` and `stagecraft_core::include_registry!`",
-                    registry.file.display(),
-                    registry.line,
-                    registry.name,
-                ));
+/// A provider crate among the dependencies, as its build script described itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependency {
+    /// Its package name, `prov-a`.
+    pub package: String,
+    /// Its version, `0.2.1`.
+    pub version: String,
+    /// The name of its library target, `prov_a` (or its `[lib] name`).
+    pub lib: String,
+    /// Its manifest directory.
+    pub dir: PathBuf,
+}
+
+/// The provider crates that passed their description to this build script: cargo sets
+/// `DEP_<LINKS>_<KEY>` for each direct dependency whose build script printed `KEY`.
+pub fn provider_dependencies(vars: impl Iterator<Item = (String, String)>) -> Vec<Dependency> {
+    let suffix = |key: &str| format!("_{}_{}", METADATA.to_uppercase(), key.to_uppercase());
+    let mut by_links: BTreeMap<String, BTreeMap<&'static str, String>> = BTreeMap::new();
+    for (name, value) in vars {
+        for key in ["lib", "package", "version", "dir"] {
+            if let Some(links) = name
+                .strip_prefix("DEP_")
+                .and_then(|rest| rest.strip_suffix(&suffix(key)))
+            {
+                by_links.entry(links.to_owned()).or_default().insert(key, value.clone());
             }
         }
     }
-    warnings
+    by_links
+        .into_values()
+        .filter_map(|mut fields| {
+            Some(Dependency {
+                lib: fields.remove("lib")?,
+                package: fields.remove("package")?,
+                version: fields.remove("version").unwrap_or_default(),
+                dir: PathBuf::from(fields.remove("dir").unwrap_or_default()),
+            })
+        })
+        .collect()
 }
 
-/// The generated list of tables for `include_registry!`: an expression of type `&[&[Entry]]`.
-pub fn render_registry(provider_crates: &[String]) -> String {
-    let mut out = String::from(
-        "// @generated by stagecraft-codegen from the crate's dependencies. Do not edit.\n&[\n",
-    );
-    for name in provider_crates {
-        writeln!(out, "    ::{name}::SECRETS_PROVIDERS,").expect("writing to a String cannot fail");
-    }
-    out.push_str("    crate::SECRETS_PROVIDERS,\n]\n");
-    out
+/// What `include_providers!` reads from `OUT_DIR`: whether the package sets `links`, its
+/// library (crate name and root file), and the names of its provider dependencies (`prov_a`).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PackageFile {
+    /// Whether `Cargo.toml` sets `links`, without which dependents cannot find the library.
+    pub links: bool,
+    /// The library target's crate name and root file, when the package has one.
+    pub lib: Option<(String, PathBuf)>,
+    /// The name the crate gives each provider dependency: `prov_a` (as in `::prov_a`).
+    pub dependencies: Vec<String>,
+    /// The root file of each binary and example, by name (`CARGO_BIN_NAME` when it is built).
+    pub binaries: Vec<(String, PathBuf)>,
 }
 
-/// `src/lib.rs`, or `src/main.rs` when the crate has no library.
-fn crate_root(manifest_dir: &Path) -> PathBuf {
-    let lib = Path::new("src/lib.rs");
-    if manifest_dir.join(lib).is_file() || !manifest_dir.join("src/main.rs").is_file() {
-        lib.to_owned()
-    } else {
-        PathBuf::from("src/main.rs")
+impl PackageFile {
+    /// The file's text: a line each.
+    pub fn render(&self) -> String {
+        let mut out = format!("links {}\n", if self.links { "yes" } else { "no" });
+        if let Some((name, root)) = &self.lib {
+            writeln!(out, "lib {name} {}", root.display()).expect("writing to a String cannot fail");
+        }
+        for dependency in &self.dependencies {
+            writeln!(out, "dependency {dependency}").expect("writing to a String cannot fail");
+        }
+        for (name, root) in &self.binaries {
+            writeln!(out, "binary {name} {}", root.display())
+                .expect("writing to a String cannot fail");
+        }
+        out
     }
+
+    /// The root file of the binary or example `name`.
+    pub fn binary(&self, name: &str) -> Option<&Path> {
+        self.binaries
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, root)| root.as_path())
+    }
+
+    /// Reads what [`PackageFile::render`] wrote.
+    pub fn parse(text: &str) -> PackageFile {
+        let mut file = PackageFile::default();
+        for line in text.lines() {
+            match line.split_once(' ') {
+                Some(("links", yes)) => file.links = yes == "yes",
+                Some(("lib", rest)) => {
+                    if let Some((name, root)) = rest.split_once(' ') {
+                        file.lib = Some((name.to_owned(), PathBuf::from(root)));
+                    }
+                }
+                Some(("dependency", path)) => file.dependencies.push(path.to_owned()),
+                Some(("binary", rest)) => {
+                    if let Some((name, root)) = rest.split_once(' ') {
+                        file.binaries.push((name.to_owned(), PathBuf::from(root)));
+                    }
+                }
+                _ => {}
+            }
+        }
+        file
+    }
+}
+
+/// What the build script reads from the crate's `Cargo.toml` (and the workspace's, for
+/// dependencies declared with `workspace = true`).
+#[derive(Debug)]
+pub struct Manifest {
+    /// The package name.
+    pub package: String,
+    /// The library target's crate name and root file, when there is one.
+    pub lib: Option<(String, PathBuf)>,
+    /// The root file of each binary and example, by name.
+    pub binaries: Vec<(String, PathBuf)>,
+    /// Each normal dependency: the name it has in `Cargo.toml` and what it says.
+    pub dependencies: Vec<(String, DependencySpec)>,
+    /// The manifests read, for cargo to watch.
+    pub files: Vec<PathBuf>,
+}
+
+/// A dependency entry of `Cargo.toml`, with what `workspace = true` brings in.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DependencySpec {
+    /// `package = "…"`: the entry renames the dependency.
+    pub package: Option<String>,
+    /// `path = "…"`, resolved against the manifest that says it.
+    pub path: Option<PathBuf>,
+    /// `version = "…"`, or the entry itself when it is a string.
+    pub version: Option<String>,
+}
+
+impl Manifest {
+    /// Reads `dir/Cargo.toml`.
+    pub fn read(dir: &Path) -> Result<Manifest, String> {
+        let path = dir.join("Cargo.toml");
+        let text = fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let toml: toml::Table = text
+            .parse()
+            .map_err(|e| format!("cannot parse {}: {e}", path.display()))?;
+        let mut files = vec![path];
+        let workspace = find_workspace(dir, &toml, &mut files);
+        Ok(Manifest::from_toml(dir, &toml, workspace.as_ref(), files))
+    }
+
+    /// The manifest `toml` of the package in `dir`, with its workspace's manifest and directory.
+    pub fn from_toml(
+        dir: &Path,
+        toml: &toml::Table,
+        workspace: Option<&(PathBuf, toml::Table)>,
+        files: Vec<PathBuf>,
+    ) -> Manifest {
+        let package = toml
+            .get("package")
+            .and_then(|p| p.get("name"))
+            .and_then(|n| n.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        let lib_table = toml.get("lib");
+        let lib_path = lib_table
+            .and_then(|l| l.get("path"))
+            .and_then(|p| p.as_str())
+            .map(|p| dir.join(p))
+            .unwrap_or_else(|| dir.join("src/lib.rs"));
+        let has_lib = lib_table.is_some() || lib_path.is_file();
+        let lib = has_lib.then(|| {
+            let name = lib_table
+                .and_then(|l| l.get("name"))
+                .and_then(|n| n.as_str())
+                .unwrap_or(&package);
+            (name.replace('-', "_"), lib_path)
+        });
+        let mut dependencies = Vec::new();
+        let mut sections: Vec<&toml::Value> = toml.get("dependencies").into_iter().collect();
+        if let Some(targets) = toml.get("target").and_then(|t| t.as_table()) {
+            sections.extend(targets.values().filter_map(|t| t.get("dependencies")));
+        }
+        for section in sections.iter().filter_map(|s| s.as_table()) {
+            for (key, value) in section {
+                dependencies.push((key.clone(), spec(dir, key, value, workspace)));
+            }
+        }
+        let binaries = binaries(dir, toml, &package);
+        Manifest {
+            package,
+            lib,
+            binaries,
+            dependencies,
+            files,
+        }
+    }
+
+    /// How this crate names a provider dependency (`::name`): the key of its entry with `-` as
+    /// `_` when the entry renames it (`package = …`), else its library's name. Of two entries for
+    /// one package (two versions), the one whose path or version requirement fits.
+    pub fn extern_name(&self, dependency: &Dependency) -> Result<String, String> {
+        let candidates: Vec<&(String, DependencySpec)> = self
+            .dependencies
+            .iter()
+            .filter(|(key, spec)| spec.package.as_deref().unwrap_or(key) == dependency.package)
+            .collect();
+        let chosen = match candidates.as_slice() {
+            [one] => Some(*one),
+            _ => candidates.iter().copied().find(|(_, spec)| fits(spec, dependency)),
+        };
+        let Some((key, spec)) = chosen else {
+            return Err(format!(
+                "the provider crate `{}` {} is a dependency, but no entry of [dependencies] in {} names it{}; list it there",
+                dependency.package,
+                dependency.version,
+                self.files[0].display(),
+                if candidates.is_empty() { "" } else { " with a version or path that fits" },
+            ));
+        };
+        Ok(match spec.package {
+            Some(_) => key.replace('-', "_"),
+            None => dependency.lib.clone(),
+        })
+    }
+}
+
+/// The binaries and examples of a package and their root files: those `[[bin]]` and
+/// `[[example]]` declare, and those cargo finds by itself (`src/main.rs`, `src/bin/x.rs`,
+/// `src/bin/x/main.rs`, `examples/x.rs`, `examples/x/main.rs`).
+fn binaries(dir: &Path, toml: &toml::Table, package: &str) -> Vec<(String, PathBuf)> {
+    let mut found: Vec<(String, PathBuf)> = Vec::new();
+    for (section, folder) in [("bin", "src/bin"), ("example", "examples")] {
+        for target in toml.get(section).and_then(|t| t.as_array()).into_iter().flatten() {
+            let Some(name) = target.get("name").and_then(|n| n.as_str()) else {
+                continue;
+            };
+            let path = match target.get("path").and_then(|p| p.as_str()) {
+                Some(path) => dir.join(path),
+                None if section == "bin" && name == package => dir.join("src/main.rs"),
+                None => {
+                    let flat = dir.join(folder).join(format!("{name}.rs"));
+                    if flat.is_file() { flat } else { dir.join(folder).join(name).join("main.rs") }
+                }
+            };
+            found.push((name.to_owned(), path));
+        }
+    }
+    let mut discovered = vec![(package.to_owned(), dir.join("src/main.rs"))];
+    for folder in ["src/bin", "examples"] {
+        let Ok(entries) = fs::read_dir(dir.join(folder)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+            if path.extension().is_some_and(|e| e == "rs") {
+                discovered.push((name, path));
+            } else if path.join("main.rs").is_file() {
+                discovered.push((name, path.join("main.rs")));
+            }
+        }
+    }
+    for (name, path) in discovered {
+        if path.is_file() && !found.iter().any(|(n, _)| *n == name) {
+            found.push((name, path));
+        }
+    }
+    found
+}
+
+/// The entry `key = value` of a dependency table, merged with the workspace's entry when it says
+/// `workspace = true`.
+fn spec(
+    dir: &Path,
+    key: &str,
+    value: &toml::Value,
+    workspace: Option<&(PathBuf, toml::Table)>,
+) -> DependencySpec {
+    let field = |v: &toml::Value, name: &str| v.get(name).and_then(|f| f.as_str()).map(str::to_owned);
+    let mut spec = match value {
+        toml::Value::String(version) => DependencySpec {
+            version: Some(version.clone()),
+            ..DependencySpec::default()
+        },
+        _ => DependencySpec {
+            package: field(value, "package"),
+            path: field(value, "path").map(|p| dir.join(p)),
+            version: field(value, "version"),
+        },
+    };
+    if value.get("workspace").and_then(|w| w.as_bool()) == Some(true)
+        && let Some((root, toml)) = workspace
+        && let Some(inherited) = toml
+            .get("workspace")
+            .and_then(|w| w.get("dependencies"))
+            .and_then(|d| d.get(key))
+    {
+        let inherited = spec_of(root, inherited);
+        spec.package = spec.package.or(inherited.package);
+        spec.path = spec.path.or(inherited.path);
+        spec.version = spec.version.or(inherited.version);
+    }
+    spec
+}
+
+fn spec_of(dir: &Path, value: &toml::Value) -> DependencySpec {
+    spec(dir, "", value, None)
+}
+
+/// Whether an entry fits a dependency: its path is the dependency's directory, or its version
+/// requirement matches the dependency's version.
+fn fits(spec: &DependencySpec, dependency: &Dependency) -> bool {
+    if let Some(path) = &spec.path {
+        return same_file(path, &dependency.dir);
+    }
+    let (Some(req), Ok(version)) = (&spec.version, semver::Version::parse(&dependency.version))
+    else {
+        return false;
+    };
+    semver::VersionReq::parse(req).is_ok_and(|req| req.matches(&version))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// The manifest of the workspace the package in `dir` belongs to, with its directory: the
+/// package's own when it has `[workspace]`, else the nearest one above that has it.
+fn find_workspace(
+    dir: &Path,
+    own: &toml::Table,
+    files: &mut Vec<PathBuf>,
+) -> Option<(PathBuf, toml::Table)> {
+    if own.contains_key("workspace") {
+        return Some((dir.to_owned(), own.clone()));
+    }
+    for parent in dir.ancestors().skip(1) {
+        let path = parent.join("Cargo.toml");
+        let Ok(text) = fs::read_to_string(&path) else {
+            continue;
+        };
+        if let Ok(toml) = text.parse::<toml::Table>()
+            && toml.contains_key("workspace")
+        {
+            files.push(path);
+            return Some((parent.to_owned(), toml));
+        }
+    }
+    None
 }
 
 /// What [`scan`] found.
@@ -209,24 +467,6 @@ pub struct Scan {
     pub providers: Vec<Provider>,
     /// Every source file read, relative to the manifest directory.
     pub files: Vec<PathBuf>,
-    /// The nearest existing directories of module files that were looked for and missing: a
-    /// file created there later must rerun the scan.
-    pub watched_dirs: Vec<PathBuf>,
-    /// The `secrets_registry!` calls, to check that they list every provider table.
-    pub registries: Vec<RegistryCall>,
-}
-
-/// A `secrets_registry!` call found by the scan.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegistryCall {
-    /// The static it declares.
-    pub name: String,
-    /// The file that calls it, relative to the crate's manifest directory.
-    pub file: PathBuf,
-    /// The line of the call.
-    pub line: usize,
-    /// The first path segment of each table listed (`provider_a`, `crate`).
-    pub crates: Vec<String>,
 }
 
 /// Scans the module tree that starts at `root` (relative to `manifest_dir`). A file that is
@@ -241,8 +481,6 @@ pub fn scan(manifest_dir: &Path, root: &Path) -> Scan {
     walker.file(root, true, &Module::default());
     scan.providers
         .sort_by(|a, b| a.id.cmp(&b.id).then_with(|| a.path.cmp(&b.path)));
-    scan.watched_dirs.sort();
-    scan.watched_dirs.dedup();
     scan
 }
 
@@ -317,7 +555,6 @@ impl Walker<'_> {
     fn file(&mut self, file: &Path, mod_rs: bool, module: &Module) {
         let full = self.manifest_dir.join(file);
         let Ok(text) = fs::read_to_string(&full) else {
-            self.watch_missing(file);
             return;
         };
         let canonical = full.canonicalize().unwrap_or(full);
@@ -340,18 +577,6 @@ impl Walker<'_> {
         self.open.push(canonical);
         self.items(&ast.items, file, dir, &children, &module);
         self.open.pop();
-    }
-
-    /// Watches the nearest existing directory of a module file that is missing, so that creating
-    /// it reruns the build script (cargo scans a watched directory for changes).
-    fn watch_missing(&mut self, file: &Path) {
-        let existing = file
-            .ancestors()
-            .skip(1)
-            .find(|dir| self.manifest_dir.join(dir).is_dir());
-        if let Some(dir) = existing {
-            self.scan.watched_dirs.push(dir.to_owned());
-        }
     }
 
     /// `dir` is the directory of `file` (for `#[path]`); `children` is where `mod x;` looks.
@@ -379,11 +604,6 @@ impl Walker<'_> {
                     }
                 }
                 Item::Mod(m) => self.module(m, file, dir, children, &module),
-                Item::Macro(m) if is_named(&m.mac.path, "secrets_registry") => {
-                    if let Some(call) = registry_call(&m.mac, file) {
-                        self.scan.registries.push(call);
-                    }
-                }
                 _ => {}
             }
         }
@@ -435,49 +655,9 @@ impl Walker<'_> {
         if self.manifest_dir.join(&flat).is_file() {
             self.file(&flat, false, inner);
         } else {
-            // Both candidates are missing when this one is: watch for either.
-            self.watch_missing(&flat);
             self.file(&children.join(name).join("mod.rs"), true, inner);
         }
     }
-}
-
-fn is_named(path: &syn::Path, name: &str) -> bool {
-    path.segments.last().is_some_and(|s| s.ident == name)
-}
-
-/// Reads `secrets_registry!(… static NAME = [tables…])`.
-fn registry_call(mac: &syn::Macro, file: &Path) -> Option<RegistryCall> {
-    let mut name = None;
-    let mut crates = None;
-    let mut previous_static = false;
-    for token in mac.tokens.clone() {
-        match &token {
-            TokenTree::Ident(ident) if previous_static => name = Some(ident.to_string()),
-            TokenTree::Group(group) if group.delimiter() == Delimiter::Bracket => {
-                let tables = Punctuated::<Expr, Token![,]>::parse_terminated
-                    .parse2(group.stream())
-                    .ok()?;
-                crates = Some(
-                    tables
-                        .iter()
-                        .filter_map(|table| match table {
-                            Expr::Path(p) => p.path.segments.first().map(|s| s.ident.to_string()),
-                            _ => None,
-                        })
-                        .collect(),
-                );
-            }
-            _ => {}
-        }
-        previous_static = matches!(&token, TokenTree::Ident(i) if i == "static");
-    }
-    Some(RegistryCall {
-        name: name?,
-        file: file.to_owned(),
-        line: mac.path.segments.last()?.ident.span().start().line,
-        crates: crates?,
-    })
 }
 
 /// The names `use …::secrets_provider as name;` gives the attribute among these items.
@@ -572,13 +752,12 @@ fn cfg_attr_path(attrs: &[Attribute]) -> Option<(Meta, String)> {
         })
 }
 
-/// The generated file: a `provider_table!` call listing the providers in ID order, then those it
-/// cannot list with the reason (the attribute reports it at the struct), and a `compile_error!`
-/// for each ID that two unconditional providers share.
-pub fn render(providers: &[Provider]) -> String {
-    let mut out = String::from(
-        "// @generated by stagecraft-codegen from the crate's module tree. Do not edit.\n",
-    );
+/// The generated table: a `provider_table!` call listing the providers in ID order, then those it
+/// cannot list with the reason (the attribute reports it at the struct), then the provider crates
+/// whose tables it carries, and a `compile_error!` for each ID that two unconditional providers
+/// share.
+pub fn render(providers: &[Provider], dependencies: &[String]) -> String {
+    let mut out = String::new();
     let listed: Vec<&Provider> = providers
         .iter()
         .filter(|p| p.unreachable.is_none())
@@ -622,6 +801,8 @@ pub fn render(providers: &[Provider]) -> String {
             writeln!(out, "    {path:?} => {reason},").expect("writing to a String cannot fail");
         }
     }
+    writeln!(out, "    ; dependencies = [{}]", dependencies.join(", "))
+        .expect("writing to a String cannot fail");
     out.push_str("}\n");
     out
 }
@@ -733,7 +914,7 @@ mod tests {
             providers[0].cfgs,
             ["# [cfg (unix)]", "# [cfg (feature = \"x\")]"]
         );
-        let rendered = render(&providers);
+        let rendered = render(&providers, &[]);
         assert!(
             rendered.contains("# [cfg (unix)]\n    # [cfg (feature = \"x\")]\n    crate::m::X,"),
             "{rendered}"
@@ -764,7 +945,7 @@ mod tests {
                 "\n#[secrets_provider(\"envfile\")]\npub struct B;\n#[cfg(unix)]\n#[secrets_provider(\"other\")]\npub struct C;\n#[cfg(windows)]\n#[secrets_provider(\"other\")]\npub struct D;\n",
             ),
         ]);
-        let rendered = render(&scan(dir.path(), Path::new("src/lib.rs")).providers);
+        let rendered = render(&scan(dir.path(), Path::new("src/lib.rs")).providers, &[]);
         assert_eq!(rendered.matches("compile_error").count(), 1, "{rendered}");
         assert!(
             rendered.contains(r#"duplicate secrets provider id \"envfile\": `crate::a::A` (src/a.rs:2) and `crate::b::B` (src/b.rs:3)"#),
@@ -811,7 +992,7 @@ pub struct X;
 ",
             ),
         ]);
-        let rendered = render(&scan(dir.path(), Path::new("src/lib.rs")).providers);
+        let rendered = render(&scan(dir.path(), Path::new("src/lib.rs")).providers, &[]);
         assert!(!rendered.contains("# !"), "{rendered}");
         assert!(
             rendered.contains("# [cfg (feature = \"x\")]\n    crate::f::X,"),
@@ -855,7 +1036,7 @@ pub struct Imp;
             ]
         );
         // Conditional duplicates are left to rustc, which sees only one of them.
-        let rendered = render(&scan(dir.path(), Path::new("src/lib.rs")).providers);
+        let rendered = render(&scan(dir.path(), Path::new("src/lib.rs")).providers, &[]);
         assert!(!rendered.contains("compile_error"), "{rendered}");
     }
 
@@ -918,21 +1099,6 @@ pub struct A;
     }
 
     #[test]
-    fn missing_module_files_are_watched_through_their_directory() {
-        let dir = crate_with(&[(
-            "src/lib.rs",
-            "mod b;
-mod c {
-    mod d;
-}
-",
-        )]);
-        let scan = scan(dir.path(), Path::new("src/lib.rs"));
-        assert_eq!(scan.watched_dirs, [PathBuf::from("src")]);
-        assert_eq!(scan.files, [PathBuf::from("src/lib.rs")]);
-    }
-
-    #[test]
     fn binary_only_crates_are_scanned_from_main() {
         let dir = crate_with(&[(
             "src/main.rs",
@@ -941,10 +1107,7 @@ pub struct Bin;
 fn main() {}
 ",
         )]);
-        assert_eq!(crate_root(dir.path()), Path::new("src/main.rs"));
         assert_eq!(ids_and_paths(dir.path(), "src/main.rs")[0].0, "bin");
-        let lib = crate_with(&[("src/main.rs", ""), ("src/lib.rs", "")]);
-        assert_eq!(crate_root(lib.path()), Path::new("src/lib.rs"));
     }
 
     #[test]
@@ -981,7 +1144,7 @@ fn main() {}
                 ("top", Some("crate::outer::Top")),
             ]
         );
-        let rendered = render(&providers);
+        let rendered = render(&providers, &[]);
         assert!(
             rendered.contains("    crate::outer::open::Open,\n"),
             "{rendered}"
@@ -997,51 +1160,128 @@ fn main() {}
     }
 
     #[test]
-    fn provider_crates_come_from_links_metadata() {
+    fn provider_dependencies_come_from_links_metadata() {
         let vars = [
-            (
-                "DEP_STAGECRAFT_PROVIDERS_STAGECRAFT_SECRETS_PROVIDERS",
-                "stagecraft_providers",
-            ),
-            ("DEP_ACME_STAGECRAFT_SECRETS_PROVIDERS", "acme_providers"),
+            ("DEP_PROV_A_STAGECRAFT_PROVIDERS_LIB", "prov_a"),
+            ("DEP_PROV_A_STAGECRAFT_PROVIDERS_PACKAGE", "prov-a"),
+            ("DEP_PROV_A_STAGECRAFT_PROVIDERS_VERSION", "0.2.1"),
+            ("DEP_PROV_A_STAGECRAFT_PROVIDERS_DIR", "/src/prov-a"),
             ("DEP_Z_INCLUDE", "/usr/include"),
-            ("STAGECRAFT_SECRETS_PROVIDERS", "not_a_dependency"),
+            ("DEP_HALF_STAGECRAFT_PROVIDERS_VERSION", "1.0.0"),
+            ("STAGECRAFT_PROVIDERS_LIB", "not_a_dependency"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned()));
         assert_eq!(
-            provider_crates(vars.into_iter()),
-            ["acme_providers", "stagecraft_providers"]
-        );
-        assert_eq!(
-            render_registry(&["acme_providers".to_owned()]),
-            "// @generated by stagecraft-codegen from the crate's dependencies. Do not edit.\n&[\n    ::acme_providers::SECRETS_PROVIDERS,\n    crate::SECRETS_PROVIDERS,\n]\n"
+            provider_dependencies(vars.into_iter()),
+            [Dependency {
+                package: "prov-a".into(),
+                version: "0.2.1".into(),
+                lib: "prov_a".into(),
+                dir: PathBuf::from("/src/prov-a"),
+            }]
         );
     }
 
     #[test]
-    fn a_hand_written_registry_that_omits_a_provider_table_is_warned_about() {
-        let dir = crate_with(&[(
-            "src/main.rs",
-            "#[secrets_provider(\"local\")]\npub struct Local;\n\nstagecraft_core::secrets_registry!(pub static REGISTRY = [\n    acme::SECRETS_PROVIDERS,\n]);\nfn main() {}\n",
-        )]);
-        let scan = scan(dir.path(), Path::new("src/main.rs"));
+    fn the_package_file_reads_back() {
+        let file = PackageFile {
+            links: true,
+            lib: Some(("acme".into(), PathBuf::from("/w/acme providers/rust/lib.rs"))),
+            dependencies: vec!["prov_a".into(), "my_b".into()],
+            binaries: vec![("acme".into(), PathBuf::from("/w/acme providers/src/main.rs"))],
+        };
+        assert_eq!(PackageFile::parse(&file.render()), file);
+    }
+
+    fn dependency(package: &str, version: &str, lib: &str, dir: &str) -> Dependency {
+        Dependency {
+            package: package.into(),
+            version: version.into(),
+            lib: lib.into(),
+            dir: PathBuf::from(dir),
+        }
+    }
+
+    #[test]
+    fn dependencies_are_named_as_the_manifest_names_them() {
+        let toml: toml::Table = r#"
+            [package]
+            name = "app"
+            [dependencies]
+            acme-providers = "1"
+            my-a = { package = "prov-a", path = "../prov-a" }
+            prov-v = "0.2"
+            prov-v-old = { package = "prov-v", version = "0.1" }
+            shared = { workspace = true }
+            [target.'cfg(unix)'.dependencies]
+            unix-only = { version = "1" }
+        "#
+        .parse()
+        .unwrap();
+        let workspace: toml::Table = r#"
+            [workspace.dependencies]
+            shared = { package = "shared-providers", path = "shared" }
+        "#
+        .parse()
+        .unwrap();
+        let workspace = (PathBuf::from("/w"), workspace);
+        let manifest = Manifest::from_toml(
+            Path::new("/w/app"),
+            &toml,
+            Some(&workspace),
+            vec![PathBuf::from("/w/app/Cargo.toml")],
+        );
+        assert_eq!(manifest.lib, None);
+        assert!(manifest.binaries.is_empty());
+        let name = |d: Dependency| manifest.extern_name(&d);
+        // `[lib] name = "acme"`: the library's name, not the package's.
+        assert_eq!(name(dependency("acme-providers", "1.0.0", "acme", "/r/acme")).unwrap(), "acme");
+        // Renamed: the key.
+        assert_eq!(name(dependency("prov-a", "0.1.0", "prov_a", "/w/prov-a")).unwrap(), "my_a");
+        // Two versions of one package: the entry whose requirement fits.
+        assert_eq!(name(dependency("prov-v", "0.2.3", "prov_v", "/r/v2")).unwrap(), "prov_v");
+        assert_eq!(name(dependency("prov-v", "0.1.9", "prov_v", "/r/v1")).unwrap(), "prov_v_old");
+        // Inherited from the workspace, renamed there.
+        assert_eq!(name(dependency("shared-providers", "0.1.0", "shared_providers", "/w/shared")).unwrap(), "shared");
+        assert_eq!(name(dependency("unix-only", "1.2.0", "unix_only", "/r/u")).unwrap(), "unix_only");
+        let error = name(dependency("elsewhere", "1.0.0", "elsewhere", "/r/e")).unwrap_err();
+        assert!(error.contains("`elsewhere` 1.0.0 is a dependency, but no entry of [dependencies] in /w/app/Cargo.toml names it"), "{error}");
+    }
+
+    #[test]
+    fn the_library_is_found_by_lib_section_or_src_lib_rs() {
+        let dir = crate_with(&[("src/lib.rs", "")]);
+        let plain: toml::Table = "[package]\nname = \"acme-providers\"\n".parse().unwrap();
+        let manifest = Manifest::from_toml(dir.path(), &plain, None, vec![]);
+        assert_eq!(manifest.lib, Some(("acme_providers".into(), dir.path().join("src/lib.rs"))));
+        let renamed: toml::Table = "[package]\nname = \"acme-providers\"\n[lib]\nname = \"acme\"\npath = \"rust/lib.rs\"\n".parse().unwrap();
+        let manifest = Manifest::from_toml(dir.path(), &renamed, None, vec![]);
+        assert_eq!(manifest.lib, Some(("acme".into(), dir.path().join("rust/lib.rs"))));
+        let bin_only = crate_with(&[
+            ("src/main.rs", ""),
+            ("src/bin/tool.rs", ""),
+            ("src/bin/multi/main.rs", ""),
+            ("examples/demo.rs", ""),
+        ]);
+        let manifest = Manifest::from_toml(bin_only.path(), &plain, None, vec![]);
+        assert_eq!(manifest.lib, None);
+        let mut binaries: Vec<_> = manifest
+            .binaries
+            .iter()
+            .map(|(name, path)| (name.as_str(), path.strip_prefix(bin_only.path()).unwrap().to_owned()))
+            .collect();
+        binaries.sort();
         assert_eq!(
-            scan.registries,
-            [RegistryCall {
-                name: "REGISTRY".to_owned(),
-                file: PathBuf::from("src/main.rs"),
-                line: 4,
-                crates: vec!["acme".to_owned()],
-            }]
+            binaries,
+            [
+                ("acme-providers", PathBuf::from("src/main.rs")),
+                ("demo", PathBuf::from("examples/demo.rs")),
+                ("multi", PathBuf::from("src/bin/multi/main.rs")),
+                ("tool", PathBuf::from("src/bin/tool.rs")),
+            ]
         );
-        let crates = ["acme".to_owned(), "stagecraft_providers".to_owned()];
-        let warnings = omissions(&scan.registries, &crates, true);
-        assert_eq!(warnings.len(), 2, "{warnings:?}");
-        assert!(warnings[0].starts_with("src/main.rs:4: `secrets_registry!` does not list `stagecraft_providers::SECRETS_PROVIDERS`, so those providers are missing from `REGISTRY` at run time"), "{warnings:?}");
-        assert!(
-            warnings[1].contains("does not list `crate::SECRETS_PROVIDERS`"),
-            "{warnings:?}"
-        );
-        assert!(omissions(&scan.registries, &crates[..1], false).is_empty());
+        let declared: toml::Table = "[package]\nname = \"p\"\n[[bin]]\nname = \"cli\"\npath = \"tools/cli.rs\"\n".parse().unwrap();
+        let manifest = Manifest::from_toml(bin_only.path(), &declared, None, vec![]);
+        assert_eq!(manifest.binaries[0], ("cli".to_owned(), bin_only.path().join("tools/cli.rs")));
     }
 }

@@ -161,14 +161,20 @@ pub use stagecraft_macros::secrets_provider;
 /// stagecraft_core::provider_table!(envfile::EnvFile, #[cfg(feature = "vault")] vault::Vault);
 /// ```
 ///
-/// `stagecraft_codegen` writes a call ending in `; generated = true`, followed by the providers it found
-/// but cannot list (with the reason), so that the attribute explains at each of them why it is
-/// missing from the table.
+/// It also declares the tables the crate carries for the registries of the crates that depend
+/// on it (`__SECRETS_PROVIDER_TABLES`, not public API): its own, plus those of the provider
+/// crates listed after `; dependencies = [...]`, which `include_providers!` fills in from
+/// `build.rs`. A table written by hand carries only its own providers.
+///
+/// `include_providers!` writes a call ending in `; generated = true`, followed by the providers
+/// it found but cannot list (with the reason), so that the attribute explains at each of them
+/// why it is missing from the table.
 #[macro_export]
 macro_rules! provider_table {
     (
         $($(#[$cfg:meta])* $provider:path),* $(,)?
         $(; generated = $generated:literal $(, $unlisted:literal => $reason:literal)* $(,)?)?
+        $(; dependencies = [$($dependency:ident),* $(,)?])?
     ) => {
         /// The type-level keys of this crate's provider IDs are implemented for this type.
         #[doc(hidden)]
@@ -183,33 +189,63 @@ macro_rules! provider_table {
         }
 
         /// This crate's secrets providers, sorted by ID.
+        #[allow(unreachable_pub)]
         pub const SECRETS_PROVIDERS: &[$crate::Entry] = {
             const LISTED: &[$crate::Entry] = &[$(
                 $(#[$cfg])* <$provider as $crate::__private::StaticProvider>::ENTRY
             ),*];
             const SORTED: [$crate::Entry; LISTED.len()] = $crate::__private::merge(&[LISTED]);
-            &SORTED
+            const UNIQUE: [$crate::Entry; $crate::__private::unique_len(&SORTED)] =
+                $crate::__private::unique(&SORTED);
+            &UNIQUE
+        };
+
+        /// This crate's table and the tables of the provider crates it depends on, at any
+        /// depth, each once: what a registry of a crate that depends on this one merges.
+        #[doc(hidden)]
+        #[allow(unreachable_pub)]
+        pub const __SECRETS_PROVIDER_TABLES: &[&[$crate::Entry]] = {
+            const DEPENDENCIES: &[&[&[$crate::Entry]]] =
+                &[$($(::$dependency::__SECRETS_PROVIDER_TABLES),*)?];
+            const TABLES: [
+                &[$crate::Entry];
+                $crate::__private::tables_len(SECRETS_PROVIDERS, DEPENDENCIES)
+            ] = $crate::__private::tables(SECRETS_PROVIDERS, DEPENDENCIES);
+            &TABLES
         };
     };
 }
 
-/// Includes the provider table that `stagecraft_codegen::generate()` wrote from `build.rs`.
+/// Declares the crate's provider table from its module tree: every struct marked
+/// `#[secrets_provider]` in the files of the crate (found by following `mod` items, `#[path]`
+/// and `#[cfg_attr(…, path)]` from the file that invokes it, which must be the crate root),
+/// with its `cfg`s, sorted by ID; and the tables of the provider crates it depends on, which
+/// `stagecraft_codegen::generate()` finds from `build.rs`, so that a crate that depends on this
+/// one reaches them all. Invoke it once, at the crate root:
+///
+/// ```ignore
+/// // build.rs: fn main() { stagecraft_codegen::generate(); }
+/// stagecraft_core::include_providers!();
+/// ```
+///
+/// A library that declares providers also sets `links` in its `Cargo.toml`; the error says so
+/// when it does not. In a binary, an example or a test of a package that also has a library,
+/// the library's table is carried too.
 #[macro_export]
 macro_rules! include_providers {
-    () => {
-        // The generated file calls the table macro by this name, so that it resolves through
+    ($($root:ident)?) => {
+        // The generated call names the table macro by this name, so that it resolves through
         // `$crate` even when this crate is renamed in Cargo.toml or reached through a facade.
         #[doc(hidden)]
         use $crate::provider_table as __stagecraft_provider_table;
-        ::core::include!(::core::concat!(
-            ::core::env!("OUT_DIR"),
-            "/secrets_providers.rs"
-        ));
+        // An identifier written in the crate root tells the scan where it starts.
+        $crate::__private::generated_table!($($root)?);
     };
 }
 
 /// Declares a static [`Registry`] over the merged tables of several crates, sorted in const
-/// evaluation. An empty or duplicate ID is a compile error that names both providers.
+/// evaluation. An empty or duplicate ID is a compile error that names both providers; a table
+/// listed twice (or reached twice) counts once.
 ///
 /// ```ignore
 /// stagecraft_core::secrets_registry!(pub static REGISTRY = [
@@ -217,17 +253,27 @@ macro_rules! include_providers {
 ///     acme_providers::SECRETS_PROVIDERS,
 /// ]);
 /// ```
+///
+/// At its first use, the registry checks that every provider compiled into the program is in it,
+/// and panics naming those that are not (see [`Registry`]): a list that leaves out a provider
+/// crate by mistake does not go unnoticed. A registry that leaves providers out on purpose says
+/// so with `; partial` after the list.
 #[macro_export]
 macro_rules! secrets_registry {
-    ($(#[$attr:meta])* $vis:vis static $name:ident = [$($table:expr),* $(,)?] $(;)?) => {
-        $crate::secrets_registry!(@tables $(#[$attr])* $vis static $name = &[$($table),*]);
+    ($(#[$attr:meta])* $vis:vis static $name:ident = [$($table:expr),* $(,)?]; partial $(;)?) => {
+        $crate::secrets_registry!(@tables $(#[$attr])* $vis static $name = &[$($table),*], false);
     };
-    (@tables $(#[$attr:meta])* $vis:vis static $name:ident = $tables:expr) => {
+    ($(#[$attr:meta])* $vis:vis static $name:ident = [$($table:expr),* $(,)?] $(;)?) => {
+        $crate::secrets_registry!(@tables $(#[$attr])* $vis static $name = &[$($table),*], true);
+    };
+    (@tables $(#[$attr:meta])* $vis:vis static $name:ident = $tables:expr, $complete:expr) => {
         $(#[$attr])*
         $vis static $name: $crate::Registry = {
             const TABLES: &[&[$crate::Entry]] = $tables;
-            const MERGED: [$crate::Entry; $crate::__private::merged_len(TABLES)] =
+            const SORTED: [$crate::Entry; $crate::__private::merged_len(TABLES)] =
                 $crate::__private::merge(TABLES);
+            const MERGED: [$crate::Entry; $crate::__private::unique_len(&SORTED)] =
+                $crate::__private::unique(&SORTED);
             const INDEX: $crate::__private::BuiltIndex<
                 { $crate::__private::index_len(MERGED.len()) },
                 { $crate::__private::pilots_len(MERGED.len()) },
@@ -247,30 +293,33 @@ macro_rules! secrets_registry {
                 LOOKUP.0,
                 LOOKUP.1,
                 find,
+                $complete,
             )
         };
     };
 }
 
-/// Declares the crate's complete registry: its own providers and those of every dependency
-/// that provides some, as `stagecraft_codegen::registry()` found them from `build.rs`. Invoke
+/// Declares the crate's complete registry: its own providers and those of every provider crate
+/// it depends on, directly or through other crates, as `include_providers!` finds them. Invoke
 /// it once, at the crate root, instead of `include_providers!`:
 ///
 /// ```ignore
-/// // build.rs: fn main() { stagecraft_codegen::registry(); }
+/// // build.rs: fn main() { stagecraft_codegen::generate(); }
 /// stagecraft_core::include_registry!(pub static REGISTRY);
 /// ```
 ///
-/// A provider crate is found when its build script calls `stagecraft_codegen::generate()` and
-/// its `Cargo.toml` sets `links` (any unique name, such as `links = "stagecraft-providers-acme"`),
-/// which is how cargo passes its name to the crates that depend on it.
+/// A provider crate is found when its build script calls `stagecraft_codegen::generate()`, its
+/// crate root `include_providers!()`, and its `Cargo.toml` sets `links` (any name unique in the
+/// dependency graph, such as `links = "acme-secrets-providers"`), which is how cargo passes what
+/// it is to the crates that depend on it. Each such crate carries the tables of its own provider
+/// dependencies, so crates reached through others are in the registry too; a provider compiled
+/// into the program that the chain does not reach makes the registry panic at its first use,
+/// naming the crate (see [`Registry`]).
 #[macro_export]
 macro_rules! include_registry {
     ($(#[$attr:meta])* $vis:vis static $name:ident $(;)?) => {
-        $crate::include_providers!();
-        $crate::secrets_registry!(@tables $(#[$attr])* $vis static $name = ::core::include!(
-            ::core::concat!(::core::env!("OUT_DIR"), "/secrets_registry.rs")
-        ));
+        $crate::include_providers!($name);
+        $crate::secrets_registry!(@tables $(#[$attr])* $vis static $name = __SECRETS_PROVIDER_TABLES, true);
     };
 }
 
@@ -280,7 +329,9 @@ pub mod __private {
     pub use crate::lookup::{BuiltIndex, Index, build_index, index_len, pilots_len};
     pub use crate::settings::Settings;
     pub use crate::table::{
-        Entry, Notes, StaticProvider, TableNotes, UniqueProviderId, assert_listed, merge,
-        merged_len,
+        Entry, LINKED_PROVIDERS, Notes, StaticProvider, TableNotes, UniqueProviderId,
+        assert_listed, merge, merged_len, tables, tables_len, unique, unique_len,
     };
+    pub use linkme;
+    pub use stagecraft_macros::generated_table;
 }

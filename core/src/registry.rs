@@ -9,7 +9,7 @@ use crate::table::Entry;
 use compact_str::CompactString;
 use std::fmt;
 use std::ops::Deref;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 /// The kind of provider a [`Registry`] holds, as passed to the hooks.
@@ -258,24 +258,34 @@ pub struct Registry {
     /// can hold a snapshot without holding the lock.
     dynamic: RwLock<Option<Dynamic>>,
     has_dynamic: AtomicBool,
+    /// [`CHECK_LINKED`] until the check that every provider compiled into the program is in
+    /// the table has passed, and [`LOOKUP_HOOK`] once a lookup hook is set: a `get` takes the
+    /// fast path when it is 0, so the check costs a hit nothing once it has passed.
+    slow_get: AtomicU8,
     on_registered: Hook<RegisteredHook>,
     on_lookup: Hook<LookupHook>,
 }
 
+const CHECK_LINKED: u8 = 1;
+const LOOKUP_HOOK: u8 = 2;
+
 impl Registry {
     /// An empty registry. `name` prefixes its panic messages, e.g. `my_app::REGISTRY`.
     pub const fn new(name: &'static str) -> Self {
-        Self::from_table(name, &[], Index::NONE, |_| None)
+        Self::from_table(name, &[], Index::NONE, |_| None, false)
     }
 
     /// A registry over a static table, which must be sorted by ID without duplicates, and its
     /// index, as `secrets_registry!` builds them; `find_static` must be `index.find(table, id)`.
+    /// With `check_linked`, its first use checks that the table holds every provider compiled
+    /// into the program.
     #[doc(hidden)]
     pub const fn from_table(
         name: &'static str,
         table: &'static [Entry],
         index: Index,
         find_static: FindStatic,
+        check_linked: bool,
     ) -> Self {
         Registry {
             name,
@@ -284,6 +294,7 @@ impl Registry {
             find_static,
             dynamic: RwLock::new(None),
             has_dynamic: AtomicBool::new(false),
+            slow_get: AtomicU8::new(if check_linked { CHECK_LINKED } else { 0 }),
             on_registered: Hook::new(),
             on_lookup: Hook::new(),
         }
@@ -296,7 +307,57 @@ impl Registry {
 
     /// The static table, sorted by ID.
     pub fn table(&self) -> &'static [Entry] {
+        self.check_linked();
         self.table
+    }
+
+    /// Panics unless every provider compiled into the program (each `#[secrets_provider]`
+    /// adds itself to a list the linker gathers) is in the static table; runs until it passes,
+    /// for registries declared to be complete.
+    ///
+    /// A provider crate that the registry's tables do not reach (a crate between it and the
+    /// binary generates no table, or a hand-written list leaves it out) is otherwise silently
+    /// missing. The list is only a check: the linker drops a crate nothing references, and
+    /// then its providers are not in the program at all.
+    #[inline(always)]
+    fn check_linked(&self) {
+        if self.slow_get.load(Ordering::Acquire) & CHECK_LINKED != 0 {
+            self.check_linked_now();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn check_linked_now(&self) {
+        let missing: Vec<&Entry> = crate::table::LINKED_PROVIDERS
+            .iter()
+            .filter(|linked| {
+                (self.find_static)(linked.id()).is_none_or(|entry| !entry.same_provider(linked))
+            })
+            .collect();
+        if let Some(first) = missing.first() {
+            let list: Vec<String> = missing
+                .iter()
+                .map(|e| {
+                    format!(
+                        "`{}` with id {:?} ({}, {}:{})",
+                        e.type_path(),
+                        e.id(),
+                        e.package(),
+                        e.file(),
+                        e.line()
+                    )
+                })
+                .collect();
+            panic!(
+                "{}: {} compiled into this program but missing from the registry: {}; the registry reaches a provider crate through the tables of the crates it depends on, so every crate between `{}` and this one must call `stagecraft_codegen::generate()` from build.rs, `stagecraft_core::include_providers!()` at its root and set `links` in Cargo.toml (or list its `SECRETS_PROVIDERS` in `secrets_registry!`, or end that list with `; partial` to leave it out on purpose)",
+                self.name,
+                if missing.len() == 1 { "a secrets provider is" } else { "secrets providers are" },
+                list.join(", "),
+                first.package(),
+            );
+        }
+        self.slow_get.fetch_and(!CHECK_LINKED, Ordering::AcqRel);
     }
 
     /// Whether lookups in the static table use its perfect-hash index (false only for tables
@@ -326,6 +387,7 @@ impl Registry {
     /// of `#[secrets_provider]` ([`RegistryError::InvalidProviderId`]) and be new. Hooks run
     /// as for [`Registry::register`].
     pub fn try_register<P: SecretsProvider>(&self, provider: P) -> Result<(), RegistryError> {
+        self.check_linked();
         let id = provider.id();
         check_id(id)?;
         if self.static_entry(id).is_some() {
@@ -365,7 +427,7 @@ impl Registry {
     #[inline(always)]
     pub fn get(&self, id: &str) -> Result<&'static dyn DynSecretsProvider, UnknownProvider> {
         match self.static_entry(id) {
-            Some(entry) if !self.on_lookup.is_set() => Ok(entry.provider()),
+            Some(entry) if self.slow_get.load(Ordering::Acquire) == 0 => Ok(entry.provider()),
             found => self.get_slow(id, found.map(Entry::provider)),
         }
     }
@@ -379,6 +441,7 @@ impl Registry {
         id: &str,
         found: Option<&'static dyn DynSecretsProvider>,
     ) -> Result<&'static dyn DynSecretsProvider, UnknownProvider> {
+        self.check_linked();
         let found = found.or_else(|| self.find_dynamic(id));
         if let Some(hook) = self.on_lookup.get() {
             hook(KIND, id, found.is_some());
@@ -399,11 +462,13 @@ impl Registry {
     /// Whether a provider has this ID.
     #[inline]
     pub fn has(&self, id: &str) -> bool {
+        self.check_linked();
         self.static_entry(id).is_some() || self.find_dynamic(id).is_some()
     }
 
     /// The static table's entry for this ID: where the provider is declared.
     pub fn entry(&self, id: &str) -> Option<&'static Entry> {
+        self.check_linked();
         self.static_entry(id)
     }
 
@@ -414,6 +479,7 @@ impl Registry {
 
     /// The registered providers, sorted by ID.
     pub fn list(&self) -> Providers {
+        self.check_linked();
         let dynamic = if self.has_dynamic.load(Ordering::Acquire) {
             self.dynamic
                 .read()
@@ -437,6 +503,7 @@ impl Registry {
     /// Calls `hook(kind, id, found)` on each [`Registry::get`], replacing any earlier hook.
     pub fn on_provider_lookup(&self, hook: impl Fn(&str, &str, bool) + Send + Sync + 'static) {
         self.on_lookup.replace(Arc::new(hook));
+        self.slow_get.fetch_or(LOOKUP_HOOK, Ordering::AcqRel);
     }
 
     #[inline(always)]

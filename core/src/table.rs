@@ -23,6 +23,9 @@ pub struct Entry {
     tail: u64,
     id: &'static str,
     type_path: &'static str,
+    /// The package that declares the provider and its version, `prov-a 0.2.1`: two versions of
+    /// one crate declare the same type path.
+    package: &'static str,
     file: &'static str,
     line: u32,
     description: &'static str,
@@ -35,6 +38,7 @@ impl Entry {
     pub const fn new(
         id: &'static str,
         type_path: &'static str,
+        package: &'static str,
         file: &'static str,
         line: u32,
         description: &'static str,
@@ -46,6 +50,7 @@ impl Entry {
             tail: tail_const(id.as_bytes()),
             id,
             type_path,
+            package,
             file,
             line,
             description,
@@ -82,6 +87,19 @@ impl Entry {
         self.type_path
     }
 
+    /// The package that declares the provider, with its version: `prov-a 0.2.1`.
+    pub const fn package(&self) -> &'static str {
+        self.package
+    }
+
+    /// Whether both entries are one provider: the same ID, type and package version. A table
+    /// reached through two crates (a diamond) holds the same providers twice.
+    pub const fn same_provider(&self, other: &Entry) -> bool {
+        cmp(self.id, other.id).is_eq()
+            && cmp(self.type_path, other.type_path).is_eq()
+            && cmp(self.package, other.package).is_eq()
+    }
+
     /// The source file that declares the provider.
     pub const fn file(&self) -> &'static str {
         self.file
@@ -114,10 +132,25 @@ impl fmt::Debug for Entry {
         f.debug_struct("Entry")
             .field("id", &self.id)
             .field("type_path", &self.type_path)
+            .field("package", &self.package)
             .field("file", &self.file)
             .field("line", &self.line)
             .finish_non_exhaustive()
     }
+}
+
+pub use linked::LINKED_PROVIDERS;
+
+mod linked {
+    // linkme's declaration places statics in link sections, which counts as unsafe code.
+    #![allow(unsafe_code)]
+
+    /// Every provider compiled into the program, gathered by the linker: each
+    /// `#[secrets_provider]` adds its entry. A check, not the registry: the linker drops the
+    /// code of a crate that nothing references, and this list with it. Not public API.
+    #[doc(hidden)]
+    #[linkme::distributed_slice]
+    pub static LINKED_PROVIDERS: [super::Entry];
 }
 
 /// Implemented by `#[secrets_provider]` for each provider; not public API.
@@ -146,7 +179,9 @@ pub const fn merged_len(tables: &[&[Entry]]) -> usize {
 }
 
 /// Concatenates tables, rejects empty IDs, sorts by ID (byte order, the order of `str::cmp`) and
-/// rejects duplicate IDs. `N` must be [`merged_len`] of the tables.
+/// rejects two different providers with one ID. The same provider listed more than once (a table
+/// reached through two crates) stays, once per listing, for [`unique`] to drop. `N` must be
+/// [`merged_len`] of the tables.
 ///
 /// A bottom-up merge sort: O(n log n) comparisons whatever the order of the tables, so that no
 /// table of a few thousand providers trips rustc's `long_running_const_eval` lint. It is stable,
@@ -199,12 +234,119 @@ pub const fn merge<const N: usize>(tables: &[&[Entry]]) -> [Entry; N] {
     }
     let mut i = 1;
     while i < N {
-        if cmp_entries(&out[i - 1], &out[i]).is_eq() {
+        if cmp_entries(&out[i - 1], &out[i]).is_eq() && !out[i - 1].same_provider(&out[i]) {
             duplicate(&out[i - 1], &out[i]);
         }
         i += 1;
     }
     out
+}
+
+/// The number of providers in a table sorted by [`merge`], each counted once.
+#[doc(hidden)]
+pub const fn unique_len(sorted: &[Entry]) -> usize {
+    let mut len = 0;
+    let mut i = 0;
+    while i < sorted.len() {
+        if i == 0 || !sorted[i - 1].same_provider(&sorted[i]) {
+            len += 1;
+        }
+        i += 1;
+    }
+    len
+}
+
+/// A table sorted by [`merge`] with each provider once. `N` must be [`unique_len`] of it.
+#[doc(hidden)]
+pub const fn unique<const N: usize>(sorted: &[Entry]) -> [Entry; N] {
+    assert!(unique_len(sorted) == N, "unique: N must be unique_len(sorted)");
+    let mut out = [PLACEHOLDER; N];
+    let (mut i, mut len) = (0, 0);
+    while i < sorted.len() {
+        if i == 0 || !sorted[i - 1].same_provider(&sorted[i]) {
+            out[len] = sorted[i];
+            len += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The number of tables [`tables`] returns: this crate's and those its provider dependencies
+/// carry, each non-empty table once.
+#[doc(hidden)]
+pub const fn tables_len(own: &[Entry], dependencies: &[&[&[Entry]]]) -> usize {
+    let mut seen: [&[Entry]; 0] = [];
+    count_or_fill(own, dependencies, &mut seen, false)
+}
+
+/// The tables a crate carries for the registries of the crates that depend on it: its own
+/// table and, through each provider crate it depends on, that crate's tables, each once (a
+/// crate reached along two paths is one table), without empty ones. `N` must be [`tables_len`].
+#[doc(hidden)]
+pub const fn tables<const N: usize>(
+    own: &'static [Entry],
+    dependencies: &[&'static [&'static [Entry]]],
+) -> [&'static [Entry]; N] {
+    let mut out: [&'static [Entry]; N] = [&[]; N];
+    let len = count_or_fill(own, dependencies, &mut out, true);
+    assert!(len == N, "tables: N must be tables_len(own, dependencies)");
+    out
+}
+
+/// Walks `own` and the dependencies' tables, skipping empty tables and tables already seen (a
+/// table is one crate's providers: the same first provider is the same table). With `fill`,
+/// writes them into `out`; without, only counts (then `out` is not touched and may be empty).
+const fn count_or_fill<'a>(
+    own: &'a [Entry],
+    dependencies: &[&'a [&'a [Entry]]],
+    out: &mut [&'a [Entry]],
+    fill: bool,
+) -> usize {
+    let mut len = 0;
+    let mut d = 0;
+    // `own` first, then each dependency's tables.
+    while d <= dependencies.len() {
+        let list: &[&[Entry]] = if d == 0 { &[own] } else { dependencies[d - 1] };
+        let mut t = 0;
+        while t < list.len() {
+            let table = list[t];
+            if !table.is_empty() && !listed_before(table, own, dependencies, d, t) {
+                if fill {
+                    out[len] = table;
+                }
+                len += 1;
+            }
+            t += 1;
+        }
+        d += 1;
+    }
+    len
+}
+
+/// Whether a table with the same first provider comes earlier in the walk of `count_or_fill`
+/// than position (`d`, `t`).
+const fn listed_before(
+    table: &[Entry],
+    own: &[Entry],
+    dependencies: &[&[&[Entry]]],
+    d: usize,
+    t: usize,
+) -> bool {
+    let mut e = 0;
+    while e <= d {
+        let list: &[&[Entry]] = if e == 0 { &[own] } else { dependencies[e - 1] };
+        let end = if e == d { t } else { list.len() };
+        let mut u = 0;
+        while u < end {
+            if !list[u].is_empty() && list[u][0].same_provider(&table[0]) {
+                return true;
+            }
+            u += 1;
+        }
+        e += 1;
+    }
+    false
 }
 
 /// Merges the sorted runs `from[lo..mid]` and `from[mid..hi]` into `to[lo..hi]`, stably.
@@ -244,18 +386,6 @@ const fn cmp_entries(a: &Entry, b: &Entry) -> Ordering {
 }
 
 const fn duplicate(first: &Entry, second: &Entry) -> ! {
-    if cmp(first.type_path, second.type_path).is_eq()
-        && cmp(first.file, second.file).is_eq()
-        && first.line == second.line
-    {
-        let msg = Message::new()
-            .push("secrets provider ")
-            .push_entry(first)
-            .push(" with id \"")
-            .push(first.id)
-            .push("\" is listed twice: is the same table listed twice in `secrets_registry!`, or the same provider twice in `provider_table!`?");
-        panic!("{}", msg.as_str())
-    }
     let msg = Message::new()
         .push("duplicate secrets provider id \"")
         .push(first.id)
@@ -400,11 +530,13 @@ impl Message {
         self
     }
 
-    /// `` `path::Type` (file.rs:12) ``
+    /// `` `path::Type` (package 0.1.0, file.rs:12) ``
     const fn push_entry(self, entry: &Entry) -> Self {
         self.push("`")
             .push(entry.type_path)
             .push("` (")
+            .push(entry.package)
+            .push(", ")
             .push(entry.file)
             .push(":")
             .push_u32(entry.line)
@@ -425,7 +557,7 @@ impl Message {
 }
 
 /// Fills the array that [`merge`] builds before the real entries are copied in; never observable.
-const PLACEHOLDER: Entry = Entry::new("", "", "", 0, "", Settings::NONE, &Placeholder);
+const PLACEHOLDER: Entry = Entry::new("", "", "", "", 0, "", Settings::NONE, &Placeholder);
 
 struct Placeholder;
 
@@ -449,6 +581,7 @@ pub(crate) mod tests {
         Entry::new(
             id,
             type_path,
+            "pkg 0.1.0",
             "src/lib.rs",
             7,
             "",
@@ -494,17 +627,47 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn duplicates_name_both_providers_and_a_table_listed_twice_says_so() {
+    fn duplicates_name_both_providers_with_their_packages() {
         const A: &[Entry] = &[entry("envfile", "a::EnvFile"), entry("vault", "a::Vault")];
         const B: &[Entry] = &[entry("aws", "b::Aws"), entry("envfile", "b::EnvFile")];
         assert_eq!(
             merge_panic(&[A, B]),
-            "duplicate secrets provider id \"envfile\": `a::EnvFile` (src/lib.rs:7) and `b::EnvFile` (src/lib.rs:7)"
+            "duplicate secrets provider id \"envfile\": `a::EnvFile` (pkg 0.1.0, src/lib.rs:7) and `b::EnvFile` (pkg 0.1.0, src/lib.rs:7)"
         );
+        // Two versions of one crate declare the same type path: still two providers.
+        const OLD: &[Entry] = &[Entry::new("v", "v::V", "prov-v 0.1.0", "src/lib.rs", 3, "", Settings::NONE, &Placeholder)];
+        const NEW: &[Entry] = &[Entry::new("v", "v::V", "prov-v 0.2.0", "src/lib.rs", 3, "", Settings::NONE, &Placeholder)];
+        let payload = std::panic::catch_unwind(|| merge::<2>(&[OLD, NEW])).unwrap_err();
         assert_eq!(
-            merge_panic(&[A, A]),
-            "secrets provider `a::EnvFile` (src/lib.rs:7) with id \"envfile\" is listed twice: is the same table listed twice in `secrets_registry!`, or the same provider twice in `provider_table!`?"
+            payload.downcast_ref::<String>().map(String::as_str),
+            Some("duplicate secrets provider id \"v\": `v::V` (prov-v 0.1.0, src/lib.rs:3) and `v::V` (prov-v 0.2.0, src/lib.rs:3)")
         );
+    }
+
+    #[test]
+    fn a_table_reached_twice_counts_once() {
+        const A: &[Entry] = &[entry("envfile", "a::EnvFile"), entry("vault", "a::Vault")];
+        const B: &[Entry] = &[entry("aws", "b::Aws")];
+        const SORTED: [Entry; 5] = merge(&[A, B, A]);
+        const UNIQUE: [Entry; unique_len(&SORTED)] = unique(&SORTED);
+        let ids: Vec<_> = UNIQUE.iter().map(Entry::id).collect();
+        assert_eq!(ids, ["aws", "envfile", "vault"]);
+    }
+
+    #[test]
+    fn carried_tables_are_flattened_once_each_without_empty_ones() {
+        const A: &[Entry] = &[entry("a", "a::A")];
+        const B: &[Entry] = &[entry("b", "b::B")];
+        const C: &[Entry] = &[entry("c", "c::C")];
+        // mid1 carries [B, C], mid2 carries [C]: C is reached twice.
+        const MID1: &[&[Entry]] = &[B, C];
+        const MID2: &[&[Entry]] = &[&[], C];
+        const DEPS: &[&[&[Entry]]] = &[MID1, MID2];
+        const TABLES: [&[Entry]; tables_len(A, DEPS)] = tables(A, DEPS);
+        let firsts: Vec<_> = TABLES.iter().map(|t| t[0].id()).collect();
+        assert_eq!(firsts, ["a", "b", "c"]);
+        const NONE: [&[Entry]; tables_len(&[], &[])] = tables(&[], &[]);
+        assert!(NONE.is_empty());
     }
 
     #[test]

@@ -57,7 +57,8 @@ fn with_error(item: TokenStream, error: syn::Error) -> TokenStream {
     quote!(#item #error)
 }
 
-/// The identity impls, the type-level key and the membership check for one provider.
+/// The identity impls, the linker's list, the type-level key and the membership check for one
+/// provider.
 /// Generated code reaches `stagecraft_core` by `crate = path`, else `::stagecraft_core`.
 fn expand(args: &Args, item: &ItemStruct) -> TokenStream {
     let id = &args.id;
@@ -84,6 +85,11 @@ fn expand(args: &Args, item: &ItemStruct) -> TokenStream {
                 const ENTRY: #private::Entry = #private::Entry::new(
                     #id,
                     ::core::concat!(::core::module_path!(), "::", ::core::stringify!(#ident)),
+                    ::core::concat!(
+                        ::core::env!("CARGO_PKG_NAME"),
+                        " ",
+                        ::core::env!("CARGO_PKG_VERSION"),
+                    ),
                     ::core::file!(),
                     #line,
                     #description,
@@ -105,6 +111,12 @@ fn expand(args: &Args, item: &ItemStruct) -> TokenStream {
                     <Self as #private::StaticProvider>::ENTRY.settings()
                 }
             }
+
+            // The linker's list of every provider in the program, which a registry checks
+            // itself against.
+            #[#private::linkme::distributed_slice(#private::LINKED_PROVIDERS)]
+            #[linkme(crate = #private::linkme)]
+            static LINKED: #private::Entry = <#ident as #private::StaticProvider>::ENTRY;
 
             // Two providers with the same ID in one crate are conflicting impls (E0119).
             impl #private::UniqueProviderId<#key> for crate::__ProviderIdKeys {
