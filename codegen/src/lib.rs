@@ -77,7 +77,8 @@ pub fn generate() {
         env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set by cargo"),
     );
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"));
-    let manifest = Manifest::read(&manifest_dir).unwrap_or_else(|e| panic!("stagecraft-codegen: {e}"));
+    let manifest =
+        Manifest::read(&manifest_dir).unwrap_or_else(|e| panic!("stagecraft-codegen: {e}"));
     let dependencies = provider_dependencies(env::vars());
     let names = dependencies
         .iter()
@@ -135,7 +136,10 @@ pub fn provider_dependencies(vars: impl Iterator<Item = (String, String)>) -> Ve
                 .strip_prefix("DEP_")
                 .and_then(|rest| rest.strip_suffix(&suffix(key)))
             {
-                by_links.entry(links.to_owned()).or_default().insert(key, value.clone());
+                by_links
+                    .entry(links.to_owned())
+                    .or_default()
+                    .insert(key, value.clone());
             }
         }
     }
@@ -171,7 +175,8 @@ impl PackageFile {
     pub fn render(&self) -> String {
         let mut out = format!("links {}\n", if self.links { "yes" } else { "no" });
         if let Some((name, root)) = &self.lib {
-            writeln!(out, "lib {name} {}", root.display()).expect("writing to a String cannot fail");
+            writeln!(out, "lib {name} {}", root.display())
+                .expect("writing to a String cannot fail");
         }
         for dependency in &self.dependencies {
             writeln!(out, "dependency {dependency}").expect("writing to a String cannot fail");
@@ -314,7 +319,10 @@ impl Manifest {
             .collect();
         let chosen = match candidates.as_slice() {
             [one] => Some(*one),
-            _ => candidates.iter().copied().find(|(_, spec)| fits(spec, dependency)),
+            _ => candidates
+                .iter()
+                .copied()
+                .find(|(_, spec)| fits(spec, dependency)),
         };
         let Some((key, spec)) = chosen else {
             return Err(format!(
@@ -322,7 +330,11 @@ impl Manifest {
                 dependency.package,
                 dependency.version,
                 self.files[0].display(),
-                if candidates.is_empty() { "" } else { " with a version or path that fits" },
+                if candidates.is_empty() {
+                    ""
+                } else {
+                    " with a version or path that fits"
+                },
             ));
         };
         Ok(match spec.package {
@@ -338,7 +350,12 @@ impl Manifest {
 fn binaries(dir: &Path, toml: &toml::Table, package: &str) -> Vec<(String, PathBuf)> {
     let mut found: Vec<(String, PathBuf)> = Vec::new();
     for (section, folder) in [("bin", "src/bin"), ("example", "examples")] {
-        for target in toml.get(section).and_then(|t| t.as_array()).into_iter().flatten() {
+        for target in toml
+            .get(section)
+            .and_then(|t| t.as_array())
+            .into_iter()
+            .flatten()
+        {
             let Some(name) = target.get("name").and_then(|n| n.as_str()) else {
                 continue;
             };
@@ -347,7 +364,11 @@ fn binaries(dir: &Path, toml: &toml::Table, package: &str) -> Vec<(String, PathB
                 None if section == "bin" && name == package => dir.join("src/main.rs"),
                 None => {
                     let flat = dir.join(folder).join(format!("{name}.rs"));
-                    if flat.is_file() { flat } else { dir.join(folder).join(name).join("main.rs") }
+                    if flat.is_file() {
+                        flat
+                    } else {
+                        dir.join(folder).join(name).join("main.rs")
+                    }
                 }
             };
             found.push((name.to_owned(), path));
@@ -360,7 +381,11 @@ fn binaries(dir: &Path, toml: &toml::Table, package: &str) -> Vec<(String, PathB
         };
         for entry in entries.flatten() {
             let path = entry.path();
-            let name = path.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+            let name = path
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
             if path.extension().is_some_and(|e| e == "rs") {
                 discovered.push((name, path));
             } else if path.join("main.rs").is_file() {
@@ -384,7 +409,8 @@ fn spec(
     value: &toml::Value,
     workspace: Option<&(PathBuf, toml::Table)>,
 ) -> DependencySpec {
-    let field = |v: &toml::Value, name: &str| v.get(name).and_then(|f| f.as_str()).map(str::to_owned);
+    let field =
+        |v: &toml::Value, name: &str| v.get(name).and_then(|f| f.as_str()).map(str::to_owned);
     let mut spec = match value {
         toml::Value::String(version) => DependencySpec {
             version: Some(version.clone()),
@@ -477,8 +503,26 @@ pub fn scan(manifest_dir: &Path, root: &Path) -> Scan {
         manifest_dir,
         scan: &mut scan,
         open: Vec::new(),
+        candidates: Vec::new(),
+        aliases: vec!["secrets_provider".to_owned()],
     };
     walker.file(root, true, &Module::default());
+    // An alias of the attribute (`use stagecraft_core::secrets_provider as provider;`) may be
+    // declared anywhere in the crate and reach a module through a glob import, such as a
+    // prelude's: a struct is a provider when one of its attributes goes by any such name.
+    let Walker {
+        candidates,
+        aliases,
+        ..
+    } = walker;
+    for (attributes, provider) in candidates {
+        if let Some((_, id)) = attributes.iter().find(|(name, _)| aliases.contains(name)) {
+            scan.providers.push(Provider {
+                id: id.clone(),
+                ..provider
+            });
+        }
+    }
     scan.providers
         .sort_by(|a, b| a.id.cmp(&b.id).then_with(|| a.path.cmp(&b.path)));
     scan
@@ -490,7 +534,6 @@ pub fn scan(manifest_dir: &Path, root: &Path) -> Scan {
 struct Module {
     path: Vec<String>,
     cfgs: Vec<String>,
-    attribute_names: Vec<String>,
     private: Option<String>,
 }
 
@@ -499,7 +542,6 @@ impl Default for Module {
         Module {
             path: Vec::new(),
             cfgs: Vec::new(),
-            attribute_names: vec!["secrets_provider".to_owned()],
             private: None,
         }
     }
@@ -547,14 +589,25 @@ struct Walker<'a> {
     scan: &'a mut Scan,
     /// The files being walked, outermost first: a `#[path]` back to one of them is a cycle.
     open: Vec<PathBuf>,
+    /// Each struct with an attribute whose first argument is a string literal: the attributes'
+    /// names with that literal, and the provider it is if one of them is `secrets_provider`.
+    candidates: Vec<(Vec<(String, String)>, Provider)>,
+    /// The names the attribute goes by in the crate.
+    aliases: Vec<String>,
 }
+
+/// The largest module file the scan reads; rustc reports what a larger one holds.
+const MAX_FILE_LEN: u64 = 64 << 20;
 
 impl Walker<'_> {
     /// Walks a module file. Its child modules live in its own directory when it is a "mod-rs"
     /// file (`lib.rs`, `mod.rs`, a `#[path]` file), else in a directory named after it.
     fn file(&mut self, file: &Path, mod_rs: bool, module: &Module) {
         let full = self.manifest_dir.join(file);
-        let Ok(text) = fs::read_to_string(&full) else {
+        // Only regular files: a `#[path]` to a device (`/dev/zero`) under a `cfg` rustc never
+        // reads would otherwise be read until memory runs out.
+        let regular = fs::metadata(&full).is_ok_and(|m| m.is_file() && m.len() <= MAX_FILE_LEN);
+        let Some(text) = regular.then(|| fs::read_to_string(&full).ok()).flatten() else {
             return;
         };
         let canonical = full.canonicalize().unwrap_or(full);
@@ -581,29 +634,31 @@ impl Walker<'_> {
 
     /// `dir` is the directory of `file` (for `#[path]`); `children` is where `mod x;` looks.
     fn items(&mut self, items: &[Item], file: &Path, dir: &Path, children: &Path, module: &Module) {
-        let mut module = module.clone();
-        module.attribute_names.extend(attribute_aliases(items));
+        self.aliases.extend(attribute_aliases(items));
         for item in items {
             match item {
                 Item::Struct(s) => {
-                    if let Some(id) = provider_id(&s.attrs, &module.attribute_names) {
-                        let mut cfgs = module.cfgs.clone();
-                        cfgs.extend(cfgs_of(&s.attrs));
-                        let unreachable = module.private.clone().or_else(|| {
-                            (!visible_from_root(&s.vis, module.path.len()))
-                                .then(|| module.item_path(&s.ident))
-                        });
-                        self.scan.providers.push(Provider {
-                            id: id.value(),
-                            path: module.item_path(&s.ident),
-                            file: file.to_owned(),
-                            line: s.ident.span().start().line,
-                            cfgs,
-                            unreachable,
-                        });
+                    let attributes = string_attributes(&s.attrs);
+                    if attributes.is_empty() {
+                        continue;
                     }
+                    let mut cfgs = module.cfgs.clone();
+                    cfgs.extend(cfgs_of(&s.attrs));
+                    let unreachable = module.private.clone().or_else(|| {
+                        (!visible_from_root(&s.vis, module.path.len()))
+                            .then(|| module.item_path(&s.ident))
+                    });
+                    let provider = Provider {
+                        id: String::new(),
+                        path: module.item_path(&s.ident),
+                        file: file.to_owned(),
+                        line: s.ident.span().start().line,
+                        cfgs,
+                        unreachable,
+                    };
+                    self.candidates.push((attributes, provider));
                 }
-                Item::Mod(m) => self.module(m, file, dir, children, &module),
+                Item::Mod(m) => self.module(m, file, dir, children, module),
                 _ => {}
             }
         }
@@ -614,10 +669,10 @@ impl Walker<'_> {
         // rustc looks `r#type` up as `type.rs`.
         let name = m.ident.unraw().to_string();
         if let Some((_, items)) = &m.content {
-            // An inline module's `#[path]` and child files are relative to a directory named
-            // after it.
+            // An inline module's child files are in a directory named after it, or the one its
+            // `#[path]` names, relative to the file's own directory (also in a non-mod-rs file).
             let nested = match path_attr(&m.attrs) {
-                Some(p) => children.join(p),
+                Some(p) => dir.join(p),
                 None => children.join(&name),
             };
             self.items(items, file, &nested, &nested, &inner);
@@ -679,26 +734,26 @@ fn attribute_aliases(items: &[Item]) -> Vec<String> {
     out
 }
 
-/// The ID of a `#[secrets_provider("id", …)]` attribute (any path ending in one of `names`).
-/// An argument that is not a string literal is left to the attribute to report.
-fn provider_id(attrs: &[Attribute], names: &[String]) -> Option<LitStr> {
+/// The attributes whose first argument is a string literal, by the last segment of their path,
+/// with that literal: `#[stagecraft_core::secrets_provider("id", …)]` gives
+/// `("secrets_provider", "id")`. An argument that is not a string literal is left to the
+/// attribute to report.
+fn string_attributes(attrs: &[Attribute]) -> Vec<(String, String)> {
     attrs
         .iter()
-        .find(|a| {
-            a.path()
-                .segments
-                .last()
-                .is_some_and(|s| names.iter().any(|n| s.ident == n))
+        .filter_map(|a| {
+            let name = a.path().segments.last()?.ident.to_string();
+            let id = a
+                .parse_args_with(|input: ParseStream<'_>| {
+                    let id: LitStr = input.parse()?;
+                    // A trailing comma, or arguments the attribute reads and the scan does not need.
+                    input.parse::<TokenStream>()?;
+                    Ok(id)
+                })
+                .ok()?;
+            Some((name, id.value()))
         })
-        .and_then(|a| {
-            a.parse_args_with(|input: ParseStream<'_>| {
-                let id: LitStr = input.parse()?;
-                // A trailing comma, or arguments the attribute reads and the scan does not need.
-                input.parse::<TokenStream>()?;
-                Ok(id)
-            })
-            .ok()
-        })
+        .collect()
 }
 
 /// The `cfg`s among the attributes, written as outer attributes (an inner `#![cfg]` of a module
@@ -733,8 +788,9 @@ fn string_literal(expr: &Expr) -> Option<String> {
     }
 }
 
-/// The predicate and path of `#[cfg_attr(predicate, path = "x.rs")]`.
-fn cfg_attr_path(attrs: &[Attribute]) -> Option<(Meta, String)> {
+/// The predicate and path of `#[cfg_attr(predicate, path = "x.rs")]`, also nested
+/// (`cfg_attr(a, cfg_attr(b, path = "x.rs"))` is `all(a, b)`).
+fn cfg_attr_path(attrs: &[Attribute]) -> Option<(TokenStream, String)> {
     attrs
         .iter()
         .filter(|a| a.path().is_ident("cfg_attr"))
@@ -742,14 +798,26 @@ fn cfg_attr_path(attrs: &[Attribute]) -> Option<(Meta, String)> {
             let metas = a
                 .parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)
                 .ok()?;
-            let mut metas = metas.into_iter();
-            let predicate = metas.next()?;
-            let path = metas.find_map(|m| match m {
-                Meta::NameValue(nv) if nv.path.is_ident("path") => string_literal(&nv.value),
-                _ => None,
-            })?;
-            Some((predicate, path))
+            cfg_attr_metas_path(metas)
         })
+}
+
+fn cfg_attr_metas_path(metas: Punctuated<Meta, Token![,]>) -> Option<(TokenStream, String)> {
+    let mut metas = metas.into_iter();
+    let predicate = metas.next()?;
+    metas.find_map(|m| match m {
+        Meta::NameValue(nv) if nv.path.is_ident("path") => {
+            string_literal(&nv.value).map(|path| (quote!(#predicate), path))
+        }
+        Meta::List(list) if list.path.is_ident("cfg_attr") => {
+            let inner = list
+                .parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)
+                .ok()?;
+            let (nested, path) = cfg_attr_metas_path(inner)?;
+            Some((quote!(all(#predicate, #nested)), path))
+        }
+        _ => None,
+    })
 }
 
 /// The generated table: a `provider_table!` call listing the providers in ID order, then those it
@@ -1186,9 +1254,15 @@ fn main() {}
     fn the_package_file_reads_back() {
         let file = PackageFile {
             links: true,
-            lib: Some(("acme".into(), PathBuf::from("/w/acme providers/rust/lib.rs"))),
+            lib: Some((
+                "acme".into(),
+                PathBuf::from("/w/acme providers/rust/lib.rs"),
+            )),
             dependencies: vec!["prov_a".into(), "my_b".into()],
-            binaries: vec![("acme".into(), PathBuf::from("/w/acme providers/src/main.rs"))],
+            binaries: vec![(
+                "acme".into(),
+                PathBuf::from("/w/acme providers/src/main.rs"),
+            )],
         };
         assert_eq!(PackageFile::parse(&file.render()), file);
     }
@@ -1235,15 +1309,39 @@ fn main() {}
         assert!(manifest.binaries.is_empty());
         let name = |d: Dependency| manifest.extern_name(&d);
         // `[lib] name = "acme"`: the library's name, not the package's.
-        assert_eq!(name(dependency("acme-providers", "1.0.0", "acme", "/r/acme")).unwrap(), "acme");
+        assert_eq!(
+            name(dependency("acme-providers", "1.0.0", "acme", "/r/acme")).unwrap(),
+            "acme"
+        );
         // Renamed: the key.
-        assert_eq!(name(dependency("prov-a", "0.1.0", "prov_a", "/w/prov-a")).unwrap(), "my_a");
+        assert_eq!(
+            name(dependency("prov-a", "0.1.0", "prov_a", "/w/prov-a")).unwrap(),
+            "my_a"
+        );
         // Two versions of one package: the entry whose requirement fits.
-        assert_eq!(name(dependency("prov-v", "0.2.3", "prov_v", "/r/v2")).unwrap(), "prov_v");
-        assert_eq!(name(dependency("prov-v", "0.1.9", "prov_v", "/r/v1")).unwrap(), "prov_v_old");
+        assert_eq!(
+            name(dependency("prov-v", "0.2.3", "prov_v", "/r/v2")).unwrap(),
+            "prov_v"
+        );
+        assert_eq!(
+            name(dependency("prov-v", "0.1.9", "prov_v", "/r/v1")).unwrap(),
+            "prov_v_old"
+        );
         // Inherited from the workspace, renamed there.
-        assert_eq!(name(dependency("shared-providers", "0.1.0", "shared_providers", "/w/shared")).unwrap(), "shared");
-        assert_eq!(name(dependency("unix-only", "1.2.0", "unix_only", "/r/u")).unwrap(), "unix_only");
+        assert_eq!(
+            name(dependency(
+                "shared-providers",
+                "0.1.0",
+                "shared_providers",
+                "/w/shared"
+            ))
+            .unwrap(),
+            "shared"
+        );
+        assert_eq!(
+            name(dependency("unix-only", "1.2.0", "unix_only", "/r/u")).unwrap(),
+            "unix_only"
+        );
         let error = name(dependency("elsewhere", "1.0.0", "elsewhere", "/r/e")).unwrap_err();
         assert!(error.contains("`elsewhere` 1.0.0 is a dependency, but no entry of [dependencies] in /w/app/Cargo.toml names it"), "{error}");
     }
@@ -1253,10 +1351,16 @@ fn main() {}
         let dir = crate_with(&[("src/lib.rs", "")]);
         let plain: toml::Table = "[package]\nname = \"acme-providers\"\n".parse().unwrap();
         let manifest = Manifest::from_toml(dir.path(), &plain, None, vec![]);
-        assert_eq!(manifest.lib, Some(("acme_providers".into(), dir.path().join("src/lib.rs"))));
+        assert_eq!(
+            manifest.lib,
+            Some(("acme_providers".into(), dir.path().join("src/lib.rs")))
+        );
         let renamed: toml::Table = "[package]\nname = \"acme-providers\"\n[lib]\nname = \"acme\"\npath = \"rust/lib.rs\"\n".parse().unwrap();
         let manifest = Manifest::from_toml(dir.path(), &renamed, None, vec![]);
-        assert_eq!(manifest.lib, Some(("acme".into(), dir.path().join("rust/lib.rs"))));
+        assert_eq!(
+            manifest.lib,
+            Some(("acme".into(), dir.path().join("rust/lib.rs")))
+        );
         let bin_only = crate_with(&[
             ("src/main.rs", ""),
             ("src/bin/tool.rs", ""),
@@ -1268,7 +1372,12 @@ fn main() {}
         let mut binaries: Vec<_> = manifest
             .binaries
             .iter()
-            .map(|(name, path)| (name.as_str(), path.strip_prefix(bin_only.path()).unwrap().to_owned()))
+            .map(|(name, path)| {
+                (
+                    name.as_str(),
+                    path.strip_prefix(bin_only.path()).unwrap().to_owned(),
+                )
+            })
             .collect();
         binaries.sort();
         assert_eq!(
@@ -1280,8 +1389,14 @@ fn main() {}
                 ("tool", PathBuf::from("src/bin/tool.rs")),
             ]
         );
-        let declared: toml::Table = "[package]\nname = \"p\"\n[[bin]]\nname = \"cli\"\npath = \"tools/cli.rs\"\n".parse().unwrap();
+        let declared: toml::Table =
+            "[package]\nname = \"p\"\n[[bin]]\nname = \"cli\"\npath = \"tools/cli.rs\"\n"
+                .parse()
+                .unwrap();
         let manifest = Manifest::from_toml(bin_only.path(), &declared, None, vec![]);
-        assert_eq!(manifest.binaries[0], ("cli".to_owned(), bin_only.path().join("tools/cli.rs")));
+        assert_eq!(
+            manifest.binaries[0],
+            ("cli".to_owned(), bin_only.path().join("tools/cli.rs"))
+        );
     }
 }

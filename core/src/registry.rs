@@ -307,7 +307,7 @@ impl Registry {
 
     /// The static table, sorted by ID.
     pub fn table(&self) -> &'static [Entry] {
-        self.check_linked();
+        self.check_linked("table");
         self.table
     }
 
@@ -320,15 +320,15 @@ impl Registry {
     /// missing. The list is only a check: the linker drops a crate nothing references, and
     /// then its providers are not in the program at all.
     #[inline(always)]
-    fn check_linked(&self) {
+    fn check_linked(&self, method: &str) {
         if self.slow_get.load(Ordering::Acquire) & CHECK_LINKED != 0 {
-            self.check_linked_now();
+            self.check_linked_now(method);
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn check_linked_now(&self) {
+    fn check_linked_now(&self, method: &str) {
         let missing: Vec<&Entry> = crate::table::LINKED_PROVIDERS
             .iter()
             .filter(|linked| {
@@ -350,9 +350,13 @@ impl Registry {
                 })
                 .collect();
             panic!(
-                "{}: {} compiled into this program but missing from the registry: {}; the registry reaches a provider crate through the tables of the crates it depends on, so every crate between `{}` and this one must call `stagecraft_codegen::generate()` from build.rs, `stagecraft_core::include_providers!()` at its root and set `links` in Cargo.toml (or list its `SECRETS_PROVIDERS` in `secrets_registry!`, or end that list with `; partial` to leave it out on purpose)",
+                "{}::{method}: {} compiled into this program but missing from the registry: {}; the registry reaches a provider crate through the tables of the crates it depends on, so every crate between `{}` and this one must call `stagecraft_codegen::generate()` from build.rs, `stagecraft_core::include_providers!()` at its root and set `links` in Cargo.toml (or list its `SECRETS_PROVIDERS` in `secrets_registry!`, or end that list with `; partial` to leave it out on purpose)",
                 self.name,
-                if missing.len() == 1 { "a secrets provider is" } else { "secrets providers are" },
+                if missing.len() == 1 {
+                    "a secrets provider is"
+                } else {
+                    "secrets providers are"
+                },
                 list.join(", "),
                 first.package(),
             );
@@ -387,7 +391,7 @@ impl Registry {
     /// of `#[secrets_provider]` ([`RegistryError::InvalidProviderId`]) and be new. Hooks run
     /// as for [`Registry::register`].
     pub fn try_register<P: SecretsProvider>(&self, provider: P) -> Result<(), RegistryError> {
-        self.check_linked();
+        self.check_linked("register");
         let id = provider.id();
         check_id(id)?;
         if self.static_entry(id).is_some() {
@@ -441,7 +445,7 @@ impl Registry {
         id: &str,
         found: Option<&'static dyn DynSecretsProvider>,
     ) -> Result<&'static dyn DynSecretsProvider, UnknownProvider> {
-        self.check_linked();
+        self.check_linked("get");
         let found = found.or_else(|| self.find_dynamic(id));
         if let Some(hook) = self.on_lookup.get() {
             hook(KIND, id, found.is_some());
@@ -462,24 +466,25 @@ impl Registry {
     /// Whether a provider has this ID.
     #[inline]
     pub fn has(&self, id: &str) -> bool {
-        self.check_linked();
+        self.check_linked("has");
         self.static_entry(id).is_some() || self.find_dynamic(id).is_some()
     }
 
     /// The static table's entry for this ID: where the provider is declared.
     pub fn entry(&self, id: &str) -> Option<&'static Entry> {
-        self.check_linked();
+        self.check_linked("entry");
         self.static_entry(id)
     }
 
     /// The registered IDs in lexicographic order.
     pub fn ids(&self) -> impl ExactSizeIterator<Item = &'static str> + 'static {
+        self.check_linked("ids");
         self.list().map(|p| p.id())
     }
 
     /// The registered providers, sorted by ID.
     pub fn list(&self) -> Providers {
-        self.check_linked();
+        self.check_linked("list");
         let dynamic = if self.has_dynamic.load(Ordering::Acquire) {
             self.dynamic
                 .read()

@@ -259,7 +259,10 @@ pub const fn unique_len(sorted: &[Entry]) -> usize {
 /// A table sorted by [`merge`] with each provider once. `N` must be [`unique_len`] of it.
 #[doc(hidden)]
 pub const fn unique<const N: usize>(sorted: &[Entry]) -> [Entry; N] {
-    assert!(unique_len(sorted) == N, "unique: N must be unique_len(sorted)");
+    assert!(
+        unique_len(sorted) == N,
+        "unique: N must be unique_len(sorted)"
+    );
     let mut out = [PLACEHOLDER; N];
     let (mut i, mut len) = (0, 0);
     while i < sorted.len() {
@@ -635,12 +638,32 @@ pub(crate) mod tests {
             "duplicate secrets provider id \"envfile\": `a::EnvFile` (pkg 0.1.0, src/lib.rs:7) and `b::EnvFile` (pkg 0.1.0, src/lib.rs:7)"
         );
         // Two versions of one crate declare the same type path: still two providers.
-        const OLD: &[Entry] = &[Entry::new("v", "v::V", "prov-v 0.1.0", "src/lib.rs", 3, "", Settings::NONE, &Placeholder)];
-        const NEW: &[Entry] = &[Entry::new("v", "v::V", "prov-v 0.2.0", "src/lib.rs", 3, "", Settings::NONE, &Placeholder)];
+        const OLD: &[Entry] = &[Entry::new(
+            "v",
+            "v::V",
+            "prov-v 0.1.0",
+            "src/lib.rs",
+            3,
+            "",
+            Settings::NONE,
+            &Placeholder,
+        )];
+        const NEW: &[Entry] = &[Entry::new(
+            "v",
+            "v::V",
+            "prov-v 0.2.0",
+            "src/lib.rs",
+            3,
+            "",
+            Settings::NONE,
+            &Placeholder,
+        )];
         let payload = std::panic::catch_unwind(|| merge::<2>(&[OLD, NEW])).unwrap_err();
         assert_eq!(
             payload.downcast_ref::<String>().map(String::as_str),
-            Some("duplicate secrets provider id \"v\": `v::V` (prov-v 0.1.0, src/lib.rs:3) and `v::V` (prov-v 0.2.0, src/lib.rs:3)")
+            Some(
+                "duplicate secrets provider id \"v\": `v::V` (prov-v 0.1.0, src/lib.rs:3) and `v::V` (prov-v 0.2.0, src/lib.rs:3)"
+            )
         );
     }
 

@@ -25,6 +25,9 @@ pub fn secrets_provider(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn generated_table(input: TokenStream) -> TokenStream {
     // `include_registry!` passes the name of the registry, written in the crate root.
-    let root = input.into_iter().next().and_then(|name| name.span().local_file());
+    let root = input
+        .into_iter()
+        .next()
+        .and_then(|name| name.span().local_file());
     table::generated_table(root).into()
 }

@@ -21,10 +21,9 @@ pub(crate) fn generated_table(root: Option<PathBuf>) -> TokenStream {
 }
 
 fn table_text(root: Option<PathBuf>) -> Result<String, String> {
-    let manifest_dir = PathBuf::from(
-        env::var_os("CARGO_MANIFEST_DIR")
-            .ok_or("`include_providers!` is for crates that cargo builds (CARGO_MANIFEST_DIR is not set)")?,
-    );
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").ok_or(
+        "`include_providers!` is for crates that cargo builds (CARGO_MANIFEST_DIR is not set)",
+    )?);
     let out_dir = env::var_os("OUT_DIR").map(PathBuf::from);
     let package = out_dir
         .map(|dir| dir.join(stagecraft_codegen::PACKAGE_FILE))
@@ -34,7 +33,9 @@ fn table_text(root: Option<PathBuf>) -> Result<String, String> {
             "`include_providers!` and `include_registry!` need the provider crates that `stagecraft_codegen::generate()` finds from build.rs: add `fn main() { stagecraft_codegen::generate(); }` to build.rs and `stagecraft-codegen` to [build-dependencies]",
         )?;
     let root = match root {
-        Some(root) => env::current_dir().map(|dir| dir.join(&root)).unwrap_or(root),
+        Some(root) => env::current_dir()
+            .map(|dir| dir.join(&root))
+            .unwrap_or(root),
         None => crate_root(&package)?,
     };
     let mut dependencies = package.dependencies.clone();
@@ -71,7 +72,10 @@ fn crate_root(package: &PackageFile) -> Result<PathBuf, String> {
         "`include_providers!` cannot tell which file is the crate root here (a test, or a target cargo did not name): declare the registry with `include_registry!(static NAME)`, which can, or list the providers with `provider_table!`".to_owned()
     };
     match env::var("CARGO_BIN_NAME") {
-        Ok(name) => package.binary(&name).map(Path::to_owned).ok_or_else(not_found),
+        Ok(name) => package
+            .binary(&name)
+            .map(Path::to_owned)
+            .ok_or_else(not_found),
         Err(_) if env::var_os("CARGO_TARGET_TMPDIR").is_some() => Err(not_found()),
         Err(_) => package
             .lib
@@ -111,7 +115,9 @@ fn declares_table(path: &Path) -> bool {
     };
     file.items.iter().any(|item| match item {
         syn::Item::Macro(m) => m.mac.path.segments.last().is_some_and(|s| {
-            s.ident == "include_providers" || s.ident == "include_registry" || s.ident == "provider_table"
+            s.ident == "include_providers"
+                || s.ident == "include_registry"
+                || s.ident == "provider_table"
         }),
         _ => false,
     })

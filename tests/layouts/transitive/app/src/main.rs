@@ -1,0 +1,10 @@
+//! Prints the IDs of its registry, one a line.
+stagecraft_core::include_registry!(static REGISTRY);
+
+fn main() {
+    #[cfg(feature = "hidden")]
+    let _ = glue::hidden_id();
+    for id in REGISTRY.ids() {
+        println!("{id}");
+    }
+}

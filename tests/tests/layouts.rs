@@ -1,0 +1,167 @@
+//! Crate layouts outside this workspace, built with cargo as a user builds them
+//! (`tests/layouts/*`, each a workspace of its own): every provider crate linked into a binary is
+//! in its registry, at any depth and in any version, or the build or the registry's first use
+//! says which is not; and the ordinary layouts build.
+//!
+//! They share one target directory (`target/layouts`), so the crates they have in common are
+//! built once; the builds run one at a time.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+static ONE_BUILD_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn layout(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("layouts")
+        .join(name)
+}
+
+/// `cargo ARGS` in the layout's workspace, offline (its dependencies are this workspace's).
+fn cargo(name: &str, args: &[&str]) -> Output {
+    let _guard = ONE_BUILD_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("the target directory")
+        .join("layouts");
+    Command::new(env!("CARGO"))
+        .args(args)
+        .arg("--offline")
+        .current_dir(layout(name))
+        .env("CARGO_TARGET_DIR", target)
+        .env("RUST_BACKTRACE", "0")
+        .env_remove("RUSTC_WRAPPER")
+        .output()
+        .expect("cargo runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Runs `cargo run ARGS` and returns stdout's lines, failing with stderr when cargo fails.
+fn run_lines(name: &str, args: &[&str]) -> Vec<String> {
+    let out = cargo(name, &[&["run", "-q"], args].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout).lines().map(str::to_owned).collect()
+}
+
+/// Runs `cargo ARGS`, which must fail, and returns stderr.
+fn failure(name: &str, args: &[&str]) -> String {
+    let out = cargo(name, args);
+    assert!(!out.status.success(), "cargo {args:?} succeeded in {name}");
+    text(&out.stderr)
+}
+
+#[test]
+fn crates_reached_through_others_are_in_the_registry_once() {
+    // app → prov-mid → prov-deep, app → prov-deep (a diamond), app → prov-a.
+    assert_eq!(
+        run_lines("transitive", &["-p", "app"]),
+        ["alpha", "deep", "mid"]
+    );
+}
+
+#[test]
+fn a_duplicate_id_in_a_crate_reached_through_another_is_a_compile_error_naming_both() {
+    let stderr = failure(
+        "transitive",
+        &["build", "-q", "-p", "app", "--features", "clash"],
+    );
+    assert!(
+        stderr.contains("duplicate secrets provider id \"alpha\": `prov_a::Alpha` (prov-a 0.1.0, prov-a/src/lib.rs:4) and `prov_deep::DeepAlpha` (prov-deep 0.1.0, prov-deep/src/lib.rs:17)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_provider_the_tables_do_not_reach_makes_the_registry_panic_at_first_use() {
+    // glue uses prov-hidden but generates no table, so nothing carries prov-hidden's.
+    let out = cargo(
+        "transitive",
+        &["run", "-q", "-p", "app", "--features", "hidden"],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(101), "{stderr}");
+    assert!(
+        stderr.contains("app::REGISTRY::ids: a secrets provider is compiled into this program but missing from the registry: `prov_hidden::Hidden` with id \"hidden\" (prov-hidden 0.1.0, prov-hidden/src/lib.rs:4)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("must call `stagecraft_codegen::generate()` from build.rs"),
+        "{stderr}"
+    );
+    assert!(text(&out.stdout).is_empty());
+}
+
+#[test]
+fn two_versions_of_one_provider_crate_are_both_in_the_registry() {
+    assert_eq!(
+        run_lines("two-versions", &["-p", "app"]),
+        ["v-one", "v-two"]
+    );
+    let stderr = failure(
+        "two-versions",
+        &["build", "-q", "-p", "app", "--features", "clash"],
+    );
+    assert!(
+        stderr.contains("duplicate secrets provider id \"v-two\": `prov_v::Clash` (prov-v 0.1.0, prov-v-1/src/lib.rs:17) and `prov_v::Two` (prov-v 0.2.0, prov-v-2/src/lib.rs:4)"),
+        "{stderr}"
+    );
+}
+
+const SHAPES: [&str; 5] = [
+    "acme-deep",
+    "acme-nested",
+    "acme-prelude",
+    "alpha",
+    "app-lib",
+];
+
+#[test]
+fn a_lib_and_bin_package_its_tests_and_examples_build_with_every_provider() {
+    // app: src/lib.rs declares a provider, src/main.rs, tests/registry.rs and examples/list.rs
+    // declare registries; it depends on `acme-providers` (`[lib] name = "acme"`,
+    // `path = "rust/lib.rs"`) and on `prov-a` renamed `my-a`. acme's modules take the shapes
+    // rustc reads: a prelude's alias of the attribute, an inline `#[path]` in a non-mod-rs file,
+    // nested `cfg_attr(…, path)`, an expression nested 800 deep, a cfg'd-out `/dev/zero` module
+    // and a cfg'd-out module whose directory does not exist.
+    assert_eq!(run_lines("shapes", &["-p", "app"]), SHAPES);
+    assert_eq!(
+        run_lines("shapes", &["-p", "app", "--example", "list"]),
+        SHAPES
+    );
+    let out = cargo("shapes", &["test", "-q", "-p", "app", "--test", "registry"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // Nothing is rebuilt by a second build: no watch on a directory that holds `target/`.
+    let out = cargo("shapes", &["build", "-v", "-p", "app"]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Fresh acme-providers") && stderr.contains("Fresh app"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("Dirty") && !stderr.contains("Compiling"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_provider_library_without_links_or_build_script_is_told_what_to_add() {
+    let stderr = failure("mistakes", &["build", "-q", "-p", "no-links"]);
+    assert!(
+        stderr.contains(
+            "its Cargo.toml sets no `links`, so the crates that depend on it cannot find them"
+        ),
+        "{stderr}"
+    );
+    let stderr = failure("mistakes", &["build", "-q", "-p", "no-build-script"]);
+    assert!(
+        stderr.contains("add `fn main() { stagecraft_codegen::generate(); }` to build.rs"),
+        "{stderr}"
+    );
+}
