@@ -9,6 +9,9 @@
 //!       source_file: .env.local # relative to stagecraft.yml; --from overrides it
 //!       target_dir: secrets     # the directory must exist; --to overrides it
 //! ```
+//!
+//! Each file is replaced atomically, the directory as a whole is not: a sync stopped part-way
+//! (a failed write, Ctrl-C) leaves the files written so far, and the next sync completes it.
 
 use serde::Deserialize;
 use stagecraft_core::{Action, SecretsProvider, SyncError, SyncOptions, SyncReport};

@@ -240,6 +240,28 @@ fn a_missing_key_or_a_key_that_is_no_file_name_fails_and_writes_nothing() {
 }
 
 #[test]
+fn a_broken_source_line_or_a_missing_directory_is_named_without_its_text() {
+    let project = Project::new();
+    project.write(".env.local", &format!("API_KEY=1\nTOKEN=\"{CANARY}\n"));
+    let run = project.run(&["secrets", "sync"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "error: .env.local:2: unterminated double quote\n"
+    );
+    assert!(project.secrets().is_empty());
+
+    project.write(".env.local", "API_KEY=1\n");
+    fs::remove_dir(project.path("secrets")).unwrap();
+    let run = project.run(&["secrets", "sync"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(
+        run.stderr,
+        "error: cannot create secrets/API_KEY: directory secrets does not exist\n"
+    );
+}
+
+#[test]
 fn a_fifo_where_a_secret_goes_is_refused_without_waiting() {
     #[cfg(unix)]
     {
