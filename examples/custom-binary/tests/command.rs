@@ -261,22 +261,20 @@ fn a_broken_source_line_or_a_missing_directory_is_named_without_its_text() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn a_fifo_where_a_secret_goes_is_refused_without_waiting() {
-    #[cfg(unix)]
-    {
-        let project = Project::new();
-        let fifo = project.path("secrets/API_KEY");
-        let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
-        assert!(made.success());
-        let run = project.run(&["secrets", "sync"]);
-        assert_eq!(run.code, 2, "{}", run.stderr);
-        assert!(
-            run.stderr.contains("is a FIFO, not a regular file"),
-            "{}",
-            run.stderr
-        );
-    }
+    let project = Project::new();
+    let fifo = project.path("secrets/API_KEY");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let run = project.run(&["secrets", "sync"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is a FIFO, not a regular file"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
