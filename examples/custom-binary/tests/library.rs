@@ -6,7 +6,28 @@ use std::process::{Command, ExitCode};
 stagecraft_core::secrets_registry!(static REGISTRY = [
     stagecraft_providers::SECRETS_PROVIDERS,
     acme_secrets::SECRETS_PROVIDERS,
+    SECRETS_PROVIDERS,
 ]);
+
+const CANARY: &str = "canary-panic-9a8b7c";
+
+/// Panics as a bug would, slicing a value where the standard library quotes it in the message.
+#[stagecraft_core::secrets_provider("panics")]
+#[derive(Debug)]
+pub struct Panics;
+
+impl stagecraft_core::SecretsProvider for Panics {
+    async fn sync(
+        &self,
+        _: stagecraft_core::SyncOptions,
+    ) -> Result<stagecraft_core::SyncReport, stagecraft_core::SyncError> {
+        let value = format!("{CANARY}é");
+        let cut = value.len() - 1;
+        Ok(stagecraft_core::SyncReport::new(&value[..cut], ""))
+    }
+}
+
+stagecraft_core::provider_table!(Panics);
 
 /// What a child run of this test binary does (see [`child`]).
 const CHILD: &str = "ACME_LIBRARY_TEST_CHILD";
@@ -48,6 +69,27 @@ fn child() {
             std::thread::sleep(std::time::Duration::from_secs(10));
             panic!("still running after SIGTERM");
         }
+        "readme" => {
+            // README.md's block, compiled and run here.
+            let code = stagecraft::App::new(&REGISTRY)
+                .signals(false)
+                .panic_hook(false)
+                .logging(false)
+                .run_from(["acme-secrets", "secrets", "providers", "--json"]);
+            assert_eq!(code, ExitCode::SUCCESS);
+        }
+        "panic" | "panic-with-the-callers-hook" => {
+            if what == "panic-with-the-callers-hook" {
+                std::panic::set_hook(Box::new(|_| eprintln!("the caller's hook")));
+            }
+            let app = app.panic_hook(what == "panic");
+            let sync = ["acme-secrets", "secrets", "sync", "--provider", "panics"];
+            let code = app.run_from(
+                sync.into_iter()
+                    .chain(["--from", "a", "--to", "b", "--json"]),
+            );
+            assert_eq!(code, ExitCode::from(3));
+        }
         _ => panic!("unknown child {what}"),
     }
 }
@@ -79,6 +121,44 @@ fn the_signal_handler_is_the_callers_choice() {
 
     let unhandled = run_child("signal-after-run-without-handler");
     assert_eq!(unhandled.status.signal(), Some(15), "{unhandled:?}");
+}
+
+#[test]
+fn a_panic_returns_3_and_the_default_hook_withholds_the_value() {
+    let out = run_child("panic");
+    assert!(
+        out.status.success(),
+        "the child's run did not return 3: {out:?}"
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stderr.contains("stagecraft panicked at examples/custom-binary/tests/library.rs:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("is not a char boundary"), "{stderr}");
+    assert!(stderr.contains("(text withheld)"), "{stderr}");
+    assert!(
+        stderr.contains("error: internal error (a bug in stagecraft)"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains(r#""kind": "internal""#) || stdout.contains(r#""kind":"internal""#),
+        "{stdout}"
+    );
+    assert!(
+        !stderr.contains(CANARY) && !stdout.contains(CANARY),
+        "{stderr}{stdout}"
+    );
+
+    let out = run_child("panic-with-the-callers-hook");
+    assert!(
+        out.status.success(),
+        "the child's run did not return 3: {out:?}"
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("the caller's hook\n"), "{stderr}");
+    assert!(!stderr.contains("stagecraft panicked"), "{stderr}");
 }
 
 #[test]
@@ -121,11 +201,8 @@ fn the_panic_hook_and_log_subscriber_are_the_callers_choice() {
 
 #[test]
 fn the_readme_shows_the_options() {
-    // README.md's block, compiled and run here.
-    let code = stagecraft::App::new(&REGISTRY)
-        .signals(false)
-        .panic_hook(false)
-        .logging(false)
-        .run_from(["acme-secrets", "secrets", "providers", "--json"]);
-    assert_eq!(code, ExitCode::SUCCESS);
+    let out = run_child("readme");
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains(r#""id": "secret-dir""#), "{stdout}");
 }

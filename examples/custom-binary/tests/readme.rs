@@ -33,10 +33,10 @@ fn the_readme_blocks_are_this_crates_code() {
             "the README's block differs from {file}"
         );
     }
-    // The last is the body of a test, indented there.
+    // The last is run by a test, indented there.
     let indented: String = blocks[3]
         .lines()
-        .map(|line| format!("    {line}\n"))
+        .map(|line| format!("{:12}{line}\n", ""))
         .collect();
     assert!(
         read("tests/library.rs").contains(&indented),
