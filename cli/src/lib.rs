@@ -1,19 +1,186 @@
-//! `stagecraft`: sync secrets between env files, Encore dev secrets and secret stores.
+//! The `stagecraft` command as a library: sync secrets between env files, Encore dev secrets and
+//! secret stores, over the providers of a registry the caller passes.
 //!
-//! `main` parses the command line, calls [`run`], prints `error: …` and its causes on failure,
-//! and maps the outcome to the exit code the README documents.
+//! A binary with its own providers is three lines: declare the registry (its providers plus the
+//! shipped ones it wants) and hand it to [`run`], which parses the command line, runs the
+//! command and returns the exit code (never calling `process::exit`):
+//!
+//! ```no_run
+//! stagecraft_core::secrets_registry!(static REGISTRY = [stagecraft_providers::SECRETS_PROVIDERS]);
+//!
+//! fn main() -> std::process::ExitCode {
+//!     stagecraft::run(&REGISTRY)
+//! }
+//! ```
+//!
+//! Every subcommand, flag, exit code and JSON document is the shipped command's, and
+//! `secrets providers`, `config schema` and the check of `secrets.provider` cover exactly the
+//! registry's providers. [`App`] turns off the process-wide state a run sets up by default: the
+//! signal handler, the panic hook and the log subscriber.
+
+#![warn(missing_docs)]
 
 mod output;
 mod signals;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
-use stagecraft_core::{Action, Config, ConfigError, SyncError, SyncOptions, SyncReport, interrupt};
+use stagecraft_core::{
+    Action, Config, ConfigError, Registry, SyncError, SyncOptions, SyncReport, interrupt,
+};
+use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Mutex, OnceLock};
+use tracing_subscriber::EnvFilter;
 
-// Every provider crate the CLI depends on (`build.rs` finds them), and none of its own.
-stagecraft_core::include_registry!(static REGISTRY);
+/// Runs the `stagecraft` command over `registry` with the process's arguments and the default
+/// [`App`] options, and returns its exit code: `App::new(registry).run()`.
+pub fn run(registry: &Registry) -> ExitCode {
+    App::new(registry).run()
+}
+
+/// Runs the `stagecraft` command over `registry` with `args` (the first is the program's name,
+/// as in [`std::env::args_os`]) and the default [`App`] options: `App::new(registry).run_from(args)`.
+pub fn run_from<I, T>(registry: &Registry, args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    App::new(registry).run_from(args)
+}
+
+/// The `stagecraft` command over a registry, with the process-wide state a run sets up.
+///
+/// By default a run sets up three things for the whole process, as the shipped binary needs;
+/// each can be turned off, for a program that has its own:
+///
+/// - [`signals`](App::signals): a thread that handles Ctrl-C (SIGINT), SIGTERM and SIGHUP
+///   (Unix), installed by the first run and kept for the life of the process. While no provider
+///   holds an [`interrupt`] guard, a signal ends the process at once with exit code 130 (after
+///   printing `error: interrupted`); while one does, the run completes or stops the sync and
+///   returns 130. Turned off, the signals keep whatever handling the process gives them, and a
+///   sync interrupted by one may leave a temporary copy of the secrets beside its target.
+/// - [`panic_hook`](App::panic_hook): a hook that prints `stagecraft panicked at …` without the
+///   text the standard library quotes from a string it was slicing (which may hold a secret),
+///   set for the run and the previous hook put back after it. Turned off, the process's hook
+///   prints panic messages as it does. Either way a panic is caught and the run returns 3.
+/// - [`logging`](App::logging): a `tracing` subscriber on stderr, filtered by `-v` or
+///   `RUST_LOG`, set as the global default by the first run (later runs change its filter), and
+///   left alone when the process already has one. Turned off, the run's events go to whatever
+///   subscriber the process has, if any.
+///
+/// Runs in one process take turns: stdout holds one run's output at a time.
+///
+/// ```no_run
+/// stagecraft_core::secrets_registry!(static REGISTRY = [stagecraft_providers::SECRETS_PROVIDERS]);
+///
+/// let code = stagecraft::App::new(&REGISTRY)
+///     .signals(false)
+///     .panic_hook(false)
+///     .logging(false)
+///     .run_from(["stagecraft", "config", "validate"]);
+/// assert_eq!(code, std::process::ExitCode::SUCCESS);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct App<'r> {
+    registry: &'r Registry,
+    signals: bool,
+    panic_hook: bool,
+    logging: bool,
+}
+
+impl<'r> App<'r> {
+    /// The command over `registry`, with the signal handler, panic hook and log subscriber on.
+    pub fn new(registry: &'r Registry) -> Self {
+        App {
+            registry,
+            signals: true,
+            panic_hook: true,
+            logging: true,
+        }
+    }
+
+    /// Whether a run handles Ctrl-C, SIGTERM and SIGHUP (default: yes).
+    pub fn signals(mut self, on: bool) -> Self {
+        self.signals = on;
+        self
+    }
+
+    /// Whether a run sets its panic hook, which withholds text that may hold a secret (default:
+    /// yes).
+    pub fn panic_hook(mut self, on: bool) -> Self {
+        self.panic_hook = on;
+        self
+    }
+
+    /// Whether a run sets up its log subscriber on stderr (default: yes).
+    pub fn logging(mut self, on: bool) -> Self {
+        self.logging = on;
+        self
+    }
+
+    /// Runs the command with the process's arguments and returns its exit code.
+    pub fn run(self) -> ExitCode {
+        self.run_from(std::env::args_os())
+    }
+
+    /// Runs the command with `args` (the first is the program's name) and returns its exit
+    /// code.
+    pub fn run_from<I, T>(self, args: I) -> ExitCode
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString>,
+    {
+        static TURN: Mutex<()> = Mutex::new(());
+        // A run that panicked left nothing half-changed that the next one reads.
+        let _turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        output::start(false);
+        let cli = match Cli::try_parse_from(&args) {
+            Ok(cli) => cli,
+            Err(e) if !e.use_stderr() => {
+                // --help and --version, on stdout.
+                return match stdout_result(e.print()) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(failure) => exit(&failure),
+                };
+            }
+            Err(e) => {
+                output::start(args.iter().skip(1).any(|arg| arg == "--json"));
+                let _ = e.print();
+                return exit(&Failure::Usage(e));
+            }
+        };
+        output::start(cli.json());
+        if self.logging {
+            init_logging(cli.verbose);
+        }
+        if self.signals
+            && let Err(e) = signals::install()
+        {
+            return exit(&Failure::External(e.into()));
+        }
+        let previous_hook = self.panic_hook.then(|| {
+            let previous = std::panic::take_hook();
+            std::panic::set_hook(Box::new(panic_hook));
+            previous
+        });
+        // Nothing the closure shares is looked at after a panic but to report it.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_command(self.registry, cli)
+        }));
+        if let Some(previous) = previous_hook {
+            std::panic::set_hook(previous);
+        }
+        match result {
+            Ok(Ok(())) => ExitCode::SUCCESS,
+            Ok(Err(failure)) => exit(&failure),
+            // The panic hook has printed the message.
+            Err(_) => exit(&Failure::Internal),
+        }
+    }
+}
 
 const DEFAULT_CONFIG: &str = "stagecraft.yml";
 
@@ -243,46 +410,19 @@ fn stdout_result(result: std::io::Result<()>) -> Result<(), Failure> {
     }
 }
 
-fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) if !e.use_stderr() => {
-            // --help and --version, on stdout.
-            return match stdout_result(e.print()) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(failure) => exit(&failure),
-            };
-        }
-        Err(e) => {
-            output::set_json(std::env::args_os().any(|arg| arg == "--json"));
-            let _ = e.print();
-            return exit(&Failure::Usage(e));
-        }
-    };
-    output::set_json(cli.json());
-    init_logging(cli.verbose);
-    if let Err(e) = signals::install() {
-        return exit(&Failure::External(e.into()));
-    }
-    std::panic::set_hook(Box::new(|info| {
-        let message = info
-            .payload()
-            .downcast_ref::<&str>()
-            .copied()
-            .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
-            .unwrap_or("a panic");
-        let at = info
-            .location()
-            .map(|at| format!(" at {}:{}", at.file(), at.line()))
-            .unwrap_or_default();
-        eprintln!("stagecraft panicked{at}: {}", withhold_quoted(message));
-    }));
-    match std::panic::catch_unwind(|| run(cli)) {
-        Ok(Ok(())) => ExitCode::SUCCESS,
-        Ok(Err(failure)) => exit(&failure),
-        // The panic hook has printed the message, which never holds a value.
-        Err(_) => exit(&Failure::Internal),
-    }
+/// Prints a panic's message and where it happened, with the text that may hold a value withheld.
+fn panic_hook(info: &std::panic::PanicHookInfo<'_>) {
+    let message = info
+        .payload()
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic");
+    let at = info
+        .location()
+        .map(|at| format!(" at {}:{}", at.file(), at.line()))
+        .unwrap_or_default();
+    eprintln!("stagecraft panicked{at}: {}", withhold_quoted(message));
 }
 
 /// A panic message without the text the standard library quotes from a string it was slicing
@@ -315,7 +455,12 @@ impl Cli {
     }
 }
 
+/// Logs on stderr at the level `-v` asks for, unless `RUST_LOG` says otherwise. The first run
+/// sets the subscriber as the global default (unless the process has one: then its events go
+/// there); later runs change its filter.
 fn init_logging(verbose: u8) {
+    type SetFilter = Box<dyn Fn(EnvFilter) + Send + Sync>;
+    static SET_FILTER: OnceLock<Option<SetFilter>> = OnceLock::new();
     // The vault provider's client logs each failed request as an error, even a 404 that the
     // provider expects, and the TLS verifier each untrusted certificate, at every retry; the
     // provider reports what matters itself.
@@ -325,28 +470,37 @@ fn init_logging(verbose: u8) {
         2 => "debug,vaultrs=off,rustify=off,rustls_platform_verifier=off",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let set_filter = SET_FILTER.get_or_init(|| {
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_filter_reloading();
+        let handle = builder.reload_handle();
+        builder.try_init().ok()?;
+        Some(Box::new(move |filter| {
+            let _ = handle.reload(filter);
+        }))
+    });
+    if let Some(set_filter) = set_filter {
+        set_filter(filter());
+    }
 }
 
-fn run(cli: Cli) -> Result<(), Failure> {
+fn run_command(registry: &Registry, cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Secrets(SecretsCommand::Providers { json }) => {
-            stdout_result(output::providers(&REGISTRY, json))
+            stdout_result(output::providers(registry, json))
         }
-        Command::Secrets(SecretsCommand::Sync(args)) => sync(cli.config.as_deref(), args),
+        Command::Secrets(SecretsCommand::Sync(args)) => sync(registry, cli.config.as_deref(), args),
         Command::Config(ConfigCommand::Validate) => {
             let path = cli.config.as_deref().unwrap_or(Path::new(DEFAULT_CONFIG));
             let config = Config::load(path).map_err(|e| Failure::Config(vec![e]))?;
             let provider = config
-                .secrets_provider(&REGISTRY, None)
+                .secrets_provider(registry, None)
                 .map_err(Failure::Config)?;
-            for warning in config.warnings(&REGISTRY) {
+            for warning in config.warnings(registry) {
                 output::print_warning(&warning);
             }
             stdout_result(output::line(&format!(
@@ -354,13 +508,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 path.display()
             )))
         }
-        Command::Config(ConfigCommand::Schema { output }) => schema(output.as_deref()),
+        Command::Config(ConfigCommand::Schema { output }) => schema(registry, output.as_deref()),
     }
 }
 
-/// Prints (or writes to `output`) the JSON Schema of `stagecraft.yml` for this binary's providers.
-fn schema(output: Option<&Path>) -> Result<(), Failure> {
-    let schema = stagecraft_core::config_schema(&REGISTRY);
+/// Prints (or writes to `output`) the JSON Schema of `stagecraft.yml` for the registry's providers.
+fn schema(registry: &Registry, output: Option<&Path>) -> Result<(), Failure> {
+    let schema = stagecraft_core::config_schema(registry);
     let text = serde_json::to_string_pretty(&schema).expect("a JSON value serializes") + "\n";
     match output {
         None => stdout_result(output::document(&text)),
@@ -425,16 +579,16 @@ fn load_config(config_path: Option<&Path>, args: &SyncArgs) -> Result<Option<Con
     }
 }
 
-fn sync(config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
+fn sync(registry: &Registry, config_path: Option<&Path>, args: SyncArgs) -> Result<(), Failure> {
     check_flags(&args)?;
     let config = load_config(config_path, &args)?;
     let id = match &config {
         Some(config) => config
-            .secrets_provider(&REGISTRY, args.provider.as_deref())
+            .secrets_provider(registry, args.provider.as_deref())
             .map_err(Failure::Config)?,
         None => args.provider.clone().unwrap_or_default(),
     };
-    let provider = REGISTRY.get(&id).map_err(|e| Failure::Input(e.into()))?;
+    let provider = registry.get(&id).map_err(|e| Failure::Input(e.into()))?;
     let dry_run = args.dry_run || args.check;
     let mut opts = SyncOptions::new(config.map(|c| c.provider_config(&id)).unwrap_or_default())
         .keys(args.keys)

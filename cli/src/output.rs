@@ -17,9 +17,10 @@ static STDOUT_TAKEN: AtomicBool = AtomicBool::new(false);
 /// Keys longer than this are printed whole but do not widen the table further.
 const MAX_KEY_WIDTH: usize = 40;
 
-/// Sets whether stdout is one JSON document.
-pub(crate) fn set_json(json: bool) {
+/// Starts a run's output: stdout is free, and is one JSON document when `json`.
+pub(crate) fn start(json: bool) {
     JSON.store(json, Ordering::SeqCst);
+    STDOUT_TAKEN.store(false, Ordering::SeqCst);
 }
 
 /// What stdout's one output is written to.

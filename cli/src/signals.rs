@@ -1,17 +1,24 @@
 //! Ctrl-C (SIGINT), SIGTERM and SIGHUP, handled on a thread of their own and handed to
 //! [`stagecraft_core::interrupt`]: while no provider holds an `interrupt::Guard` (nothing would
 //! be left behind) the process ends at once with exit code 130, even when the main thread is
-//! stuck reading a FIFO; while one does, the request is recorded and `main` exits with 130 once
-//! the sync has returned.
+//! stuck reading a FIFO; while one does, the request is recorded and the run returns 130 once
+//! the sync has returned. The thread is started by the first run that asks for it and stays for
+//! the life of the process: signal-hook cannot give a signal its default action back.
 
 #[cfg(unix)]
 use stagecraft_core::interrupt;
 
-/// Starts the signal thread. From then on the three signals no longer end the process by
-/// themselves.
+/// Starts the signal thread, unless an earlier run did. From then on the three signals no longer
+/// end the process by themselves.
 #[cfg(unix)]
 pub(crate) fn install() -> std::io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    // Runs take turns, so no two of them are here at once.
+    static INSTALLED: AtomicBool = AtomicBool::new(false);
+    if INSTALLED.load(Ordering::SeqCst) {
+        return Ok(());
+    }
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
     std::thread::Builder::new()
         .name("signals".to_owned())
@@ -20,6 +27,7 @@ pub(crate) fn install() -> std::io::Result<()> {
                 interrupt::interrupt(exit_interrupted);
             }
         })?;
+    INSTALLED.store(true, Ordering::SeqCst);
     Ok(())
 }
 
