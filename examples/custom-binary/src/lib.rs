@@ -141,7 +141,6 @@ fn stale_keys(dir: &Path, source: &[(String, String)]) -> Result<Vec<String>, Sy
     Ok(stale)
 }
 
-// This crate's table of providers, sorted by ID at compile time. A crate with many providers
-// generates it from `build.rs` with `stagecraft_codegen::generate()` and includes it with
-// `stagecraft_core::include_providers!();`.
-stagecraft_core::provider_table!(SecretDir);
+// This crate's table of providers, found in its module tree and sorted by ID at compile time,
+// with the tables of the provider crates it depends on (which `build.rs` finds).
+stagecraft_core::include_providers!();
