@@ -1380,3 +1380,76 @@ fn tokens_and_namespaces_from_where_the_vault_cli_keeps_them() {
     );
     assert_eq!(stored.trim(), CANARY);
 }
+
+/// The vault provider, in process, in the conformance suite every provider runs: an env file
+/// pushed to a real dev server (the token from `token_file`, since a test cannot set its own
+/// environment), read back with `bao kv get`.
+struct VaultFixture {
+    server: DevServer,
+    dir: tempfile::TempDir,
+}
+
+impl VaultFixture {
+    fn options(&self, text: &str) -> stagecraft_core::SyncOptions {
+        let source = self.dir.path().join("source.env");
+        fs::write(&source, text).unwrap();
+        let token = self.dir.path().join("token");
+        fs::write(&token, ROOT_TOKEN).unwrap();
+        let config = stagecraft_core::ProviderConfig::from_yaml(format!(
+            "address: {}\npath: myapp\ntoken_file: {}\n",
+            self.server.address,
+            token.display()
+        ));
+        stagecraft_core::SyncOptions::new(config)
+            .source(source.to_str().unwrap())
+            .target("vault:conformance")
+    }
+}
+
+impl stagecraft_core::conformance::Fixture for VaultFixture {
+    fn seed(&mut self, secrets: &[(&str, &str)]) -> stagecraft_core::SyncOptions {
+        self.seed_with_valueless(secrets, &[]).unwrap()
+    }
+
+    fn seed_with_valueless(
+        &mut self,
+        secrets: &[(&str, &str)],
+        valueless: &[&str],
+    ) -> Option<stagecraft_core::SyncOptions> {
+        let mut text =
+            stagecraft_providers::envfile::write_string(secrets.iter().copied()).unwrap();
+        for key in valueless {
+            text.push_str(key);
+            text.push('\n');
+        }
+        Some(self.options(&text))
+    }
+
+    fn read_target(&mut self) -> std::collections::BTreeMap<String, String> {
+        kv(&self.server, "conformance")
+            .map(|(_, fields)| {
+                fields
+                    .into_iter()
+                    .map(|(k, v)| (k, v.as_str().unwrap().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[test]
+fn conformance() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    let mut fixture = VaultFixture {
+        server,
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let provider: &dyn stagecraft_core::DynSecretsProvider = &stagecraft_providers::vault::Vault;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(stagecraft_core::conformance::check(provider, &mut fixture));
+}
