@@ -282,8 +282,6 @@ struct Request<'a> {
     path: String,
     body: Option<&'a [u8]>,
     what: String,
-    /// Whether it must see what the active node holds (sent with OpenBao's forwarding headers).
-    fresh: bool,
 }
 
 impl Request<'_> {
@@ -293,7 +291,6 @@ impl Request<'_> {
             path,
             body: None,
             what,
-            fresh: true,
         }
     }
 }
@@ -416,12 +413,12 @@ impl Servers {
         if let Some(namespace) = &self.namespace {
             builder = builder.header("X-Vault-Namespace", namespace.clone());
         }
-        if request.fresh
-            && let Some(cluster) = self.cluster.get()
-        {
+        if let Some(cluster) = self.cluster.get() {
             // OpenBao's conditional forwarding: a standby that has not seen the index forwards
             // the request to the active node, which answers itself. No node has seen this one,
-            // so every standby forwards; a read is then as fresh as what the active node holds.
+            // so every standby forwards: a read sees what the active node holds, and a write's
+            // check-and-set is checked there too (a lagging standby checks it against its own
+            // stale copy, and refuses it).
             builder = builder
                 .header("X-Vault-Index", unseen_index(cluster))
                 .header("X-Vault-Inconsistent", "forward-active-node");
@@ -540,7 +537,6 @@ impl Servers {
             what: format!("log in at {path}"),
             path,
             body: Some(&body),
-            fresh: false,
         };
         let answer = self.call(&request, &[200]).await?;
         let token = parse(&answer.body)
@@ -712,7 +708,6 @@ impl Servers {
             path: secret.clone(),
             body: Some(&body),
             what: format!("write {secret}"),
-            fresh: false,
         };
         let count = self.servers.len();
         let mut last: Vec<Option<Reason>> = vec![None; count];
@@ -750,7 +745,9 @@ impl Servers {
             };
             if let Reason::TooManyStrings(_) = reason {
                 // A standby forwards a write under a limit of its own: the active node, if
-                // listed, may take it.
+                // listed, may take it. Only when every server refused is it the end.
+                too_large.retain(|a: &Attempt| a.address != attempt.address);
+                last[at] = Some(reason);
                 too_large.push(attempt);
                 if too_large.len() < count {
                     self.preferred.store((at + 1) % count, Ordering::Relaxed);
