@@ -859,6 +859,23 @@ fn an_untrusted_certificate_is_named_and_ca_file_trusts_it() {
         assert!(started.elapsed() < Duration::from_secs(5), "{address}");
     }
 
+    // A certificate for other names (127.0.0.1, localhost) than the address's (127.0.0.2).
+    let gate = bao::Gate::listen("127.0.0.2:0", tls_port.parse().unwrap());
+    let address = format!("https://127.0.0.2:{}", gate.port);
+    let other_name = Project::new(&[&address], "      timeout: 30s\n");
+    other_name.write(".env.local", &format!("A={CANARY}\n"));
+    let started = Instant::now();
+    other_name
+        .run(&push, &[("VAULT_CACERT", ca.to_str().unwrap())])
+        .fails(
+            2,
+            &[
+                "TLS failed: invalid peer certificate: certificate not valid for name",
+                "needs the address to use a name it holds",
+            ],
+        );
+    assert!(started.elapsed() < Duration::from_secs(5));
+
     let not_pem = Project::new(&[&server.address], "      ca_file: .env.local\n");
     not_pem.write(".env.local", &format!("A={CANARY}\n"));
     not_pem

@@ -262,4 +262,47 @@ fn a_lagging_standby_serves_no_stale_read() {
     let read = read_back_path(&cluster, "app/staging").unwrap();
     assert_eq!(read.0, 3, "planned on version 2, the active node's");
     assert_eq!(read.1["V"], CANARY);
+
+    // 1,000 keys (2,003 JSON strings) through a standby alone: every listener takes 100,000,
+    // but OpenBao refuses the write the standby forwards. It fails at once, saying so.
+    let keys: String = (0..KEYS).map(|i| format!("K{i}={CANARY}\n")).collect();
+    std::fs::write(dir.path().join(".env.many"), keys).unwrap();
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_stagecraft"))
+        .args([
+            "secrets",
+            "sync",
+            "--from",
+            ".env.many",
+            "--to",
+            "vault:many",
+        ])
+        .current_dir(dir.path())
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .env_remove("VAULT_ADDR")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let error = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(!error.contains(CANARY) && !error.contains(ROOT_TOKEN));
+    for part in [
+        format!("vault at {standby} refused the write of 1000 keys (2003 JSON strings)"),
+        format!("{standby} is a standby"),
+        "add the active node's address to `address`".to_owned(),
+    ] {
+        assert!(error.contains(&part), "{part:?} is not in {error}");
+    }
+    // With the active node listed too, the write moves on to it.
+    std::fs::write(
+        dir.path().join("stagecraft.yml"),
+        format!(
+            "secrets:\n  provider: vault\n  providers:\n    vault:\n      address: [{standby}, {leader_address}]\n      path: app\n      timeout: 10s\n"
+        ),
+    )
+    .unwrap();
+    let pushed = sync(&["--from", ".env.many", "--to", "vault:many"]);
+    assert!(pushed.contains("1000 added"), "{pushed}");
+    assert_eq!(read_back_path(&cluster, "app/many").unwrap().1.len(), KEYS);
 }

@@ -297,9 +297,14 @@ pub struct Gate {
 
 impl Gate {
     fn start(to: u16) -> Gate {
+        Gate::listen("127.0.0.1:0", to)
+    }
+
+    /// A gate at `bind` (such as `127.0.0.2:0`, another loopback address) to loopback port `to`.
+    pub fn listen(bind: &str, to: u16) -> Gate {
         use std::sync::Arc;
         use std::sync::atomic::{AtomicBool, Ordering};
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let listener = TcpListener::bind(bind).expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let paused = Arc::new(AtomicBool::new(false));
         let relay = |mut from: std::net::TcpStream,

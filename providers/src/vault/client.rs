@@ -282,6 +282,8 @@ struct Request<'a> {
     path: String,
     body: Option<&'a [u8]>,
     what: String,
+    /// Whether a standby is asked to forward it to the active node (all but `sys/health`).
+    forward: bool,
 }
 
 impl Request<'_> {
@@ -291,6 +293,7 @@ impl Request<'_> {
             path,
             body: None,
             what,
+            forward: true,
         }
     }
 }
@@ -413,7 +416,7 @@ impl Servers {
         if let Some(namespace) = &self.namespace {
             builder = builder.header("X-Vault-Namespace", namespace.clone());
         }
-        if let Some(cluster) = self.cluster.get() {
+        if let Some(cluster) = self.cluster.get().filter(|_| request.forward) {
             // OpenBao's conditional forwarding: a standby that has not seen the index forwards
             // the request to the active node, which answers itself. No node has seen this one,
             // so every standby forwards: a read sees what the active node holds, and a write's
@@ -537,6 +540,7 @@ impl Servers {
             what: format!("log in at {path}"),
             path,
             body: Some(&body),
+            forward: true,
         };
         let answer = self.call(&request, &[200]).await?;
         let token = parse(&answer.body)
@@ -707,6 +711,7 @@ impl Servers {
             method: Method::POST,
             path: secret.clone(),
             body: Some(&body),
+            forward: true,
             what: format!("write {secret}"),
         };
         let count = self.servers.len();
@@ -753,10 +758,17 @@ impl Servers {
                     self.preferred.store((at + 1) % count, Ordering::Relaxed);
                     continue;
                 }
+                let mut standbys = Vec::new();
+                for attempt in &too_large {
+                    if self.is_standby(&attempt.address).await {
+                        standbys.push(attempt.address.clone());
+                    }
+                }
                 return Err(Error::TooManyKeys {
                     keys: fields.len(),
                     strings: 2 * fields.len() + 3,
                     attempts: too_large,
+                    standbys,
                 });
             }
             if !reason.is_transient() && reason != Reason::CasMismatch {
@@ -813,6 +825,24 @@ impl Servers {
             }
             self.preferred.store((at + 1) % count, Ordering::Relaxed);
             tokio::time::sleep(Duration::from_millis(100).min(remaining)).await;
+        }
+    }
+
+    /// Whether the server at `address` says it is a standby (`sys/health`), within a second.
+    async fn is_standby(&self, address: &str) -> bool {
+        let Some(server) = self.servers.iter().find(|s| s.address == address) else {
+            return false;
+        };
+        let request = Request {
+            forward: false,
+            ..Request::read("sys/health".into(), "read the health".into())
+        };
+        let budget = self.remaining().min(Duration::from_secs(1));
+        match self.send(server, &request, budget).await {
+            Ok(answer) => parse(&answer.body)
+                .and_then(|doc| doc.get("standby")?.as_bool())
+                .unwrap_or(false),
+            Err(_) => false,
         }
     }
 

@@ -392,9 +392,10 @@ pub enum Error {
     },
     /// The secret has more fields than the servers take in one request.
     #[error(
-        "{} refused the write of {keys} keys ({strings} JSON strings): {}. An OpenBao listener takes 1,000 JSON strings in a request by default (`max_request_json_strings`, about 490 keys; `max_request_size` bounds the bytes). Raise the limits in the listener config of the active node; a standby forwards a write under the default limit whatever its own listener says, so also list the active node's address",
+        "{} refused the write of {keys} keys ({strings} JSON strings): {}. {}",
         list_addresses(attempts),
-        list_reasons(attempts)
+        list_reasons(attempts),
+        too_many_keys_advice(standbys)
     )]
     TooManyKeys {
         /// The number of keys sent.
@@ -403,6 +404,8 @@ pub enum Error {
         strings: usize,
         /// Each server's refusal.
         attempts: Vec<Attempt>,
+        /// The servers among them that are standbys.
+        standbys: Vec<String>,
     },
     /// The answer to the write was lost and the read that would tell what happened failed.
     #[error(
@@ -448,6 +451,17 @@ fn list_addresses(attempts: &[Attempt]) -> String {
         .map(|a| format!("vault at {}", a.address))
         .collect::<Vec<_>>()
         .join(" and ")
+}
+
+fn too_many_keys_advice(standbys: &[String]) -> String {
+    if standbys.is_empty() {
+        "An OpenBao listener takes 1,000 JSON strings in a request by default (about 490 keys): raise `max_request_json_strings` (and `max_request_size` for the bytes) in the listener config of every node".into()
+    } else {
+        format!(
+            "{} is a standby, which forwards a write to the active node under OpenBao's default limit (1,000 JSON strings, about 490 keys) whatever its own listener says, so raising the limit there cannot help: add the active node's address to `address` (`bao status` shows which node is active), its listener's `max_request_json_strings` raised",
+            standbys.join(" and ")
+        )
+    }
 }
 
 fn list_reasons(attempts: &[Attempt]) -> String {
