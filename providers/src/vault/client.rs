@@ -342,6 +342,9 @@ impl Servers {
                 })?;
             // As the Vault CLI does with VAULT_CACERT: these CAs, not the system's.
             builder = builder.tls_certs_only(certificates);
+        } else if !settings.addresses.iter().any(|a| a.starts_with("https:")) {
+            // Loading the system's CAs takes milliseconds that plain HTTP does not need.
+            builder = builder.tls_certs_only([]);
         }
         let http = builder.build().map_err(|_| Error::CaFile {
             path: settings
