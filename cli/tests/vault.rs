@@ -1225,7 +1225,10 @@ fn timeout_bounds_the_whole_operation() {
     let started = Instant::now();
     let run = all_hung.sync(&push);
     let took = started.elapsed();
-    run.fails(2, &["no vault server answered within 2s"]);
+    run.fails(
+        2,
+        &["no vault server served the request within `timeout` (2s)"],
+    );
     for address in &hung {
         assert!(run.error().contains(&format!("{address}: timed out")));
     }

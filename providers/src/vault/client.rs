@@ -383,14 +383,16 @@ impl Servers {
         self.deadline.saturating_duration_since(Instant::now())
     }
 
-    /// The time one request to `server` may take: all that is left once it has answered,
-    /// otherwise a share for each server still to try in this round.
+    /// The time one request to `server` may take, with `untried` servers (itself included)
+    /// still to try in this round: a share of what is left while it has not answered in this
+    /// sync; once it has, most of it (all of it when it is the last to try), so that a server
+    /// that hangs after answering still leaves the others some time.
     fn budget(&self, server: &Server, untried: usize) -> Duration {
         let remaining = self.remaining();
-        if server.answered.load(Ordering::Relaxed) {
-            remaining
-        } else {
-            remaining / u32::try_from(untried.max(1)).unwrap_or(u32::MAX)
+        match (server.answered.load(Ordering::Relaxed), untried) {
+            (_, 0 | 1) => remaining,
+            (true, _) => remaining - remaining / 4,
+            (false, untried) => remaining / u32::try_from(untried).unwrap_or(u32::MAX),
         }
     }
 

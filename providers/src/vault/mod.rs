@@ -423,7 +423,7 @@ pub enum Error {
         settling: Box<Error>,
     },
     /// No server answered within the timeout.
-    #[error("no vault server answered within {}: {}", humantime_serde::re::humantime::format_duration(*timeout), list(attempts))]
+    #[error("no vault server served the request within `timeout` ({}): {}", humantime_serde::re::humantime::format_duration(*timeout), list(attempts))]
     Unavailable {
         /// The operation's time budget.
         timeout: Duration,
