@@ -1374,6 +1374,22 @@ fn tokens_and_namespaces_from_where_the_vault_cli_keeps_them() {
     from_file
         .run(&push, &[])
         .fails(1, &["holds a character that cannot be in a vault token"]);
+    // A FIFO is refused rather than read (which would wait for a writer forever); a missing
+    // file is the user's to fix.
+    fs::remove_file(&token_file).unwrap();
+    from_file
+        .run(&push, &[])
+        .fails(1, &["cannot read the vault token", "does not exist"]);
+    assert!(
+        Command::new("mkfifo")
+            .arg(&token_file)
+            .status()
+            .unwrap()
+            .success()
+    );
+    from_file
+        .run(&push, &[])
+        .fails(2, &["cannot read the vault token", "not a regular file"]);
 
     // A namespace from VAULT_NAMESPACE.
     server.cli(&["namespace", "create", "team-a"]);

@@ -342,7 +342,10 @@ impl Servers {
                 })?;
             // As the Vault CLI does with VAULT_CACERT: these CAs, not the system's.
             builder = builder.tls_certs_only(certificates);
-        } else if !settings.addresses.iter().any(|a| a.starts_with("https:")) {
+        } else if !settings.addresses.iter().any(|a| {
+            a.get(..6)
+                .is_some_and(|scheme| scheme.eq_ignore_ascii_case("https:"))
+        }) {
             // Loading the system's CAs takes milliseconds that plain HTTP does not need.
             builder = builder.tls_certs_only([]);
         }
@@ -736,9 +739,10 @@ impl Servers {
                 Ok(answer) => {
                     server.answered.store(true, Ordering::Relaxed);
                     if answer.status == 200 {
-                        return parse(&answer.body)
+                        // Applied: a check-and-set write on `planned` makes the next version.
+                        return Ok(parse(&answer.body)
                             .and_then(|doc| doc.pointer("/data/version")?.as_u64())
-                            .ok_or_else(|| Error::Server(self.unexpected()));
+                            .unwrap_or(planned + 1));
                     }
                     let reason = status_reason(answer.status, &answer.body, &request.what);
                     // A 5xx may come from a standby whose forwarded write the active node

@@ -244,15 +244,9 @@ pub enum Error {
         "no vault token: environment variable {DEFAULT_TOKEN_ENV} is not set and there is no ~/{TOKEN_HELPER_FILE} (`bao login` writes it); or set `token_env` or `token_file` in stagecraft.yml"
     )]
     NoToken,
-    /// The token file cannot be read.
-    #[error("cannot read the vault token from {path}")]
-    TokenFile {
-        /// The file.
-        path: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
+    /// The token file cannot be read (only a regular file is read: not a FIFO, say).
+    #[error("cannot read the vault token")]
+    TokenFile(#[source] FsError),
     /// The token file holds what cannot be a token.
     #[error(
         "{path} holds a character that cannot be in a vault token (only visible ASCII on one line)"
@@ -493,7 +487,7 @@ impl From<Error> for SyncError {
             | Error::NotMountPath { .. }
             | Error::TooManyKeys { .. }
             | Error::MayHaveBeenApplied { .. } => true,
-            Error::TokenFile { source, .. } => source.kind() != std::io::ErrorKind::NotFound,
+            Error::TokenFile(fs) => !fs.is_input(),
             Error::Fs(fs) => !fs.is_input(),
             _ => false,
         };
@@ -705,16 +699,14 @@ fn is_header_safe(value: &str) -> bool {
 
 /// The token in `path`, without the line end a `bao login` or an editor leaves.
 fn token_from_file(path: &Path) -> Result<String, Error> {
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| Error::TokenFile {
-        path: shown.clone(),
-        source,
-    })?;
+    let text = fs::read_text(path).map_err(Error::TokenFile)?;
     let token = text.trim_end_matches(['\n', '\r']);
     if is_header_safe(token) {
         Ok(token.to_owned())
     } else {
-        Err(Error::BadTokenFile { path: shown })
+        Err(Error::BadTokenFile {
+            path: path.display().to_string(),
+        })
     }
 }
 
@@ -783,11 +775,7 @@ impl Plan {
         }
         match std::env::var_os("HOME").filter(|home| !home.is_empty()) {
             Some(home) => match token_from_file(&Path::new(&home).join(TOKEN_HELPER_FILE)) {
-                Err(Error::TokenFile { source, .. })
-                    if source.kind() == std::io::ErrorKind::NotFound =>
-                {
-                    Err(Error::NoToken)
-                }
+                Err(Error::TokenFile(FsError::NotFound { .. })) => Err(Error::NoToken),
                 found => found,
             },
             None => Err(Error::NoToken),
