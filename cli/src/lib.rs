@@ -461,13 +461,12 @@ impl Cli {
 fn init_logging(verbose: u8) {
     type SetFilter = Box<dyn Fn(EnvFilter) + Send + Sync>;
     static SET_FILTER: OnceLock<Option<SetFilter>> = OnceLock::new();
-    // The vault provider's client logs each failed request as an error, even a 404 that the
-    // provider expects, and the TLS verifier each untrusted certificate, at every retry; the
-    // provider reports what matters itself.
+    // The TLS verifier logs each untrusted certificate, at every retry; the vault provider
+    // reports what matters itself.
     let default = match verbose {
-        0 => "warn,vaultrs=off,rustify=off,rustls_platform_verifier=off",
-        1 => "info,vaultrs=off,rustify=off,rustls_platform_verifier=off",
-        2 => "debug,vaultrs=off,rustify=off,rustls_platform_verifier=off",
+        0 => "warn,rustls_platform_verifier=off",
+        1 => "info,rustls_platform_verifier=off",
+        2 => "debug,rustls_platform_verifier=off",
         _ => "trace",
     };
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));

@@ -8,10 +8,14 @@ use serde_json::{Map, Value};
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 use support::bao::{self, DevServer, ROOT_TOKEN};
 use support::proxy::{OnWrite, Proxy};
 
 const CANARY: &str = "canary-vault-9d1f3c52aa07";
+
+/// What a sealed server answers.
+const SEALED: &str = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 30\r\nConnection: close\r\n\r\n{\"errors\":[\"Vault is sealed\"]}";
 
 /// A project folder with a `stagecraft.yml` for the vault provider.
 struct Project {
@@ -62,6 +66,10 @@ impl Project {
             .current_dir(self.path())
             .env_remove("RUST_LOG")
             .env_remove("VAULT_ADDR")
+            .env_remove("VAULT_NAMESPACE")
+            .env_remove("VAULT_CACERT")
+            // No ~/.vault-token but the test's own.
+            .env("HOME", self.path())
             .env("VAULT_TOKEN", ROOT_TOKEN)
             .env("NO_COLOR", "1");
         for (key, value) in env {
@@ -481,7 +489,12 @@ fn wrong_token_and_denying_policy_report_permission_denied() {
     for token in ["not-a-token", denied.as_str()] {
         project.run(&args, &[("VAULT_TOKEN", token)]).fails(
             2,
-            &[&format!("vault at {}: permission denied", server.address)],
+            &[
+                &format!("vault at {}: permission denied to read", server.address),
+                "secret/data/myapp/staging",
+                "expired, revoked or read-only",
+                "`bao token lookup`",
+            ],
         );
     }
     let pull = [
@@ -593,7 +606,7 @@ fn bad_config_and_a_missing_token_exit_1() {
         ("      role_id: r\n", "AppRole needs `secret_id_env`"),
         (
             "      role_id: r\n      secret_id_env: S\n      token_env: T\n",
-            "either `token_env` or AppRole",
+            "either a token (`token_env`, `token_file`) or AppRole",
         ),
     ] {
         let bad = Project::new(&["http://127.0.0.1:1"], extra);
@@ -776,7 +789,8 @@ fn an_untrusted_certificate_is_named_and_ca_file_trusts_it() {
     let Some((server, ca)) = DevServer::start_tls() else {
         return;
     };
-    let project = Project::new(&[&server.address], "      timeout: 1s\n");
+    // A refusal that asking again cannot change fails at once, not at the end of `timeout`.
+    let project = Project::new(&[&server.address], "      timeout: 30s\n");
     project.write(".env.local", &format!("A={CANARY}\n"));
     let push = [
         "secrets",
@@ -786,6 +800,7 @@ fn an_untrusted_certificate_is_named_and_ca_file_trusts_it() {
         "--to",
         "vault:staging",
     ];
+    let started = Instant::now();
     let mut command = Command::new(env!("CARGO_BIN_EXE_stagecraft"));
     let untrusted = Run(command
         .args(push)
@@ -796,6 +811,11 @@ fn an_untrusted_certificate_is_named_and_ca_file_trusts_it() {
         .unwrap());
     untrusted.assert_no_secret();
     untrusted.fails(2, &["TLS failed: invalid peer certificate", "`ca_file`"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     let stderr = String::from_utf8_lossy(&untrusted.0.stderr).into_owned();
     assert_eq!(
         stderr.lines().count(),
@@ -809,6 +829,52 @@ fn an_untrusted_certificate_is_named_and_ca_file_trusts_it() {
     );
     trusted.write(".env.local", &format!("A={CANARY}\n"));
     trusted.run(&push, &[]).succeeds().says("1 added");
+
+    // VAULT_CACERT stands in for `ca_file`.
+    project
+        .run(&push, &[("VAULT_CACERT", ca.to_str().unwrap())])
+        .succeeds()
+        .says("1 unchanged");
+
+    // http:// to the TLS port, and https:// to a port without TLS, fail at once saying which.
+    let plain = DevServer::start().unwrap();
+    let tls_port = server.address.rsplit(':').next().unwrap();
+    let plain_port = plain.address.rsplit(':').next().unwrap();
+    for (address, message) in [
+        (
+            format!("http://127.0.0.1:{tls_port}"),
+            "write the address with https://",
+        ),
+        (
+            format!("https://127.0.0.1:{plain_port}"),
+            "the server does not speak TLS there",
+        ),
+    ] {
+        let wrong = Project::new(&[&address], "      timeout: 30s\n");
+        wrong.write(".env.local", &format!("A={CANARY}\n"));
+        let started = Instant::now();
+        wrong
+            .run(&push, &[("VAULT_CACERT", ca.to_str().unwrap())])
+            .fails(2, &[&format!("vault at {address}: "), message]);
+        assert!(started.elapsed() < Duration::from_secs(5), "{address}");
+    }
+
+    // A certificate for other names (127.0.0.1, localhost) than the address's (127.0.0.2).
+    let gate = bao::Gate::listen("127.0.0.2:0", tls_port.parse().unwrap());
+    let address = format!("https://127.0.0.2:{}", gate.port);
+    let other_name = Project::new(&[&address], "      timeout: 30s\n");
+    other_name.write(".env.local", &format!("A={CANARY}\n"));
+    let started = Instant::now();
+    other_name
+        .run(&push, &[("VAULT_CACERT", ca.to_str().unwrap())])
+        .fails(
+            2,
+            &[
+                "TLS failed: invalid peer certificate: certificate not valid for name",
+                "needs the address to use a name it holds",
+            ],
+        );
+    assert!(started.elapsed() < Duration::from_secs(5));
 
     let not_pem = Project::new(&[&server.address], "      ca_file: .env.local\n");
     not_pem.write(".env.local", &format!("A={CANARY}\n"));
@@ -840,10 +906,11 @@ fn an_environment_whose_latest_version_was_deleted() {
 }
 
 /// Review: a token that may write the data but not read the metadata, on a secret whose latest
-/// version was deleted, gets the check-and-set mismatch at once, not after the whole timeout
-/// as "no vault server answered".
+/// version was deleted, writes the next version: the version comes from the 404 that the read
+/// of the deleted version answers (it once came from the metadata only, and the write then
+/// failed with a check-and-set mismatch).
 #[test]
-fn a_mismatch_that_a_retry_cannot_fix_is_reported_at_once() {
+fn a_token_without_metadata_access_writes_over_a_deleted_version() {
     let Some(server) = DevServer::start() else {
         return;
     };
@@ -864,23 +931,20 @@ fn a_mismatch_that_a_retry_cannot_fix_is_reported_at_once() {
         "vault:staging",
     ];
     let run = project.run(&push, &[("VAULT_TOKEN", &token)]);
-    run.fails(2, &["check-and-set mismatch"]);
-    assert!(
-        !run.error().contains("no vault server answered"),
-        "{}",
-        run.error()
-    );
+    run.succeeds().says("1 added");
+    assert_eq!(kv(&server, "staging"), Some((2, fields(&[("A", CANARY)]))));
 }
 
-/// Review: Ctrl-C while the write is being retried (here: every write is refused as too large
-/// by a listener with the default limits, and retried until `timeout`) stops at the next retry
-/// once a read shows nothing was written: exit 130, the keys reported skipped.
+/// Review: Ctrl-C while the write is being retried (here: a proxy answers every write "sealed",
+/// which is retried until `timeout`) stops at the next retry once nothing was written: exit
+/// 130, the keys reported skipped.
 #[test]
 fn an_interrupt_stops_the_write_retries_when_nothing_was_written() {
     let Some(server) = DevServer::start() else {
         return;
     };
-    let project = Project::new(&[&server.dev_address], "      timeout: 60s\n");
+    let proxy = Proxy::start(&server.address, OnWrite::Answer(SEALED));
+    let project = Project::new(&[&proxy.address], "      timeout: 60s\n");
     let keys: String = (0..600).map(|i| format!("K{i}={CANARY}\n")).collect();
     project.write(".env.local", &keys);
     let log = fs::File::create(project.path().join("stderr.log")).unwrap();
@@ -938,9 +1002,8 @@ fn an_interrupt_stops_the_write_retries_when_nothing_was_written() {
     assert_eq!(kv(&server, "staging"), None);
 }
 
-/// Review: a `mount` that is a KV version 1 engine answers in another shape: the sync fails at
-/// once saying so, instead of retrying (a KV v1 mount stores each write) for the whole timeout
-/// as "no vault server answered".
+/// Review: a `mount` that is a KV version 1 engine: the sync fails at once saying so, before
+/// anything is written (a KV v1 mount took the write as a secret at `<mount>/data/<path>`).
 #[test]
 fn a_kv_version_1_mount_is_reported_at_once() {
     let Some(server) = DevServer::start() else {
@@ -949,16 +1012,34 @@ fn a_kv_version_1_mount_is_reported_at_once() {
     server.cli(&["secrets", "enable", "-path=kv1", "-version=1", "kv"]);
     let project = Project::new(&[&server.address], "      mount: kv1\n      timeout: 60s\n");
     project.write(".env.local", &format!("A={CANARY}\n"));
+    let started = Instant::now();
     let push = project.sync(&["--from", ".env.local", "--to", "vault:staging"]);
-    push.fails(2, &["not that of a KV version 2 secrets engine"]);
+    push.fails(
+        2,
+        &[
+            "the mount kv1 is a KV version 1 secrets engine",
+            "enable-versioning",
+        ],
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let stored = bao::bao_cli(
+        &server.bao,
+        &server.address,
+        &["read", "kv1/data/myapp/staging"],
+    );
     assert!(
-        !push.error().contains("no vault server answered"),
-        "{}",
-        push.error()
+        !stored.status.success(),
+        "nothing was stored in the KV v1 mount"
     );
     project
         .sync(&["--from", "vault:staging", "--to", ".env.pulled"])
-        .fails(2, &["not that of a KV version 2 secrets engine"]);
+        .fails(2, &["the mount kv1 is a KV version 1 secrets engine"]);
+    server.cli(&["secrets", "enable", "-path=db", "database"]);
+    let not_kv = Project::new(&[&server.address], "      mount: db\n");
+    not_kv.write(".env.local", "A=1\n");
+    not_kv
+        .sync(&["--from", ".env.local", "--to", "vault:staging"])
+        .fails(2, &["the mount db is a \"database\" secrets engine"]);
 }
 
 /// The keys of a `--json` report, in its order.
@@ -1045,4 +1126,366 @@ fn a_hundred_thousand_keys_pushed_pruned_and_pulled() {
     let pulled = project.read(".env.pulled");
     assert_eq!(pulled.lines().count(), N);
     assert!(pulled.contains(&format!("{}=value-0\n", key(0))));
+}
+
+/// The answer to a write is lost and the server then hangs, so the read that would tell what
+/// happened fails too: the error says the write may have been applied and which version to
+/// check (the server did store it), within the time given.
+#[test]
+fn a_lost_answer_and_a_failed_read_back_say_the_write_may_have_been_applied() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    let proxy = Proxy::start(&server.address, OnWrite::LoseAnswerThenHang);
+    let project = Project::new(&[&proxy.address], "      timeout: 2s\n");
+    let keys: String = (0..5000).map(|i| format!("K{i}={CANARY}-{i}\n")).collect();
+    project.write(".env.local", &keys);
+    let started = Instant::now();
+    let run = project.sync(&["--from", ".env.local", "--to", "vault:staging"]);
+    let took = started.elapsed();
+    run.fails(
+        2,
+        &[
+            "the write to secret/data/myapp/staging may have been applied",
+            "check whether version 1 holds this sync's keys",
+        ],
+    );
+    assert!(
+        !run.error().contains("nothing was written"),
+        "{}",
+        run.error()
+    );
+    assert!(took < Duration::from_millis(3500), "took {took:?}");
+    let (version, stored) = kv(&server, "staging").unwrap();
+    assert_eq!(
+        (version, stored.len()),
+        (1, 5000),
+        "the server stored the write"
+    );
+}
+
+/// The answer to a write is lost, and another writer changes the secret before it is read
+/// again: version 2 is this sync's own write, so the sync succeeded (with a warning), rather
+/// than "changed since planned (version 1 when read, now 3); nothing was written".
+#[test]
+fn a_lost_answer_then_another_write_is_recognised_as_this_syncs_write() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    server.cli(&["kv", "put", "-mount=secret", "myapp/staging", "A=1"]);
+    let (bao_bin, address) = (server.bao.clone(), server.address.clone());
+    let proxy = Proxy::start(
+        &server.address,
+        OnWrite::LoseAnswerThen(Box::new(move || {
+            bao::bao_ok(
+                &bao_bin,
+                &address,
+                &["kv", "patch", "-mount=secret", "myapp/staging", "B=theirs"],
+            );
+        })),
+    );
+    let project = Project::new(&[&proxy.address], "");
+    project.write(".env.local", &format!("A=ours\nC={CANARY}\n"));
+    let run = project.sync(&["--from", ".env.local", "--to", "vault:staging"]);
+    run.succeeds().says("1 added, 1 changed");
+    assert!(proxy.triggered.load(std::sync::atomic::Ordering::SeqCst));
+    let stderr = String::from_utf8_lossy(&run.0.stderr).into_owned();
+    assert!(
+        stderr.contains("this sync's write was applied as version 2")
+            && stderr.contains("now version 3"),
+        "{stderr}"
+    );
+    assert_eq!(
+        kv(&server, "staging"),
+        Some((3, fields(&[("A", "ours"), ("B", "theirs"), ("C", CANARY)])))
+    );
+}
+
+/// `timeout` bounds the whole sync: hung servers (they take the connection and never answer)
+/// each cost a share of it, not all of it, and a good server after a hung one is reached in time.
+#[test]
+fn timeout_bounds_the_whole_operation() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    let hung: Vec<std::net::TcpListener> = (0..4)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let hung: Vec<String> = hung
+        .iter()
+        .map(|l| format!("http://{}", l.local_addr().unwrap()))
+        .collect();
+    let push = ["--from", ".env.local", "--to", "vault:staging"];
+
+    let all_hung = Project::new(
+        &hung.iter().map(String::as_str).collect::<Vec<_>>(),
+        "      timeout: 2s\n",
+    );
+    all_hung.write(".env.local", &format!("A={CANARY}\n"));
+    let started = Instant::now();
+    let run = all_hung.sync(&push);
+    let took = started.elapsed();
+    run.fails(
+        2,
+        &["no vault server served the request within `timeout` (2s)"],
+    );
+    for address in &hung {
+        assert!(run.error().contains(&format!("{address}: timed out")));
+    }
+    assert!(
+        took < Duration::from_millis(3500),
+        "four hung servers took {took:?}"
+    );
+
+    let one_hung = Project::new(&[&hung[0]], "      timeout: 2s\n");
+    one_hung.write(".env.local", "A=1\n");
+    let started = Instant::now();
+    one_hung.sync(&push).fails(2, &["timed out"]);
+    assert!(started.elapsed() < Duration::from_millis(3500));
+
+    let hung_then_good = Project::new(&[&hung[0], &server.address], "      timeout: 4s\n");
+    hung_then_good.write(".env.local", &format!("A={CANARY}\n"));
+    let started = Instant::now();
+    hung_then_good.sync(&push).succeeds().says("1 added");
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(3500),
+        "[hung, good] took {took:?}"
+    );
+}
+
+/// A push of more keys than the listener takes in one request fails at once, saying how many
+/// keys were sent and which limit to raise, instead of being sent again for the whole timeout.
+#[test]
+fn too_many_keys_for_the_listener_fail_at_once_with_the_count_and_the_limit() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    // The dev listener has OpenBao's default limit.
+    let project = Project::new(&[&server.dev_address], "      timeout: 30s\n");
+    let keys: String = (0..600).map(|i| format!("K{i}={CANARY}\n")).collect();
+    project.write(".env.local", &keys);
+    let started = Instant::now();
+    project
+        .sync(&["--from", ".env.local", "--to", "vault:staging"])
+        .fails(
+            2,
+            &[
+                &format!(
+                    "vault at {} refused the write of 600 keys",
+                    server.dev_address
+                ),
+                "max_request_json_strings",
+                "about 490 keys",
+            ],
+        );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(kv(&server, "staging"), None);
+}
+
+/// A key without `=` in the source has no value: it is not pushed, and `--prune` keeps the
+/// value the target has for it, with a warning naming the line, as the envfile provider does.
+#[test]
+fn a_valueless_key_keeps_the_targets_value_and_is_warned_about() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    server.cli(&[
+        "kv",
+        "put",
+        "-mount=secret",
+        "myapp/staging",
+        "A=1",
+        &format!("PASTED={CANARY}"),
+        "STALE=x",
+    ]);
+    let project = Project::new(&[&server.address], "");
+    project.write(".env.local", "A=2\nPASTED\n");
+    let run = project.sync(&["--from", ".env.local", "--to", "vault:staging", "--prune"]);
+    run.succeeds()
+        .says("0 added, 1 changed, 0 unchanged, 1 removed");
+    assert!(!run.stdout().contains("PASTED"), "{}", run.stdout());
+    let stderr = String::from_utf8_lossy(&run.0.stderr).into_owned();
+    assert!(
+        stderr.contains("a key without `=` has no value; not synced") && stderr.contains("line=2"),
+        "{stderr}"
+    );
+    assert_eq!(
+        kv(&server, "staging"),
+        Some((2, fields(&[("A", "2"), ("PASTED", CANARY)])))
+    );
+    project
+        .sync(&[
+            "--from",
+            ".env.local",
+            "--to",
+            "vault:staging",
+            "--keys",
+            "PASTED",
+        ])
+        .fails(1, &[".env.local does not define PASTED"]);
+}
+
+/// The token comes from `token_env`, `token_file`, `$VAULT_TOKEN`, then `~/.vault-token` (where
+/// `bao login` leaves it); the namespace from `$VAULT_NAMESPACE` when the config has none.
+#[test]
+fn tokens_and_namespaces_from_where_the_vault_cli_keeps_them() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    let project = Project::new(&[&server.address], "");
+    project.write(".env.local", &format!("A={CANARY}\n"));
+    let push = [
+        "secrets",
+        "sync",
+        "--from",
+        ".env.local",
+        "--to",
+        "vault:staging",
+    ];
+    // No variable: the file a `bao login` leaves in the home directory.
+    project.run(&push, &[("VAULT_TOKEN", "")]).fails(
+        1,
+        &["no vault token", "VAULT_TOKEN is not set", "~/.vault-token"],
+    );
+    project.write(".vault-token", &format!("{ROOT_TOKEN}\n"));
+    project
+        .run(&push, &[("VAULT_TOKEN", "")])
+        .succeeds()
+        .says("1 added");
+    // VAULT_TOKEN comes before ~/.vault-token.
+    project
+        .run(&push, &[("VAULT_TOKEN", "not-a-token")])
+        .fails(2, &["permission denied"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    fs::write(&token_file, format!("{ROOT_TOKEN}\r\n")).unwrap();
+    let from_file = Project::new(
+        &[&server.address],
+        &format!("      token_file: {}\n", token_file.display()),
+    );
+    from_file.write(".env.local", &format!("A={CANARY}\n"));
+    from_file
+        .run(&push, &[("VAULT_TOKEN", "not-a-token")])
+        .succeeds()
+        .says("1 unchanged");
+    fs::write(&token_file, format!("{ROOT_TOKEN}\nsecond line\n")).unwrap();
+    from_file
+        .run(&push, &[])
+        .fails(1, &["holds a character that cannot be in a vault token"]);
+    // A FIFO is refused rather than read (which would wait for a writer forever); a missing
+    // file is the user's to fix.
+    fs::remove_file(&token_file).unwrap();
+    from_file
+        .run(&push, &[])
+        .fails(1, &["cannot read the vault token", "does not exist"]);
+    assert!(
+        Command::new("mkfifo")
+            .arg(&token_file)
+            .status()
+            .unwrap()
+            .success()
+    );
+    from_file
+        .run(&push, &[])
+        .fails(2, &["cannot read the vault token", "not a regular file"]);
+
+    // A namespace from VAULT_NAMESPACE.
+    server.cli(&["namespace", "create", "team-a"]);
+    bao::bao_ok(
+        &server.bao,
+        &server.address,
+        &["secrets", "enable", "-ns=team-a", "-path=secret", "kv-v2"],
+    );
+    project
+        .run(&push, &[("VAULT_NAMESPACE", "team-a")])
+        .succeeds()
+        .says("1 added");
+    let stored = bao::bao_ok(
+        &server.bao,
+        &server.address,
+        &[
+            "kv",
+            "get",
+            "-ns=team-a",
+            "-mount=secret",
+            "-field=A",
+            "myapp/staging",
+        ],
+    );
+    assert_eq!(stored.trim(), CANARY);
+}
+
+/// The vault provider, in process, in the conformance suite every provider runs: an env file
+/// pushed to a real dev server (the token from `token_file`, since a test cannot set its own
+/// environment), read back with `bao kv get`.
+struct VaultFixture {
+    server: DevServer,
+    dir: tempfile::TempDir,
+}
+
+impl VaultFixture {
+    fn options(&self, text: &str) -> stagecraft_core::SyncOptions {
+        let source = self.dir.path().join("source.env");
+        fs::write(&source, text).unwrap();
+        let token = self.dir.path().join("token");
+        fs::write(&token, ROOT_TOKEN).unwrap();
+        let config = stagecraft_core::ProviderConfig::from_yaml(format!(
+            "address: {}\npath: myapp\ntoken_file: {}\n",
+            self.server.address,
+            token.display()
+        ));
+        stagecraft_core::SyncOptions::new(config)
+            .source(source.to_str().unwrap())
+            .target("vault:conformance")
+    }
+}
+
+impl stagecraft_core::conformance::Fixture for VaultFixture {
+    fn seed(&mut self, secrets: &[(&str, &str)]) -> stagecraft_core::SyncOptions {
+        self.seed_with_valueless(secrets, &[]).unwrap()
+    }
+
+    fn seed_with_valueless(
+        &mut self,
+        secrets: &[(&str, &str)],
+        valueless: &[&str],
+    ) -> Option<stagecraft_core::SyncOptions> {
+        let mut text =
+            stagecraft_providers::envfile::write_string(secrets.iter().copied()).unwrap();
+        for key in valueless {
+            text.push_str(key);
+            text.push('\n');
+        }
+        Some(self.options(&text))
+    }
+
+    fn read_target(&mut self) -> std::collections::BTreeMap<String, String> {
+        kv(&self.server, "conformance")
+            .map(|(_, fields)| {
+                fields
+                    .into_iter()
+                    .map(|(k, v)| (k, v.as_str().unwrap().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[test]
+fn conformance() {
+    let Some(server) = DevServer::start() else {
+        return;
+    };
+    let mut fixture = VaultFixture {
+        server,
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let provider: &dyn stagecraft_core::DynSecretsProvider = &stagecraft_providers::vault::Vault;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(stagecraft_core::conformance::check(provider, &mut fixture));
 }

@@ -18,6 +18,11 @@ const ROUNDS: u64 = 10;
 /// Reads `secret/load` from the active node, once there is one (a standby may serve a read from
 /// raft state that lags behind the leader's).
 fn read_back(cluster: &Cluster) -> Option<(u64, Map<String, Value>)> {
+    read_back_path(cluster, "load")
+}
+
+/// Reads the secret at `path` from the active node.
+fn read_back_path(cluster: &Cluster, path: &str) -> Option<(u64, Map<String, Value>)> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         {
@@ -25,7 +30,7 @@ fn read_back(cluster: &Cluster) -> Option<(u64, Map<String, Value>)> {
             let out = bao::bao_cli(
                 &cluster.bao,
                 &address,
-                &["kv", "get", "-format=json", "-mount=secret", "load"],
+                &["kv", "get", "-format=json", "-mount=secret", path],
             );
             if out.status.success() {
                 let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -170,4 +175,134 @@ fn killing_the_active_node_during_a_sync_of_1000_keys() {
     }
     eprintln!("{outcomes}{completed} completed, {failed} failed with nothing written");
     assert_eq!(completed + failed, ROUNDS as usize);
+}
+
+/// A standby that lags behind the active node (its raft traffic stalled, as over a network that
+/// stalls, or after a restart while it catches up) serves stale reads to a client that does not
+/// ask otherwise, as `bao kv get` shows. The provider's reads, sent to that standby alone, see
+/// what the active node holds (OpenBao's conditional forwarding), so a pull gets the new value
+/// and a push plans on the current version.
+#[test]
+fn a_lagging_standby_serves_no_stale_read() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    let leader = cluster.active();
+    let lagging = (leader + 1) % cluster.nodes.len();
+    let leader_address = cluster.nodes[leader].address.clone();
+    let standby = cluster.nodes[lagging].address.clone();
+    let get_on_standby = || {
+        bao::bao_ok(
+            &cluster.bao,
+            &standby,
+            &["kv", "get", "-mount=secret", "-field=V", "app/staging"],
+        )
+        .trim()
+        .to_owned()
+    };
+    bao::bao_ok(
+        &cluster.bao,
+        &leader_address,
+        &["kv", "put", "-mount=secret", "app/staging", "V=three"],
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while get_on_standby() != "three" {
+        assert!(Instant::now() < deadline, "the standby never caught up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    cluster.nodes[lagging].gate.pause();
+    bao::bao_ok(
+        &cluster.bao,
+        &leader_address,
+        &["kv", "put", "-mount=secret", "app/staging", "V=four"],
+    );
+    assert_eq!(
+        get_on_standby(),
+        "three",
+        "the standby must lag for this test to show anything"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("stagecraft.yml"),
+        format!(
+            "secrets:\n  provider: vault\n  providers:\n    vault:\n      address: {standby}\n      path: app\n      timeout: 10s\n"
+        ),
+    )
+    .unwrap();
+    let sync = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_stagecraft"))
+            .args(["secrets", "sync"])
+            .args(args)
+            .current_dir(dir.path())
+            .env("VAULT_TOKEN", ROOT_TOKEN)
+            .env_remove("VAULT_ADDR")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!text.contains(ROOT_TOKEN), "{text}");
+        assert!(out.status.success(), "{text}");
+        text
+    };
+    sync(&["--from", "vault:staging", "--to", ".env.pulled"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join(".env.pulled")).unwrap(),
+        "V=four\n"
+    );
+    std::fs::write(dir.path().join(".env.local"), format!("V={CANARY}\n")).unwrap();
+    let pushed = sync(&["--from", ".env.local", "--to", "vault:staging"]);
+    assert!(pushed.contains("1 changed"), "{pushed}");
+    cluster.nodes[lagging].gate.resume();
+    let read = read_back_path(&cluster, "app/staging").unwrap();
+    assert_eq!(read.0, 3, "planned on version 2, the active node's");
+    assert_eq!(read.1["V"], CANARY);
+
+    // 1,000 keys (2,003 JSON strings) through a standby alone: every listener takes 100,000,
+    // but OpenBao refuses the write the standby forwards. It fails at once, saying so.
+    let keys: String = (0..KEYS).map(|i| format!("K{i}={CANARY}\n")).collect();
+    std::fs::write(dir.path().join(".env.many"), keys).unwrap();
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_stagecraft"))
+        .args([
+            "secrets",
+            "sync",
+            "--from",
+            ".env.many",
+            "--to",
+            "vault:many",
+        ])
+        .current_dir(dir.path())
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .env_remove("VAULT_ADDR")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let error = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{error}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(!error.contains(CANARY) && !error.contains(ROOT_TOKEN));
+    for part in [
+        format!("vault at {standby} refused the write of 1000 keys (2003 JSON strings)"),
+        format!("{standby} is a standby"),
+        "add the active node's address to `address`".to_owned(),
+    ] {
+        assert!(error.contains(&part), "{part:?} is not in {error}");
+    }
+    // With the active node listed too, the write moves on to it.
+    std::fs::write(
+        dir.path().join("stagecraft.yml"),
+        format!(
+            "secrets:\n  provider: vault\n  providers:\n    vault:\n      address: [{standby}, {leader_address}]\n      path: app\n      timeout: 10s\n"
+        ),
+    )
+    .unwrap();
+    let pushed = sync(&["--from", ".env.many", "--to", "vault:many"]);
+    assert!(pushed.contains("1000 added"), "{pushed}");
+    assert_eq!(read_back_path(&cluster, "app/many").unwrap().1.len(), KEYS);
 }

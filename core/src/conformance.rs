@@ -26,6 +26,18 @@ pub trait Fixture {
 
     /// The secrets the target holds now (empty when it does not exist).
     fn read_target(&mut self) -> BTreeMap<String, String>;
+
+    /// Like [`seed`](Fixture::seed), with keys that the source names without a value (in an
+    /// env file, `KEY` without `=`) after the secrets. `None`, the default, when the provider's
+    /// sources cannot say that: the suite then skips the valueless-key checks.
+    fn seed_with_valueless(
+        &mut self,
+        secrets: &[(&str, &str)],
+        valueless: &[&str],
+    ) -> Option<SyncOptions> {
+        let _ = (secrets, valueless);
+        None
+    }
 }
 
 const CANARY: &str = "conformance-canary-7d3f";
@@ -172,5 +184,52 @@ pub async fn check(provider: &dyn DynSecretsProvider, fixture: &mut dyn Fixture)
         fixture.read_target(),
         expected(&only_beta),
         "target after pruning"
+    );
+
+    // A key the source names without a value is not synced: the target keeps its value, even
+    // with `--prune` (the line may be a secret pasted on a line of its own), and asking for it
+    // with `--keys` fails as for a missing key.
+    let third = format!("{CANARY}-third");
+    let with_gamma = [("BETA", second.as_str()), ("GAMMA", third.as_str())];
+    let Some(opts) = fixture.seed_with_valueless(&with_gamma, &[]) else {
+        return;
+    };
+    provider
+        .sync(opts)
+        .await
+        .expect("sync before the valueless key succeeds");
+    let opts = fixture
+        .seed_with_valueless(&only_beta, &["GAMMA"])
+        .expect("the fixture seeds valueless keys");
+    let report = provider
+        .sync(opts.prune(true))
+        .await
+        .expect("a sync with a valueless key succeeds");
+    assert_eq!(
+        actions(&report),
+        [("BETA", Action::Unchanged)],
+        "a valueless key is neither synced nor removed"
+    );
+    assert_eq!(
+        fixture.read_target(),
+        expected(&with_gamma),
+        "the target keeps the value of a key the source leaves valueless"
+    );
+    let opts = fixture
+        .seed_with_valueless(&only_beta, &["GAMMA"])
+        .expect("the fixture seeds valueless keys");
+    let error = provider
+        .sync(opts.keys(["GAMMA"]))
+        .await
+        .expect_err("asking for a valueless key fails");
+    assert!(
+        error.to_string().contains("GAMMA"),
+        "the error names the valueless key: {error}"
+    );
+    assert_no_canary("the error", &format!("{error} {error:?}"));
+    assert_eq!(
+        fixture.read_target(),
+        expected(&with_gamma),
+        "target after asking for a valueless key"
     );
 }

@@ -372,6 +372,21 @@ impl stagecraft_core::conformance::Fixture for EnvFileFixture {
         sync(&source, &self.dir.path("target.env"))
     }
 
+    fn seed_with_valueless(
+        &mut self,
+        secrets: &[(&str, &str)],
+        valueless: &[&str],
+    ) -> Option<SyncOptions> {
+        let mut text =
+            stagecraft_providers::envfile::write_string(secrets.iter().copied()).unwrap();
+        for key in valueless {
+            text.push_str(key);
+            text.push('\n');
+        }
+        let source = self.dir.file("source.env", &text);
+        Some(sync(&source, &self.dir.path("target.env")))
+    }
+
     fn read_target(&mut self) -> std::collections::BTreeMap<String, String> {
         let text = fs::read_to_string(self.dir.path("target.env")).unwrap_or_default();
         stagecraft_providers::envfile::read_str(&text)

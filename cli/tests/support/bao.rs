@@ -284,6 +284,74 @@ pub struct Node {
     pub address: String,
     config: PathBuf,
     process: Process,
+    /// The relay the other nodes reach this node's cluster port through (raft replication).
+    pub gate: Gate,
+}
+
+/// A TCP relay that can be paused: while it is, no byte passes, and the connections stay open,
+/// as over a network that stalls. Relays until dropped.
+pub struct Gate {
+    pub port: u16,
+    paused: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Gate {
+    fn start(to: u16) -> Gate {
+        Gate::listen("127.0.0.1:0", to)
+    }
+
+    /// A gate at `bind` (such as `127.0.0.2:0`, another loopback address) to loopback port `to`.
+    pub fn listen(bind: &str, to: u16) -> Gate {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = TcpListener::bind(bind).expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let paused = Arc::new(AtomicBool::new(false));
+        let relay = |mut from: std::net::TcpStream,
+                     mut to: std::net::TcpStream,
+                     paused: Arc<AtomicBool>| {
+            use std::io::{Read, Write};
+            let mut buf = vec![0; 64 * 1024];
+            while let Ok(n) = from.read(&mut buf) {
+                while paused.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                if n == 0 || to.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+            }
+            let _ = to.shutdown(std::net::Shutdown::Both);
+        };
+        {
+            let paused = paused.clone();
+            std::thread::spawn(move || {
+                for client in listener.incoming() {
+                    let Ok(client) = client else { continue };
+                    let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", to)) else {
+                        continue;
+                    };
+                    let (c2, s2) = (
+                        client.try_clone().expect("clone"),
+                        server.try_clone().expect("clone"),
+                    );
+                    let (p1, p2) = (paused.clone(), paused.clone());
+                    std::thread::spawn(move || relay(client, server, p1));
+                    std::thread::spawn(move || relay(s2, c2, p2));
+                }
+            });
+        }
+        Gate { port, paused }
+    }
+
+    /// Stops every byte until [`Gate::resume`].
+    pub fn pause(&self) {
+        self.paused.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn resume(&self) {
+        self.paused
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// Three OpenBao nodes with raft storage on loopback, initialised, unsealed and joined, with a
@@ -303,6 +371,8 @@ impl Cluster {
         let nodes: Vec<Node> = (1..=3)
             .map(|n| {
                 let (api, cluster) = (free_port(), free_port());
+                // The other nodes reach this one through the gate, which a test can pause.
+                let gate = Gate::start(cluster);
                 let data = dir.path().join(format!("node{n}"));
                 std::fs::create_dir(&data).expect("node dir");
                 let config = dir.path().join(format!("node{n}.hcl"));
@@ -324,10 +394,11 @@ listener "tcp" {{
   max_request_json_strings = 100000
 }}
 api_addr = "http://127.0.0.1:{api}"
-cluster_addr = "https://127.0.0.1:{cluster}"
+cluster_addr = "https://127.0.0.1:{gate}"
 disable_mlock = true
 "#,
-                        data = data.display()
+                        data = data.display(),
+                        gate = gate.port,
                     ),
                 )
                 .expect("node config");
@@ -337,6 +408,7 @@ disable_mlock = true
                     address,
                     config,
                     process,
+                    gate,
                 }
             })
             .collect();

@@ -933,8 +933,17 @@ pub fn valued_keys(text: &str) -> Result<Vec<&str>, (usize, ParseError)> {
 /// Parses env file text into its keys and values (last one wins), for tests and tools. A key
 /// whose last statement has no `=` is left out, as `load_dotenv` sets nothing for it.
 pub fn read_str(text: &str) -> Result<Vec<(String, String)>, (usize, ParseError)> {
+    read_str_valueless(text, |_, _| {})
+}
+
+/// Like [`read_str`], and hands each valueless key (its last statement has no `=`: it is not
+/// synced) to `valueless` with the line of that statement, in the order keys first appear.
+pub fn read_str_valueless(
+    text: &str,
+    mut valueless: impl FnMut(&str, usize),
+) -> Result<Vec<(String, String)>, (usize, ParseError)> {
     let room = statements_bound(text);
-    let mut order: Vec<(&str, Written<'_>)> = Vec::with_capacity(room);
+    let mut order: Vec<(&str, Written<'_>, usize)> = Vec::with_capacity(room);
     let mut index: HashTable<usize> = HashTable::with_capacity(room);
     let hasher = FixedState::default();
     parse::each_binding(text, true, |b| {
@@ -943,17 +952,26 @@ pub fn read_str(text: &str) -> Result<Vec<(String, String)>, (usize, ParseError)
             |&i| order[i].0 == b.key,
             |&i| hasher.hash_one(order[i].0),
         ) {
-            Entry::Occupied(at) => order[*at.get()].1 = b.value,
+            Entry::Occupied(at) => {
+                let last = &mut order[*at.get()];
+                (last.1, last.2) = (b.value, b.line);
+            }
             Entry::Vacant(at) => {
                 at.insert(order.len());
-                order.push((b.key, b.value));
+                order.push((b.key, b.value, b.line));
             }
         }
     })
     .map_err(|e| (e.line, e.error))?;
     Ok(order
         .into_iter()
-        .filter_map(|(key, value)| Some((key.to_owned(), value.decode()?.into_owned())))
+        .filter_map(|(key, value, line)| match value.decode() {
+            Some(value) => Some((key.to_owned(), value.into_owned())),
+            None => {
+                valueless(key, line);
+                None
+            }
+        })
         .collect())
 }
 

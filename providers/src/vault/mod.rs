@@ -10,14 +10,15 @@
 //!         - https://vault-2.internal:8200
 //!       mount: secret                 # the KV v2 mount (default `secret`)
 //!       path: myapp                   # each environment is the secret <mount>/data/myapp/<env>
-//!       token_env: VAULT_TOKEN        # the variable that holds the token (the default)
-//!       # or AppRole instead of a token:
+//!       # The token: `token_env: NAME` (a variable), `token_file: PATH`, or by default
+//!       # $VAULT_TOKEN, then ~/.vault-token (where `bao login` / `vault login` leave it).
+//!       # Or AppRole instead of a token:
 //!       # role_id: 4f1c…
 //!       # secret_id_env: VAULT_SECRET_ID
 //!       # approle_mount: approle
-//!       namespace: team-a             # optional
-//!       ca_file: /etc/ssl/vault-ca.pem  # optional, relative to stagecraft.yml
-//!       timeout: 10s                  # how long to keep trying the servers (default 10s)
+//!       namespace: team-a             # optional; default $VAULT_NAMESPACE
+//!       ca_file: /etc/ssl/vault-ca.pem  # optional, relative to stagecraft.yml; default $VAULT_CACERT
+//!       timeout: 10s                  # the whole operation's time limit (default 10s)
 //!       source: .env.local            # optional defaults for --from and --to
 //!       target: vault:staging
 //! ```
@@ -29,9 +30,15 @@
 //! Each environment is one KV v2 secret whose fields are the keys, so a sync changes every key
 //! in one write. The write is a check-and-set on the version read when the plan was made: a
 //! concurrent writer fails the sync ("changed since planned") with nothing written. A sync that
-//! changes no value writes nothing (no new version). When the connection is lost during the
-//! write, the secret is read again: the write counts as done when the next version holds what
-//! was written, and is tried again (on the next server) while the version is unchanged.
+//! changes no value writes nothing (no new version). When the answer to the write is lost, the
+//! secret is read again: the write counts as done when the next version holds what was
+//! written, and is tried again (on the next server) while the version is unchanged; when that
+//! read fails too, the error says the write may have been applied and which version to check.
+//! The mount is checked to be KV version 2 before anything is read or written, and reads are
+//! forwarded to the active node of an OpenBao cluster (see `client.rs`).
+//!
+//! A key without `=` in a source env file has no value: it is not synced, the target keeps its
+//! value (also with `--prune`), and a warning names its line, as with the `envfile` provider.
 //!
 //! Fields that are not valid env names (`[A-Za-z_][A-Za-z0-9_]*`) or hold no string are skipped
 //! when pulling into an env file, and reported as skipped.
@@ -76,8 +83,11 @@ pub struct Options {
     #[serde(default, deserialize_with = "secret_path")]
     #[schemars(schema_with = "secret_path_schema")]
     path: String,
-    /// The environment variable that holds the token (never the token itself).
+    /// The environment variable that holds the token (never the token itself); by default
+    /// `VAULT_TOKEN`, then the file `~/.vault-token`.
     token_env: Option<String>,
+    /// A file that holds the token, relative to `stagecraft.yml`.
+    token_file: Option<PathBuf>,
     /// The AppRole role ID, to log in with AppRole instead of a token.
     role_id: Option<String>,
     /// The environment variable that holds the AppRole secret ID.
@@ -85,11 +95,12 @@ pub struct Options {
     /// The mount of the AppRole auth method.
     #[serde(default = "default_approle_mount")]
     approle_mount: String,
-    /// The namespace (Vault Enterprise, OpenBao).
+    /// The namespace (Vault Enterprise, OpenBao); `$VAULT_NAMESPACE` when unset.
     namespace: Option<String>,
-    /// A PEM file of CA certificates to trust for `https` servers.
+    /// A PEM file of the CA certificates to trust for `https` servers (instead of the
+    /// system's); `$VAULT_CACERT` when unset.
     ca_file: Option<PathBuf>,
-    /// How long one operation keeps trying the servers, such as `10s` or `500ms`.
+    /// The time limit of the whole sync, all requests and retries included, such as `10s`.
     #[serde(default, with = "humantime_serde")]
     #[schemars(schema_with = "timeout_schema")]
     timeout: Option<Duration>,
@@ -101,6 +112,8 @@ pub struct Options {
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_TOKEN_ENV: &str = "VAULT_TOKEN";
+/// Where `bao login` and `vault login` leave the token, under the home directory.
+const TOKEN_HELPER_FILE: &str = ".vault-token";
 
 fn default_mount() -> String {
     "secret".to_owned()
@@ -206,6 +219,14 @@ pub enum Error {
         /// The address.
         address: String,
     },
+    /// A Vault CLI variable holds what the setting it stands in for cannot.
+    #[error("environment variable {var}: expected {expected}")]
+    BadVaultEnv {
+        /// The variable.
+        var: &'static str,
+        /// What it should hold.
+        expected: &'static str,
+    },
     /// `$VAULT_ADDR` is not a list of URLs.
     #[error("VAULT_ADDR: {message}")]
     BadVaultAddr {
@@ -215,6 +236,22 @@ pub enum Error {
     /// The CA file cannot be read or holds no certificate.
     #[error("cannot read CA certificates from {path}")]
     CaFile {
+        /// The file.
+        path: String,
+    },
+    /// No token from any source.
+    #[error(
+        "no vault token: environment variable {DEFAULT_TOKEN_ENV} is not set and there is no ~/{TOKEN_HELPER_FILE} (`bao login` writes it); or set `token_env` or `token_file` in stagecraft.yml"
+    )]
+    NoToken,
+    /// The token file cannot be read (only a regular file is read: not a FIFO, say).
+    #[error("cannot read the vault token")]
+    TokenFile(#[source] FsError),
+    /// The token file holds what cannot be a token.
+    #[error(
+        "{path} holds a character that cannot be in a vault token (only visible ASCII on one line)"
+    )]
+    BadTokenFile {
         /// The file.
         path: String,
     },
@@ -321,8 +358,66 @@ pub enum Error {
     /// A server refused the request for good.
     #[error("vault at {0}")]
     Server(Attempt),
+    /// The mount is a KV version 1 engine.
+    #[error(
+        "the mount {mount} is a KV version 1 secrets engine; this provider writes KV version 2 (versions, check-and-set): upgrade it (`bao kv enable-versioning {mount}`) or name a KV v2 mount in `mount`"
+    )]
+    KvVersion1 {
+        /// The mount.
+        mount: String,
+    },
+    /// The mount is not a KV engine.
+    #[error(
+        "the mount {mount} is a {engine:?} secrets engine, not KV version 2; name a KV v2 mount in `mount`"
+    )]
+    NotKv {
+        /// The mount.
+        mount: String,
+        /// Its type.
+        engine: String,
+    },
+    /// `mount` names a path inside another mount.
+    #[error("{mount} is not a mount but a path inside the KV mount {found}: set `mount: {found}`")]
+    NotMountPath {
+        /// The mount setting.
+        mount: String,
+        /// The mount that holds it.
+        found: String,
+    },
+    /// The secret has more fields than the servers take in one request.
+    #[error(
+        "{} refused the write of {keys} keys ({strings} JSON strings): {}. {}",
+        list_addresses(attempts),
+        list_reasons(attempts),
+        too_many_keys_advice(standbys)
+    )]
+    TooManyKeys {
+        /// The number of keys sent.
+        keys: usize,
+        /// The number of JSON strings in the request.
+        strings: usize,
+        /// Each server's refusal.
+        attempts: Vec<Attempt>,
+        /// The servers among them that are standbys.
+        standbys: Vec<String>,
+    },
+    /// The answer to the write was lost and the read that would tell what happened failed.
+    #[error(
+        "the write to {secret} may have been applied: its answer was lost ({lost}) and reading the secret again to find out failed; check whether version {version} holds this sync's keys (`bao kv get -version={version} {secret}`) before running it again"
+    )]
+    MayHaveBeenApplied {
+        /// The secret's data path.
+        secret: String,
+        /// The version the write would have made.
+        version: u64,
+        /// The attempt whose answer was lost.
+        lost: Attempt,
+        /// Why the read failed.
+        #[source]
+        settling: Box<Error>,
+    },
     /// No server answered within the timeout.
-    #[error("no vault server answered within {}: {}", humantime_serde::re::humantime::format_duration(*timeout), list(attempts))]
+    #[error("no vault server served the request within `timeout` ({}): {}", humantime_serde::re::humantime::format_duration(*timeout), list(attempts))]
     Unavailable {
         /// The operation's time budget.
         timeout: Duration,
@@ -342,9 +437,31 @@ pub enum Error {
     /// Interrupted while the write was tried again; the secret is as it was.
     #[error("interrupted; nothing was written")]
     Interrupted,
-    /// The secret has more versions than a check-and-set can name.
-    #[error("the secret's version is too large for a check-and-set write")]
-    VersionTooLarge,
+}
+
+fn list_addresses(attempts: &[Attempt]) -> String {
+    attempts
+        .iter()
+        .map(|a| format!("vault at {}", a.address))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+fn too_many_keys_advice(standbys: &[String]) -> String {
+    if standbys.is_empty() {
+        "An OpenBao listener takes 1,000 JSON strings in a request by default (about 490 keys): raise `max_request_json_strings` (and `max_request_size` for the bytes) in the listener config of every node".into()
+    } else {
+        format!(
+            "{} is a standby, which forwards a write to the active node under OpenBao's default limit (1,000 JSON strings, about 490 keys) whatever its own listener says, so raising the limit there cannot help: add the active node's address to `address` (`bao status` shows which node is active), its listener's `max_request_json_strings` raised",
+            standbys.join(" and ")
+        )
+    }
+}
+
+fn list_reasons(attempts: &[Attempt]) -> String {
+    let mut reasons: Vec<String> = attempts.iter().map(|a| a.reason.to_string()).collect();
+    reasons.dedup();
+    reasons.join("; ")
 }
 
 fn list(attempts: &[Attempt]) -> String {
@@ -365,7 +482,12 @@ impl From<Error> for SyncError {
             | Error::Unavailable { .. }
             | Error::ChangedSincePlanned { .. }
             | Error::Interrupted
-            | Error::VersionTooLarge => true,
+            | Error::KvVersion1 { .. }
+            | Error::NotKv { .. }
+            | Error::NotMountPath { .. }
+            | Error::TooManyKeys { .. }
+            | Error::MayHaveBeenApplied { .. } => true,
+            Error::TokenFile(fs) => !fs.is_input(),
             Error::Fs(fs) => !fs.is_input(),
             _ => false,
         };
@@ -417,6 +539,8 @@ struct Plan {
     source: Place,
     target: Place,
     ca_file: Option<PathBuf>,
+    token_file: Option<PathBuf>,
+    namespace: Option<String>,
 }
 
 fn setting(section: &str, field: &str) -> String {
@@ -437,7 +561,7 @@ fn config_error(config: &ProviderConfig, field: &str, message: &str) -> ConfigEr
 }
 
 /// Checks what `Options` alone cannot: that the auth settings fit together, and that the
-/// namespace can be sent (as a header, which the client panics on when it cannot).
+/// namespace can be sent (as a header).
 fn check_settings(config: &ProviderConfig, options: &Options) -> Result<(), ConfigError> {
     if let Some(namespace) = &options.namespace
         && !namespace.bytes().all(|b| b.is_ascii_graphic())
@@ -459,10 +583,21 @@ fn check_settings(config: &ProviderConfig, options: &Options) -> Result<(), Conf
             "role_id",
             "AppRole needs `role_id` with `secret_id_env`",
         )),
-        (Some(_), Some(_)) if options.token_env.is_some() => Err(config_error(
+        (Some(_), Some(_)) if options.token_env.is_some() || options.token_file.is_some() => {
+            Err(config_error(
+                config,
+                if options.token_env.is_some() {
+                    "token_env"
+                } else {
+                    "token_file"
+                },
+                "set either a token (`token_env`, `token_file`) or AppRole (`role_id`, `secret_id_env`), not both",
+            ))
+        }
+        _ if options.token_env.is_some() && options.token_file.is_some() => Err(config_error(
             config,
-            "token_env",
-            "set either `token_env` or AppRole (`role_id`, `secret_id_env`), not both",
+            "token_file",
+            "set either `token_env` or `token_file`, not both",
         )),
         _ => Ok(()),
     }
@@ -521,20 +656,64 @@ fn plan(opts: &SyncOptions) -> Result<Plan, SyncError> {
         }
         .into());
     }
-    let ca_file = options.ca_file.as_ref().map(|f| base.join(f));
+    // The Vault CLI's variables stand in for the settings; relative paths in them are the
+    // shell's, relative to the current directory.
+    let ca_file = match &options.ca_file {
+        Some(file) => Some(base.join(file)),
+        None => env_var("VAULT_CACERT").map(PathBuf::from),
+    };
+    let namespace = match &options.namespace {
+        Some(namespace) => Some(namespace.clone()),
+        None => match env_var("VAULT_NAMESPACE") {
+            Some(namespace) if !namespace.bytes().all(|b| b.is_ascii_graphic()) => {
+                return Err(Error::BadVaultEnv {
+                    var: "VAULT_NAMESPACE",
+                    expected: "a namespace of visible ASCII characters, without spaces",
+                }
+                .into());
+            }
+            namespace => namespace,
+        },
+    };
+    let token_file = options.token_file.as_ref().map(|f| base.join(f));
     Ok(Plan {
         options,
         addresses,
         source,
         target,
         ca_file,
+        token_file,
+        namespace,
     })
+}
+
+/// An environment variable's value, `None` when unset or empty (as the Vault CLI reads them).
+fn env_var(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|v| !v.is_empty())
+}
+
+/// Whether the client can send `value` as a header: visible ASCII only.
+fn is_header_safe(value: &str) -> bool {
+    !value.is_empty() && value.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// The token in `path`, without the line end a `bao login` or an editor leaves.
+fn token_from_file(path: &Path) -> Result<String, Error> {
+    let text = fs::read_text(path).map_err(Error::TokenFile)?;
+    let token = text.trim_end_matches(['\n', '\r']);
+    if is_header_safe(token) {
+        Ok(token.to_owned())
+    } else {
+        Err(Error::BadTokenFile {
+            path: path.display().to_string(),
+        })
+    }
 }
 
 fn credential(var: &str, what: &'static str) -> Result<String, Error> {
     match std::env::var(var) {
-        // The client sends the token as a header, and panics on one it cannot send.
-        Ok(value) if !value.is_empty() && value.bytes().all(|b| b.is_ascii_graphic()) => Ok(value),
+        // The client sends the token as a header.
+        Ok(value) if is_header_safe(&value) => Ok(value),
         Ok(value) if !value.is_empty() => Err(Error::BadCredential {
             var: var.to_owned(),
             what,
@@ -565,17 +744,13 @@ impl Plan {
             .zip(options.secret_id_env.as_deref());
         let token = match approle {
             Some(_) => None,
-            None => Some(credential(
-                options.token_env.as_deref().unwrap_or(DEFAULT_TOKEN_ENV),
-                "token",
-            )?),
+            None => Some(self.token()?),
         };
-        let ca_file = self.ca_file.as_ref().map(|f| f.display().to_string());
         let mut servers = Servers::new(Settings {
             addresses: &self.addresses,
             token,
-            namespace: options.namespace.as_deref(),
-            ca_file: ca_file.as_deref(),
+            namespace: self.namespace.as_deref(),
+            ca_file: self.ca_file.as_deref(),
             timeout: options.timeout.unwrap_or(DEFAULT_TIMEOUT),
         })?;
         if let Some((role_id, secret_id_env)) = approle {
@@ -585,6 +760,26 @@ impl Plan {
                 .await?;
         }
         Ok(servers)
+    }
+
+    /// The token, from the first of: `token_env`, `token_file`, `$VAULT_TOKEN`, `~/.vault-token`.
+    fn token(&self) -> Result<String, Error> {
+        if let Some(var) = &self.options.token_env {
+            return credential(var, "token");
+        }
+        if let Some(file) = &self.token_file {
+            return token_from_file(file);
+        }
+        if std::env::var_os(DEFAULT_TOKEN_ENV).is_some_and(|v| !v.is_empty()) {
+            return credential(DEFAULT_TOKEN_ENV, "token");
+        }
+        match std::env::var_os("HOME").filter(|home| !home.is_empty()) {
+            Some(home) => match token_from_file(&Path::new(&home).join(TOKEN_HELPER_FILE)) {
+                Err(Error::TokenFile(FsError::NotFound { .. })) => Err(Error::NoToken),
+                found => found,
+            },
+            None => Err(Error::NoToken),
+        }
     }
 
     async fn read(&self, servers: &Servers, environment: &str) -> Result<Secret, Error> {
@@ -605,14 +800,23 @@ impl SecretsProvider for Vault {
     async fn sync(&self, opts: SyncOptions) -> Result<SyncReport, SyncError> {
         let plan = plan(&opts)?;
         // Read env files before any request, so that a bad file fails fast.
+        let mut valueless = Vec::new();
         let pushed = match &plan.source {
-            Place::File(path) => Some(read_env_file(path)?),
+            Place::File(path) => Some(read_env_file(path, &mut valueless)?),
             Place::Vault(_) => None,
         };
         if let Place::File(path) = &plan.target {
             fs::check_writable(path).map_err(Error::from)?;
         }
         let servers = plan.connect().await?;
+        // Before anything is read or written: a KV version 1 mount would take a KV v2 write
+        // as a secret of its own.
+        for place in [&plan.source, &plan.target] {
+            if let Place::Vault(environment) = place {
+                let path = plan.secret_path(environment);
+                servers.check_mount(&plan.options.mount, &path).await?;
+            }
+        }
         let source_label = plan.source.label();
         let source: Vec<(String, Value)> = match (&plan.source, pushed) {
             (_, Some(pushed)) => pushed
@@ -636,9 +840,13 @@ impl SecretsProvider for Vault {
         let report = match &plan.target {
             Place::File(path) => pull(&source_label, source, path, &opts)?,
             Place::Vault(environment) => {
-                // `--prune` removes what the source lacks, not what `--keys` left out (as envfile).
-                let mentioned: foldhash::HashSet<String> =
-                    source.iter().map(|(key, _)| key.clone()).collect();
+                // `--prune` removes what the source lacks, not what `--keys` left out nor a key
+                // the source leaves valueless (as envfile).
+                let mentioned: foldhash::HashSet<String> = source
+                    .iter()
+                    .map(|(key, _)| key.clone())
+                    .chain(valueless)
+                    .collect();
                 let source = select(&source_label, source, &opts.keys)?;
                 let to = (environment.as_str(), &mentioned);
                 push(&plan, &servers, &source_label, source, to, &opts).await?
@@ -653,9 +861,16 @@ impl SecretsProvider for Vault {
     }
 }
 
-fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, Error> {
+/// The keys and values of an env file; its valueless keys (a key without `=`: not synced, the
+/// target's value kept) are added to `valueless`, each with a warning naming its line.
+fn read_env_file(path: &Path, valueless: &mut Vec<String>) -> Result<Vec<(String, String)>, Error> {
     let text = fs::read_text(path)?;
-    envfile::read_str(&text).map_err(|(line, error)| Error::Parse {
+    envfile::read_str_valueless(&text, |key, line| {
+        // The line may be a secret pasted on a line of its own: only its place is named.
+        tracing::warn!(file = %path.display(), line, "a key without `=` has no value; not synced");
+        valueless.push(key.to_owned());
+    })
+    .map_err(|(line, error)| Error::Parse {
         path: path.to_owned(),
         line,
         error,
