@@ -4,7 +4,7 @@
 //! says which is not; and the ordinary layouts build.
 //!
 //! They share one target directory (`target/layouts`), so the crates they have in common are
-//! built once; the builds run one at a time.
+//! built once, and this workspace's lockfile; the builds run one at a time.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -23,6 +23,11 @@ fn cargo(name: &str, args: &[&str]) -> Output {
     let _guard = ONE_BUILD_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // The workspace's lockfile, so that the layout uses the versions this workspace has
+    // downloaded (cargo drops what the layout does not use).
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::fs::copy(workspace.join("Cargo.lock"), layout(name).join("Cargo.lock"))
+        .expect("the lockfile is copied");
     let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .expect("the target directory")
