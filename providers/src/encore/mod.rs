@@ -380,7 +380,7 @@ pub enum Error {
     },
     /// A key is not a name Encore accepts for a secret.
     #[error(
-        "{}: the key {key:?} is not a valid Encore secret name (a letter or `_`, then letters, digits and `_`)",
+        "{}: the key {key:?} is not a valid Encore secret name (an ASCII letter or `_`, then ASCII letters, digits and `_`)",
         path.display()
     )]
     BadKey {
