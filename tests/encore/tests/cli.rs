@@ -391,3 +391,30 @@ fn a_low_limit_of_open_files_lowers_the_concurrency_and_says_so() {
         .unwrap();
     assert!((2..100).contains(&peak), "{peak} calls ran at once");
 }
+
+#[test]
+fn a_limit_of_open_files_too_low_for_one_call_is_named_as_the_cause() {
+    let app = project("A=1\nB=2\n");
+    let mut named = Vec::new();
+    // Near the smallest limit the CLI starts with; what runs out first varies a little with
+    // the descriptors the process starts with.
+    for limit in 10..=17 {
+        let output = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -n {limit} && exec '{}' secrets sync",
+                stagecraft().display()
+            ))
+            .current_dir(app.path())
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(!stderr.contains("install it"), "{limit}: {stderr}");
+        if stderr.contains("too many open files (the limit of open files, `ulimit -n`, is") {
+            assert_eq!(output.status.code(), Some(2), "{limit}: {stderr}");
+            named.push(limit);
+        }
+    }
+    assert!(!named.is_empty(), "no limit made the spawn fail");
+}
