@@ -8,8 +8,8 @@
 //!
 //! read (labels bare or quoted; single-line double-quoted strings with CUE's escapes; an optional
 //! `,` and `// comment` after the value; a byte order mark at the start; one `package` clause,
-//! before any field, as CUE requires) and merged in place: values
-//! replaced where they stand, new fields appended, the rest kept. Anything else in the file is
+//! before any field, as CUE requires) and merged in place: values replaced where they stand, new
+//! fields appended, the rest kept. Anything else in the file is
 //! an error naming its line, and the file is left alone.
 
 use crate::fs;
@@ -274,8 +274,8 @@ fn write_label(key: &str, out: &mut String) {
     }
 }
 
-/// Merges `entries` into `.secrets.local.cue` in `app_root`, the directory of `encore.app`; with `prune`, removes the fields whose
-/// label is not among `source_keys`.
+/// Merges `entries` into `.secrets.local.cue` in `app_root`, the directory of `encore.app`; with
+/// `prune`, removes the fields whose label is not among `source_keys`.
 pub(super) fn sync_local_overrides(
     source: &Path,
     app_root: &Path,

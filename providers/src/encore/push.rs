@@ -231,6 +231,9 @@ fn classify(plan: &Plan, error: CallError, redactor: &Redactor<'_>) -> Failure {
         CallError::Interrupted => {
             Failure::Unknown("interrupted while it was being set: it may be set".to_owned())
         }
+        CallError::ValueNotRead { status } if status.success() => Failure::Key(format!(
+            "encore exited ({status}) before reading the whole value: what it stored, if anything, is not the value"
+        )),
         CallError::ValueNotRead { status } => Failure::Key(format!(
             "encore exited ({status}) before reading the whole value"
         )),
@@ -478,6 +481,12 @@ pub(super) async fn dry_run(
     drop(guard);
     let table = match listed {
         Ok(table) => table,
+        Err(CallError::TimedOut) => Err(Error::ListFailed {
+            why: format!("no answer within {} s", plan.timeout.as_secs_f64()),
+        })?,
+        Err(CallError::Interrupted) => Err(Error::ListFailed {
+            why: "interrupted".to_owned(),
+        })?,
         Err(error) => {
             let redactor = Redactor::new(entries.iter().map(|(_, v)| v.as_str()));
             Err(match classify(plan, error, &redactor) {

@@ -418,3 +418,55 @@ fn a_limit_of_open_files_too_low_for_one_call_is_named_as_the_cause() {
     }
     assert!(!named.is_empty(), "no limit made the spawn fail");
 }
+
+#[test]
+fn an_echoed_value_reaches_neither_stdout_stderr_nor_the_log_in_any_form() {
+    let forms = [
+        "raw",
+        "trimmed",
+        "go",
+        "go_ascii",
+        "json",
+        "json_ascii",
+        "shell",
+        "bash",
+        "lines",
+    ];
+    let value = format!("  it's \\ \"{CANARY}\"\t\u{7}ä✓\nsecond {CANARY} line ");
+    let env: String = forms
+        .iter()
+        .map(|form| {
+            stagecraft_providers::envfile::write_string([(
+                format!("K_{form}").as_str(),
+                value.as_str(),
+            )])
+            .unwrap()
+        })
+        .collect();
+    let app = project(&env);
+    let echo: Vec<String> = forms
+        .iter()
+        .map(|f| format!("\"K_{f}\": \"{f}\""))
+        .collect();
+    app.control(&format!(r#"{{"echo": {{{}}}}}"#, echo.join(", ")));
+    for json in [false, true] {
+        let mut args = vec!["secrets", "sync"];
+        if json {
+            args.push("--json");
+        }
+        let output = Command::new(stagecraft())
+            .args(&args)
+            .current_dir(app.path())
+            .env("RUST_LOG", "trace")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        let shown = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!shown.contains(&CANARY[..12]), "{shown}");
+        assert!(shown.contains("K_go: "), "{shown}");
+    }
+}

@@ -802,7 +802,7 @@ fn a_call_that_exits_without_reading_the_whole_value_fails_and_says_so() {
     assert!(!visible(&result).contains(CANARY));
     assert_eq!(
         result.unwrap_err().to_string(),
-        "1 of 1 keys failed:\n  BIG: encore exited (exit status: 0) before reading the whole value"
+        "1 of 1 keys failed:\n  BIG: encore exited (exit status: 0) before reading the whole value: what it stored, if anything, is not the value"
     );
 }
 
