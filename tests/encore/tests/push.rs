@@ -214,13 +214,15 @@ fn a_partial_failure_reports_every_key_and_withholds_what_echoes_a_value() {
 }
 
 /// Values a CLI could echo in another form than they were given.
-const HOSTILE: [&str; 6] = [
+const HOSTILE: [&str; 7] = [
     "tab\tCanarySecret",
     "bell\u{7}CanaryBell",
     "p\u{e4}ssw\u{f6}rd\u{2713}CanaryUnicode",
     "  SpacedCanary  ",
     "it's a \"quoted\" \\ Canary <&> \u{1F389}",
     "-----BEGIN CANARY KEY-----\nMIIEcanaryline\nsecondcanary\n}\n-----END CANARY KEY-----",
+    // Each line too short to search for inside words.
+    "ab1\ncd2\nef3",
 ];
 
 #[test]
@@ -274,6 +276,11 @@ fn a_value_echoed_in_any_form_is_withheld_whole_line_and_counted() {
         );
     }
     // What holds no value is still shown.
+    assert!(
+        message
+            .contains("K6_lines: invalid value: [3 lines of stderr withheld: it may hold a value]"),
+        "{message}"
+    );
     // `}` alone, a line of the value without a letter or digit, is not searched for.
     assert!(
         message.contains(
