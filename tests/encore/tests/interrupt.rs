@@ -22,7 +22,10 @@ fn an_interruption_stops_the_children_and_reports_what_was_set() {
         std::thread::spawn(move || {
             let count =
                 || std::fs::read_dir(path.join("fake-encore/calls")).map_or(0, Iterator::count);
-            wait_until("A, B and C have started", || count() >= 3);
+            let stored = || path.join("fake-encore/secrets/B.json").exists();
+            wait_until("A, B and C have started, B stored", || {
+                count() >= 3 && stored()
+            });
             interrupt::interrupt(exit);
         })
     };
