@@ -637,12 +637,15 @@ fn sync(registry: &Registry, config_path: Option<&Path>, args: SyncArgs) -> Resu
 /// What a finished sync means for the exit code: an interruption, or drift found by `--check`.
 fn outcome(report: &SyncReport, check: bool) -> Result<(), Failure> {
     if interrupt::is_requested() {
-        // Keys left `skipped`: the provider stopped instead of completing.
-        return Err(if report.count(Action::Skipped) > 0 {
-            Failure::Stopped
-        } else {
-            Failure::Interrupted { completed: true }
-        });
+        // Keys left `skipped` or `unknown`: the provider stopped instead of completing.
+        let counts = report.counts();
+        return Err(
+            if counts.get(Action::Skipped) + counts.get(Action::Unknown) > 0 {
+                Failure::Stopped
+            } else {
+                Failure::Interrupted { completed: true }
+            },
+        );
     }
     if check && report.has_changes() {
         return Err(Failure::OutOfSync(OutOfSync {

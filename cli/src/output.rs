@@ -205,6 +205,8 @@ struct Summary {
     set: usize,
     #[serde(skip_serializing_if = "is_zero")]
     failed: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    unknown: usize,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -222,6 +224,7 @@ impl Summary {
             skipped: counts.get(Action::Skipped),
             set: counts.get(Action::Set),
             failed: counts.get(Action::Failed),
+            unknown: counts.get(Action::Unknown),
         }
     }
 }
@@ -301,6 +304,7 @@ fn table(
         skipped,
         set,
         failed,
+        unknown,
     } = summary;
     for note in &report.notes {
         writeln!(out, "note: {note}")?;
@@ -318,8 +322,18 @@ fn table(
     if failed > 0 {
         write!(out, ", {failed} failed")?;
     }
+    if unknown > 0 {
+        write!(out, ", {unknown} unknown")?;
+    }
     if dry_run {
         writeln!(out, "; dry run: nothing was written.")
+    } else if unknown > 0 && !report.written {
+        // Calls stopped before they finished may have written.
+        writeln!(
+            out,
+            "; whether anything was written to {} is unknown.",
+            escape(&report.target)
+        )
     } else if report.written {
         writeln!(out, "; wrote {}.", escape(&report.target))
     } else if failed > 0 || skipped > 0 {
@@ -336,6 +350,7 @@ fn row_start(action: Action, colour: bool) -> (&'static str, &'static str) {
     let (code, sign) = match action {
         Action::Added | Action::Set => ("\x1b[32m", "  + "),
         Action::Failed => ("\x1b[1;31m", "  ! "),
+        Action::Unknown => ("\x1b[33m", "  ? "),
         Action::Changed => ("\x1b[33m", "  ~ "),
         Action::Removed => ("\x1b[31m", "  - "),
         Action::Unchanged | Action::Skipped => ("\x1b[2m", "    "),

@@ -435,11 +435,14 @@ pub enum Action {
     Set,
     /// Its write failed; the error of the sync says why.
     Failed,
+    /// Its write was started and did not finish (a call stopped at a timeout or an
+    /// interruption): the target may or may not hold the new value.
+    Unknown,
 }
 
 impl Action {
     /// Every action, each at its [`index`](Self::index).
-    const ALL: [Action; 7] = [
+    const ALL: [Action; 8] = [
         Action::Added,
         Action::Changed,
         Action::Unchanged,
@@ -447,6 +450,7 @@ impl Action {
         Action::Skipped,
         Action::Set,
         Action::Failed,
+        Action::Unknown,
     ];
 
     /// The action's place in [`ActionCounts`]. A new action gets the next one, and its place in
@@ -460,6 +464,7 @@ impl Action {
             Action::Skipped => 4,
             Action::Set => 5,
             Action::Failed => 6,
+            Action::Unknown => 7,
         }
     }
 
@@ -473,6 +478,7 @@ impl Action {
             Action::Skipped => "skipped",
             Action::Set => "set",
             Action::Failed => "failed",
+            Action::Unknown => "unknown",
         }
     }
 }
@@ -607,7 +613,7 @@ mod tests {
         assert_eq!(counts.get(Action::Added), 3);
         assert_eq!(
             format!("{counts:?}"),
-            "{Added: 3, Changed: 1, Unchanged: 1, Removed: 1, Skipped: 1, Set: 1, Failed: 1}"
+            "{Added: 3, Changed: 1, Unchanged: 1, Removed: 1, Skipped: 1, Set: 1, Failed: 1, Unknown: 0}"
         );
         assert_eq!(SyncReport::default().counts(), ActionCounts::default());
     }

@@ -7,8 +7,9 @@
 //! ```
 //!
 //! read (labels bare or quoted; single-line double-quoted strings with CUE's escapes; an optional
-//! `,` and `// comment` after the value; a `package` clause) and merged in place: values
-//! replaced where they stand, new fields appended, the rest kept. Anything else in the file is
+//! `,` and `// comment` after the value; a byte order mark at the start; one `package` clause,
+//! before any field, as CUE requires) and merged in place: values replaced where they stand, new
+//! fields appended, the rest kept. Anything else in the file is
 //! an error naming its line, and the file is left alone.
 
 use crate::fs;
@@ -56,6 +57,8 @@ pub fn read_cue(path: &Path, text: &str) -> Result<Vec<(String, String)>, CueErr
 fn parse(path: &Path, text: &str) -> Result<Vec<Field>, CueError> {
     let mut fields = Vec::new();
     let mut start = 0;
+    // CUE's rules: a package clause comes before any field, and once.
+    let mut package_seen = false;
     for (index, raw) in text.split_inclusive('\n').enumerate() {
         let line = (start, start + raw.len());
         start += raw.len();
@@ -67,19 +70,32 @@ fn parse(path: &Path, text: &str) -> Result<Vec<Field>, CueError> {
             reason,
         };
         let mut cursor = Cursor { text: body, at: 0 };
+        // A byte order mark is read only as the first character of the file.
+        if index == 0 {
+            cursor.eat('\u{feff}');
+        }
         cursor.skip_space();
         if cursor.rest().is_empty() || cursor.rest().starts_with("//") {
             continue;
         }
-        if index == 0 && cursor.rest().starts_with('\u{feff}') {
-            cursor.at += '\u{feff}'.len_utf8();
-            cursor.skip_space();
-        }
-        if let Some(name) = cursor.rest().strip_prefix("package ") {
-            if is_identifier(name.trim()) {
+        if let Some(name) = cursor.rest().strip_prefix("package") {
+            let name = name.split("//").next().unwrap_or_default();
+            if name.starts_with([' ', '\t']) && is_identifier(name.trim()) {
+                if package_seen {
+                    return Err(error(cursor.at, "a second package clause"));
+                }
+                if !fields.is_empty() {
+                    return Err(error(
+                        cursor.at,
+                        "the package clause must come before any field",
+                    ));
+                }
+                package_seen = true;
                 continue;
             }
-            return Err(error(cursor.at, "expected a package name"));
+            if name.starts_with([' ', '\t']) {
+                return Err(error(cursor.at, "expected a package name"));
+            }
         }
         let key = if cursor.rest().starts_with('"') {
             cursor.string().map_err(|(at, why)| error(at, why))?
@@ -258,17 +274,17 @@ fn write_label(key: &str, out: &mut String) {
     }
 }
 
-/// Merges `entries` into `app_dir/.secrets.local.cue`; with `prune`, removes the fields whose
-/// label is not among `source_keys`.
+/// Merges `entries` into `.secrets.local.cue` in `app_root`, the directory of `encore.app`; with
+/// `prune`, removes the fields whose label is not among `source_keys`.
 pub(super) fn sync_local_overrides(
     source: &Path,
-    app_dir: &Path,
+    app_root: &Path,
     entries: &[(String, String)],
     source_keys: &[String],
     dry_run: bool,
     prune: bool,
 ) -> Result<SyncReport, super::Error> {
-    let target = app_dir.join(FILE_NAME);
+    let target = app_root.join(FILE_NAME);
     // Locked from the read to the rename, so that concurrent syncs cannot lose each other's keys.
     let mut locked = fs::LockedTarget::lock(&target)?;
     let text = locked.read_text()?.unwrap_or_default();
@@ -407,6 +423,36 @@ mod tests {
         assert!(read("A: \"\"\"\n").is_err());
         assert!(read("_x: \"1\"\n").is_err());
         assert!(read("A: \"1\" B: \"2\"\n").is_err());
+    }
+
+    #[test]
+    fn a_byte_order_mark_then_a_comment_or_a_blank_line_is_read() {
+        for text in [
+            "\u{feff}// c\nA: \"1\"\n",
+            "\u{feff}\nA: \"1\"\n",
+            "\u{feff}package p\nA: \"1\"\n",
+        ] {
+            assert_eq!(
+                read(text).unwrap(),
+                [("A".to_owned(), "1".to_owned())],
+                "{text:?}"
+            );
+        }
+        // Only at the start of the file.
+        assert!(read("A: \"1\"\n\u{feff}B: \"2\"\n").is_err());
+    }
+
+    #[test]
+    fn the_package_clause_comes_first_and_once() {
+        let error = read("X: \"1\"\npackage secrets\n").unwrap_err();
+        assert_eq!(
+            (error.line, error.reason),
+            (2, "the package clause must come before any field")
+        );
+        let error = read("package a\n// c\npackage b\n").unwrap_err();
+        assert_eq!((error.line, error.reason), (3, "a second package clause"));
+        assert!(read("// c\n\npackage a // the package\nA: \"1\"\n").is_ok());
+        assert!(read("package 1a\n").is_err());
     }
 
     #[test]

@@ -25,10 +25,17 @@
 //! what it reads, so a value that ends with one, or holds a NUL, is refused before any call.
 //!
 //! `local-overrides` needs neither the CLI nor a login: the keys are merged into
-//! `app_dir/.secrets.local.cue` as CUE strings, the way `envfile` merges an env file (`cue.rs`).
+//! `.secrets.local.cue` at the app's root, next to `encore.app` (found from `app_dir` upwards, as
+//! the CLI finds it), where Encore reads it, as CUE strings, the way `envfile` merges an env file
+//! (`cue.rs`). Keys must be Encore secret names, ASCII identifiers, for both.
+//!
+//! What `encore` says on stderr is shown only line by line, and only the lines that hold no form
+//! of any value of the sync (`redact.rs`); whether it said it is not logged in is read from its
+//! raw text.
 
 mod cue;
 mod push;
+mod redact;
 
 pub use cue::{CueError, read_cue, write_cue_string};
 
@@ -154,6 +161,16 @@ impl EnvType {
         }
     }
 
+    /// The name of its column in `encore secret list`, lowercased.
+    fn long_name(self) -> &'static str {
+        match self {
+            EnvType::Development => "development",
+            EnvType::Production => "production",
+            EnvType::Preview => "preview",
+            EnvType::Local => "local",
+        }
+    }
+
     fn parse(name: &str) -> Option<Self> {
         Some(match name {
             "dev" | "development" => EnvType::Development,
@@ -223,7 +240,7 @@ enum Selection {
     Types(Vec<EnvType>),
     /// `encore secret set --env a,b`.
     Envs(Vec<String>),
-    /// `app_dir/.secrets.local.cue`.
+    /// `.secrets.local.cue` next to `encore.app`.
     LocalOverrides,
 }
 
@@ -363,7 +380,7 @@ pub enum Error {
     },
     /// A key is not a name Encore accepts for a secret.
     #[error(
-        "{}: the key {key:?} is not a valid Encore secret name (a letter or `_`, then letters, digits and `_`)",
+        "{}: the key {key:?} is not a valid Encore secret name (an ASCII letter or `_`, then ASCII letters, digits and `_`)",
         path.display()
     )]
     BadKey {
@@ -408,14 +425,52 @@ pub enum Error {
         /// The app directory.
         app_dir: PathBuf,
     },
-    /// Some `encore secret set` calls failed.
-    #[error("{} of {total} keys failed:{}", failures.len(), render_failures(failures))]
+    /// Some `encore secret set` calls failed, or were stopped before they finished.
+    #[error("{}:{}", calls_failed(*failed, *unknown, *total), render_failures(failures))]
     CallsFailed {
-        /// Each failed key with what `encore` said (cut short, every value of the sync removed).
+        /// Each key with what `encore` said (cut short, lines that may hold a value withheld),
+        /// or why its call was stopped.
         failures: Vec<(String, String)>,
+        /// How many keys failed.
+        failed: usize,
+        /// How many calls were stopped at the timeout: their keys may or may not be set.
+        unknown: usize,
         /// How many keys the sync had.
         total: usize,
     },
+    /// Keys whose values Encore would refuse to set for the selection, found by a dry run.
+    #[error("{} of {total} keys would conflict:{}", conflicts.len(), render_failures(conflicts))]
+    WouldConflict {
+        /// Each key with where it has a value.
+        conflicts: Vec<(String, String)>,
+        /// How many keys the sync had.
+        total: usize,
+    },
+    /// `encore secret list` failed, so a dry run cannot say what a push would do.
+    #[error("`encore secret list` failed, so a dry run cannot tell what a sync would do: {why}")]
+    ListFailed {
+        /// What `encore` said (cut short, lines that may hold a value withheld).
+        why: String,
+    },
+    /// A child could not be started for want of file descriptors.
+    #[error(
+        "cannot start the Encore CLI: too many open files (the limit of open files, `ulimit -n`, is {}); raise it or lower `concurrency`",
+        limit.map_or("unlimited".to_owned(), |l| l.to_string())
+    )]
+    TooManyOpenFiles {
+        /// The limit of open files of this process.
+        limit: Option<u64>,
+    },
+}
+
+fn calls_failed(failed: usize, unknown: usize, total: usize) -> String {
+    match (failed, unknown) {
+        (failed, 0) => format!("{failed} of {total} keys failed"),
+        (0, unknown) => format!("{unknown} of {total} keys may or may not be set"),
+        (failed, unknown) => {
+            format!("{failed} of {total} keys failed and {unknown} may or may not be set")
+        }
+    }
 }
 
 fn render_failures(failures: &[(String, String)]) -> String {
@@ -432,7 +487,10 @@ impl From<Error> for SyncError {
             Error::MissingBinary { .. }
             | Error::NotLoggedIn
             | Error::NotLinked { .. }
-            | Error::CallsFailed { .. } => SyncError::external(error),
+            | Error::CallsFailed { .. }
+            | Error::WouldConflict { .. }
+            | Error::ListFailed { .. }
+            | Error::TooManyOpenFiles { .. } => SyncError::external(error),
             _ => SyncError::input(error),
         }
     }
@@ -547,25 +605,38 @@ impl SecretsProvider for Encore {
             Vec::new()
         };
         let entries = select(&plan.source, entries, &opts.keys)?;
+        if opts.prune && plan.selection != Selection::LocalOverrides {
+            Err(Error::PruneUnsupported)?;
+        }
+        // Encore reads `.secrets.local.cue` next to `encore.app`, and runs the CLI in the app.
+        let app_root = find_encore_app(&plan.app_dir)?;
+        for (key, _) in &entries {
+            check_key(&plan.source, key)?;
+        }
         if plan.selection == Selection::LocalOverrides {
-            return Ok(cue::sync_local_overrides(
+            let mut report = cue::sync_local_overrides(
                 &plan.source,
-                &plan.app_dir,
+                &app_root,
                 &entries,
                 &all_keys,
                 opts.dry_run,
                 opts.prune,
-            )?);
+            )?;
+            if std::fs::canonicalize(&plan.app_dir).ok().as_ref() != Some(&app_root) {
+                report.notes.push(format!(
+                    "{} is in {}, next to encore.app, where Encore reads it (app_dir is {})",
+                    cue::FILE_NAME,
+                    app_root.display(),
+                    plan.app_dir.display()
+                ));
+            }
+            return Ok(report);
         }
-        if opts.prune {
-            Err(Error::PruneUnsupported)?;
-        }
-        find_encore_app(&plan.app_dir)?;
         for (key, value) in &entries {
             check_storable(&plan.source, key, value)?;
         }
         if opts.dry_run {
-            return Ok(push::dry_run(&plan, &entries).await);
+            return push::dry_run(&plan, &entries).await;
         }
         push::push(&plan, &entries, opts.progress).await
     }
@@ -606,20 +677,26 @@ fn select(
     })
 }
 
-/// Fails when Encore would store something else than `value`, or `key` is no secret name
-/// (which, starting with `-`, the CLI would also read as a flag).
-fn check_storable(path: &Path, key: &str, value: &str) -> Result<(), Error> {
+/// Fails when `key` is no Encore secret name: an ASCII identifier (which, starting with `-`, the
+/// CLI would also read as a flag, and which CUE would not rename).
+fn check_key(path: &Path, key: &str) -> Result<(), Error> {
     let mut bytes = key.bytes();
     let identifier = bytes
         .next()
         .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if !identifier {
-        return Err(Error::BadKey {
+    if identifier {
+        Ok(())
+    } else {
+        Err(Error::BadKey {
             path: path.to_owned(),
             key: key.to_owned(),
-        });
+        })
     }
+}
+
+/// Fails when Encore would store something else than `value`.
+fn check_storable(path: &Path, key: &str, value: &str) -> Result<(), Error> {
     let reason = if value.ends_with(['\r', '\n']) {
         "ends with a line break, which Encore strips from what it reads"
     } else if value.contains('\0') {
@@ -634,9 +711,9 @@ fn check_storable(path: &Path, key: &str, value: &str) -> Result<(), Error> {
     })
 }
 
-/// Checks that `encore.app` is in `app_dir` or above, as the CLI looks for it: from its working
-/// directory, links resolved.
-fn find_encore_app(app_dir: &Path) -> Result<(), Error> {
+/// The directory of `encore.app`, found in `app_dir` or above as the CLI finds it: from its
+/// working directory, links resolved.
+fn find_encore_app(app_dir: &Path) -> Result<PathBuf, Error> {
     let absolute = std::fs::canonicalize(app_dir).map_err(|e| {
         Error::Fs(FsError::Io {
             action: "read",
@@ -644,14 +721,11 @@ fn find_encore_app(app_dir: &Path) -> Result<(), Error> {
             source: e,
         })
     })?;
-    if absolute
+    absolute
         .ancestors()
-        .any(|dir| dir.join("encore.app").is_file())
-    {
-        Ok(())
-    } else {
-        Err(Error::NoEncoreApp {
+        .find(|dir| dir.join("encore.app").is_file())
+        .map(Path::to_owned)
+        .ok_or_else(|| Error::NoEncoreApp {
             path: app_dir.to_owned(),
         })
-    }
 }

@@ -5,21 +5,19 @@
 //! future (no spawned task): dropping that future kills them. A timeout or an interruption
 //! kills a child and waits for it, so that none is left running when the sync returns.
 
+use super::redact::{Captured, Redactor};
 use super::{Error, Plan, Selection};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use stagecraft_core::{Action, SyncError, SyncReport, interrupt};
-use std::borrow::Cow;
 use std::io::{self, Write};
 use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
-/// How much of a child's stderr an error shows.
-const STDERR_SHOWN: usize = 300;
-
-/// The shortest line of a multi-line value that is removed on its own: shorter ones (`}`, `--`)
-/// would remove too much of what was said, and give little away.
-const MIN_LINE_REDACTED: usize = 4;
+/// How long, once a child has exited, what it left holding its pipes (a daemon it started) may
+/// keep them open before the call is taken as done: its exit status is the answer.
+const GRACE: Duration = Duration::from_millis(250);
 
 /// Why one call of the CLI failed.
 #[derive(Debug)]
@@ -30,101 +28,13 @@ enum CallError {
     TimedOut,
     /// The sync was interrupted and the child killed.
     Interrupted,
-    /// It exited, silently, before it had read the whole value from stdin.
+    /// It exited, silently or successfully, before it had read the whole value from stdin.
     ValueNotRead { status: ExitStatus },
     /// It exited with a failure (or the value could not be passed to it).
     Failed {
         status: Option<ExitStatus>,
-        stderr: Vec<u8>,
+        said: Captured,
     },
-}
-
-/// What the child's stderr may show: every value of the sync removed.
-struct Redactor<'v> {
-    /// The values, longest first, so that a value holding another is removed whole.
-    values: Vec<Cow<'v, str>>,
-}
-
-impl<'v> Redactor<'v> {
-    fn new(entries: &'v [(String, String)]) -> Self {
-        let values = entries.iter().map(|(_, v)| v.as_str());
-        // Each line of a multi-line value too: a message may quote one line, or the whole value
-        // escaped onto one line (`"a\nb"`), where the value itself is not found.
-        let lines = values
-            .clone()
-            .filter(|v| v.contains('\n'))
-            .flat_map(|v| v.lines().map(str::trim))
-            .filter(|line| line.len() >= MIN_LINE_REDACTED);
-        // And a value quoted as Go's `%q` and JSON quote it, `\"` and `\\` escaped.
-        let escaped = values
-            .clone()
-            .filter(|v| v.contains(['"', '\\']))
-            .map(|v| Cow::Owned(v.replace('\\', "\\\\").replace('"', "\\\"")));
-        let mut values: Vec<Cow<'v, str>> = values
-            .chain(lines)
-            .filter(|v| !v.is_empty())
-            .map(Cow::Borrowed)
-            .chain(escaped)
-            .collect();
-        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        values.dedup();
-        Redactor { values }
-    }
-
-    /// How much stderr to keep so that what is shown never reaches the cut: each of the at most
-    /// `STDERR_SHOWN / 10` redactions shown stands for up to the longest value, and a value cut
-    /// in two at the end of what was kept would not be recognised.
-    fn capture_limit(&self) -> usize {
-        let longest = self.values.first().map_or(0, |v| v.len());
-        4096 + (STDERR_SHOWN / 10 + 2) * longest
-    }
-
-    /// The child's stderr as one line, values removed, cut to [`STDERR_SHOWN`] bytes.
-    fn clean(&self, stderr: &[u8]) -> String {
-        // Every byte of an occurrence of a value is hidden, also where two values overlap.
-        let mut hidden = vec![false; stderr.len()];
-        for value in &self.values {
-            for at in memchr::memmem::find_iter(stderr, value.as_bytes()) {
-                hidden[at..at + value.len()].fill(true);
-            }
-        }
-        // When stderr was cut at the capture limit, its last bytes may be the start of a value
-        // whose end was not kept, which no search finds: they are not shown. (Blanks collapse
-        // below, so what was kept last can come first in the line.)
-        let longest = self.values.first().map_or(0, |v| v.len());
-        let end = if stderr.len() >= self.capture_limit() {
-            stderr.len() - longest.saturating_sub(1)
-        } else {
-            stderr.len()
-        };
-        let mut text = Vec::with_capacity(end);
-        let mut at = 0;
-        while at < end {
-            if hidden[at] {
-                text.extend_from_slice(b"[redacted]");
-                while at < stderr.len() && hidden[at] {
-                    at += 1;
-                }
-            } else {
-                text.push(stderr[at]);
-                at += 1;
-            }
-        }
-        let text = String::from_utf8_lossy(&text);
-        let mut line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        if let Some(rest) = line.strip_prefix("error:") {
-            line = rest.trim_start().to_owned();
-        }
-        if line.len() > STDERR_SHOWN {
-            let mut cut = STDERR_SHOWN;
-            while !line.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            line.truncate(cut);
-            line.push('…');
-        }
-        line
-    }
 }
 
 fn command(plan: &Plan, args: &[&str]) -> Command {
@@ -143,20 +53,69 @@ fn command(plan: &Plan, args: &[&str]) -> Command {
     command
 }
 
-/// Reads all of `from`, keeping the first `limit` bytes, so that the child never blocks on a
-/// full pipe.
-async fn read_capped(from: &mut (impl AsyncRead + Unpin), limit: usize) -> Vec<u8> {
-    let mut kept = Vec::new();
+/// Reads all of `from` into `kept`, up to `limit` bytes, reading on past it so that the child
+/// never blocks on a full pipe.
+async fn read_capped(from: &mut (impl AsyncRead + Unpin), kept: &mut Vec<u8>, limit: usize) {
     let mut buf = [0u8; 8192];
     loop {
         match from.read(&mut buf).await {
-            Ok(0) | Err(_) => return kept,
+            Ok(0) | Err(_) => return,
             Ok(n) => {
                 let room = limit.saturating_sub(kept.len());
                 kept.extend_from_slice(&buf[..n.min(room)]);
             }
         }
     }
+}
+
+/// Writes `value` to the child's stdin (then closes it), keeps what it says on stderr in `said`
+/// and on stdout in `out`, and waits for it to exit. Returns its exit status and, if the value
+/// was handed over in time, how that went: once the child has exited, its pipes get [`GRACE`]
+/// to finish, no more (a process it left running may hold them open).
+async fn converse(
+    child: &mut Child,
+    value: &str,
+    said: &mut Captured,
+    out: &mut Vec<u8>,
+) -> (io::Result<ExitStatus>, Option<io::Result<()>>) {
+    let stdin = child.stdin.take();
+    let mut stderr = child.stderr.take();
+    let mut stdout = child.stdout.take();
+    let mut written = None;
+    let status = {
+        let pipes = async {
+            let write = async {
+                if let Some(mut stdin) = stdin {
+                    let result = stdin.write_all(value.as_bytes()).await;
+                    // Closing stdin ends the value.
+                    drop(stdin);
+                    written = Some(result);
+                } else {
+                    written = Some(Ok(()));
+                }
+            };
+            let read_err = async {
+                if let Some(stderr) = &mut stderr {
+                    said.read_from(stderr).await;
+                }
+            };
+            let read_out = async {
+                if let Some(stdout) = &mut stdout {
+                    read_capped(stdout, out, 16 << 20).await;
+                }
+            };
+            tokio::join!(write, read_err, read_out);
+        };
+        tokio::pin!(pipes);
+        tokio::select! {
+            status = child.wait() => {
+                let _ = tokio::time::timeout(GRACE, &mut pipes).await;
+                status
+            }
+            () = &mut pipes => child.wait().await,
+        }
+    };
+    (status, written)
 }
 
 /// Runs `run` on `child` under the plan's timeout and the interruption; on either, kills the
@@ -221,42 +180,42 @@ async fn set_one(
     flag: &(&'static str, String),
     key: &str,
     value: &str,
-    stderr_limit: usize,
 ) -> Result<(), CallError> {
     let mut child = command(plan, &["secret", "set", flag.0, &flag.1, key])
         .stdin(Stdio::piped())
         .spawn()
         .map_err(CallError::Spawn)?;
-    let mut stdin = child.stdin.take().expect("stdin is piped");
-    let mut stderr = child.stderr.take().expect("stderr is piped");
-    let write = async move {
-        let written = stdin.write_all(value.as_bytes()).await;
-        // Closing stdin ends the value.
-        drop(stdin);
-        written
-    };
-    supervise(plan, &mut child, async |child| {
-        let (written, stderr, status) =
-            tokio::join!(write, read_capped(&mut stderr, stderr_limit), child.wait());
-        match (written, status.ok()) {
-            (Ok(()), Some(status)) if status.success() => Ok(()),
-            (Err(_), Some(status)) if stderr.is_empty() => Err(CallError::ValueNotRead { status }),
-            (_, status) => Err(CallError::Failed { status, stderr }),
-        }
+    let mut said = Captured::default();
+    let (status, written) = supervise(plan, &mut child, async |child| {
+        Ok(converse(child, value, &mut said, &mut Vec::new()).await)
     })
-    .await
+    .await?;
+    match (status.ok(), written) {
+        (Some(status), Some(Ok(()))) if status.success() => Ok(()),
+        // It stopped reading the value and said it was done: what it stored is not the value.
+        (Some(status), _) if status.success() => Err(CallError::ValueNotRead { status }),
+        (Some(status), Some(Err(_))) if said.is_empty() => Err(CallError::ValueNotRead { status }),
+        (status, _) => Err(CallError::Failed { status, said }),
+    }
 }
 
 /// What one failed call means for the sync.
 enum Failure {
     /// Only this key failed, for this reason (cleaned).
     Key(String),
+    /// The call was stopped before it finished: the key may or may not be set.
+    Unknown(String),
     /// No call can succeed: stop starting new ones.
     Fatal(Error),
 }
 
 fn classify(plan: &Plan, error: CallError, redactor: &Redactor<'_>) -> Failure {
     match error {
+        CallError::Spawn(e) if is_out_of_descriptors(&e) => {
+            Failure::Fatal(Error::TooManyOpenFiles {
+                limit: descriptor_limit(),
+            })
+        }
         CallError::Spawn(e) => Failure::Fatal(Error::MissingBinary {
             binary: plan.binary.clone(),
             reason: match e.kind() {
@@ -265,32 +224,97 @@ fn classify(plan: &Plan, error: CallError, redactor: &Redactor<'_>) -> Failure {
                 _ => e.to_string(),
             },
         }),
-        CallError::TimedOut => Failure::Key(format!(
-            "no answer within {} s; the call was stopped",
+        CallError::TimedOut => Failure::Unknown(format!(
+            "no answer within {} s; the call was stopped, so whether it set the key is unknown",
             plan.timeout.as_secs_f64()
         )),
-        CallError::Interrupted => Failure::Key("interrupted".to_owned()),
+        CallError::Interrupted => {
+            Failure::Unknown("interrupted while it was being set: it may be set".to_owned())
+        }
+        CallError::ValueNotRead { status } if status.success() => Failure::Key(format!(
+            "encore exited ({status}) before reading the whole value: what it stored, if anything, is not the value"
+        )),
         CallError::ValueNotRead { status } => Failure::Key(format!(
             "encore exited ({status}) before reading the whole value"
         )),
-        CallError::Failed { status, stderr } => {
-            // What encore said, not a value it echoed.
-            let said = redactor.clean(&stderr);
-            if said.contains("not logged in") {
+        CallError::Failed { status, said } => {
+            // Read from what encore said, not from what is shown of it.
+            if redactor.says(&said, "not logged in") {
                 return Failure::Fatal(Error::NotLoggedIn);
             }
-            if said.contains("not linked") {
+            if redactor.says(&said, "not linked") {
                 return Failure::Fatal(Error::NotLinked {
                     app_dir: plan.app_dir.clone(),
                 });
             }
-            Failure::Key(match (said.is_empty(), status) {
-                (false, _) => said,
-                (true, Some(status)) => format!("encore {status} and said nothing"),
-                (true, None) => "encore could not be waited for".to_owned(),
-            })
+            Failure::Key(redactor.message(&said, status))
         }
     }
+}
+
+/// Whether starting a child failed for want of file descriptors.
+fn is_out_of_descriptors(error: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        use rustix::io::Errno;
+        let code = error.raw_os_error();
+        code == Some(Errno::MFILE.raw_os_error()) || code == Some(Errno::NFILE.raw_os_error())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = error;
+        false
+    }
+}
+
+/// The limit of open files of this process (`ulimit -n`), if it has one.
+fn descriptor_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// The descriptors one running call holds (its stdin and stderr pipes, the handle tokio may
+/// wait on), rounded up.
+const DESCRIPTORS_PER_CALL: u64 = 4;
+
+/// The descriptors kept free for the rest of the process and for starting a child (the child's
+/// ends of three pipes, the pipe that reports a failed `exec`, `/dev/null`), which starts one at
+/// a time.
+const DESCRIPTORS_SPARE: u64 = 24;
+
+/// `wanted`, or fewer calls at once when the limit of open files would not hold that many;
+/// the note says so.
+fn fit_concurrency(wanted: usize) -> (usize, Option<String>) {
+    let Some(limit) = descriptor_limit() else {
+        return (wanted, None);
+    };
+    let open = ["/proc/self/fd", "/dev/fd"]
+        .iter()
+        .find_map(|dir| std::fs::read_dir(dir).ok())
+        .map_or(DESCRIPTORS_SPARE, |entries| entries.count() as u64);
+    let room = limit.saturating_sub(open + DESCRIPTORS_SPARE) / DESCRIPTORS_PER_CALL;
+    let fits = usize::try_from(room).unwrap_or(usize::MAX).max(1);
+    if fits >= wanted {
+        return (wanted, None);
+    }
+    tracing::info!(
+        wanted,
+        fits,
+        limit,
+        "concurrency lowered to the limit of open files"
+    );
+    (
+        fits,
+        Some(format!(
+            "{fits} calls ran at once, not {wanted}: the limit of open files (`ulimit -n`) is {limit}"
+        )),
+    )
 }
 
 /// A progress line on stderr, `encore: 12/100 keys`, redrawn in place.
@@ -315,8 +339,10 @@ impl Drop for Progress {
     }
 }
 
-/// Sets every entry, `plan.concurrency` calls at a time. Keys report `set`, `failed`, or
-/// `skipped` (not started because the sync stopped: a fatal failure or an interruption).
+/// Sets every entry, `plan.concurrency` calls at a time (fewer when the limit of open files
+/// would not hold them). Keys report `set`, `failed`, `unknown` (the call was started and
+/// stopped before it finished: a timeout or an interruption) or `skipped` (not started because
+/// the sync stopped: a fatal failure or an interruption).
 pub(super) async fn push(
     plan: &Plan,
     entries: &[(String, String)],
@@ -327,11 +353,17 @@ pub(super) async fn push(
         plan.source.display().to_string(),
         target_name(&plan.selection),
     );
-    let redactor = Redactor::new(entries);
-    let stderr_limit = redactor.capture_limit();
+    let (concurrency, lowered) = fit_concurrency(plan.concurrency);
+    report.notes.extend(lowered);
+    // Built on the first failure only: a sync where every call succeeds never searches.
+    let redactor = std::sync::OnceLock::new();
+    let redactor =
+        || redactor.get_or_init(|| Redactor::new(entries.iter().map(|(_, v)| v.as_str())));
     let mut actions = vec![Action::Skipped; entries.len()];
     let mut failures: Vec<(usize, String)> = Vec::new();
     let mut fatal: Option<Error> = None;
+    // Calls stopped at the timeout: listed with the failures.
+    let mut stopped = 0;
     let progress = Progress {
         shown: progress,
         total: entries.len(),
@@ -343,12 +375,12 @@ pub(super) async fn push(
     let mut running = FuturesUnordered::new();
     let mut done = 0;
     loop {
-        while fatal.is_none() && !interrupt::is_requested() && running.len() < plan.concurrency {
+        while fatal.is_none() && !interrupt::is_requested() && running.len() < concurrency {
             let Some((i, (key, value))) = next.next() else {
                 break;
             };
             let flag = &flag;
-            running.push(async move { (i, set_one(plan, flag, key, value, stderr_limit).await) });
+            running.push(async move { (i, set_one(plan, flag, key, value).await) });
         }
         let Some((i, outcome)) = running.next().await else {
             break;
@@ -357,10 +389,16 @@ pub(super) async fn push(
         progress.update(done);
         match outcome {
             Ok(()) => actions[i] = Action::Set,
-            Err(CallError::Interrupted) => {}
-            Err(error) => match classify(plan, error, &redactor) {
+            // The report's note says what an interruption leaves unknown.
+            Err(CallError::Interrupted) => actions[i] = Action::Unknown,
+            Err(error) => match classify(plan, error, redactor()) {
                 Failure::Key(why) => {
                     actions[i] = Action::Failed;
+                    failures.push((i, why));
+                }
+                Failure::Unknown(why) => {
+                    actions[i] = Action::Unknown;
+                    stopped += 1;
                     failures.push((i, why));
                 }
                 Failure::Fatal(error) => {
@@ -370,8 +408,13 @@ pub(super) async fn push(
         }
     }
     drop(progress);
-    let set = actions.iter().filter(|a| **a == Action::Set).count();
-    tracing::debug!(set, failed = failures.len(), "encore secret set calls done");
+    let count = |action| actions.iter().filter(|a| **a == action).count();
+    let (set, failed, unknown) = (
+        count(Action::Set),
+        count(Action::Failed),
+        count(Action::Unknown),
+    );
+    tracing::debug!(set, failed, unknown, "encore secret set calls done");
     report.reserve(
         entries.len(),
         entries.iter().map(|(key, _)| key.len()).sum(),
@@ -381,9 +424,9 @@ pub(super) async fn push(
     }
     report.written = set > 0;
     if interrupt::is_requested() {
-        report
-            .notes
-            .push("interrupted: the keys not marked set were not set".to_owned());
+        report.notes.push(
+            "interrupted: keys marked skipped were not started; keys marked unknown were being set when the sync stopped, and may be set".to_owned(),
+        );
     }
     let error = match fatal {
         Some(fatal) => fatal,
@@ -395,11 +438,13 @@ pub(super) async fn push(
                     .into_iter()
                     .map(|(i, why)| (entries[i].0.clone(), why))
                     .collect(),
+                failed,
+                unknown: stopped,
                 total: entries.len(),
             }
         }
     };
-    if set == 0 && report.count(Action::Failed) == 0 {
+    if set + failed + unknown == 0 {
         // Nothing happened to any key: the error alone says it all.
         return Err(error.into());
     }
@@ -419,111 +464,191 @@ fn target_name(selection: &Selection) -> String {
     }
 }
 
-/// Marks each key as existing (`set`: it will be overwritten) or new (`added`) from
-/// `encore secret list`; when the list cannot be had, every key is `set` and a note says why.
-pub(super) async fn dry_run(plan: &Plan, entries: &[(String, String)]) -> SyncReport {
+/// Marks each key as existing (`set`: it will be overwritten), new (`added`) or conflicting
+/// (`failed`: Encore would refuse the selection for it) from `encore secret list`, and notes
+/// where the keys that exist have values. When the list cannot be had, the dry run fails: it
+/// could not tell what a sync would do.
+pub(super) async fn dry_run(
+    plan: &Plan,
+    entries: &[(String, String)],
+) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::new(
         plan.source.display().to_string(),
         target_name(&plan.selection),
     );
-    let redactor = Redactor::new(entries);
     let guard = interrupt::hold();
-    let listed = list(plan, redactor.capture_limit()).await;
+    let listed = list(plan).await;
     drop(guard);
-    let existing = match listed {
-        Ok(table) => Some(
-            existing_keys(&table, &plan.selection)
-                .into_iter()
-                .collect::<foldhash::HashSet<String>>(),
-        ),
+    let table = match listed {
+        Ok(table) => table,
+        Err(CallError::TimedOut) => Err(Error::ListFailed {
+            why: format!("no answer within {} s", plan.timeout.as_secs_f64()),
+        })?,
+        Err(CallError::Interrupted) => Err(Error::ListFailed {
+            why: "interrupted".to_owned(),
+        })?,
         Err(error) => {
-            let why = match classify(plan, error, &redactor) {
-                Failure::Key(why) => why,
-                Failure::Fatal(error) => error.to_string(),
-            };
-            report.notes.push(format!(
-                "`encore secret list` failed, so new and existing keys cannot be told apart: {why}"
-            ));
-            None
+            let redactor = Redactor::new(entries.iter().map(|(_, v)| v.as_str()));
+            Err(match classify(plan, error, &redactor) {
+                Failure::Key(why) | Failure::Unknown(why) => Error::ListFailed { why },
+                Failure::Fatal(error) => error,
+            })?
         }
     };
+    let listed = listed_keys(&table);
     report.reserve(
         entries.len(),
         entries.iter().map(|(key, _)| key.len()).sum(),
     );
+    let mut conflicts = Vec::new();
+    // Keys that exist, by where they have values.
+    let mut by_place: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
     for (key, _) in entries {
-        let action = match &existing {
-            Some(existing) if !existing.contains(key) => Action::Added,
-            _ => Action::Set,
+        let action = match listed.get(key.as_str()) {
+            None => Action::Added,
+            Some(places) => {
+                by_place.entry(places.describe()).or_default().push(key);
+                match places.overlap(&plan.selection) {
+                    Overlap::None => Action::Added,
+                    Overlap::Within => Action::Set,
+                    Overlap::Across => {
+                        conflicts.push((key.clone(), format!(
+                            "it has values for {} but not for all of {}: Encore refuses a selection that cuts across a group of environments",
+                            places.describe(),
+                            plan.selection.flag().map_or(String::new(), |(_, names)| names),
+                        )));
+                        Action::Failed
+                    }
+                }
+            }
         };
         report.push(key, action);
+    }
+    for (places, keys) in by_place {
+        const NAMED: usize = 20;
+        let mut note = format!(
+            "existing for {places}: {}",
+            keys[..keys.len().min(NAMED)].join(", ")
+        );
+        if keys.len() > NAMED {
+            note.push_str(&format!(" and {} more", keys.len() - NAMED));
+        }
+        report.notes.push(note);
     }
     report.notes.push(
         "Encore does not show secret values, so a key that exists is set again whether or not its value differs".to_owned(),
     );
-    report
+    if conflicts.is_empty() {
+        return Ok(report);
+    }
+    Err(SyncError::Partial {
+        error: Box::new(Error::WouldConflict {
+            conflicts,
+            total: entries.len(),
+        }),
+        report: Box::new(report),
+    })
 }
 
 /// The output of `encore secret list`.
-async fn list(plan: &Plan, stderr_limit: usize) -> Result<String, CallError> {
+async fn list(plan: &Plan) -> Result<String, CallError> {
     let mut child = command(plan, &["secret", "list"])
         .stdout(Stdio::piped())
         .spawn()
         .map_err(CallError::Spawn)?;
-    let mut stdout = child.stdout.take().expect("stdout is piped");
-    let mut stderr = child.stderr.take().expect("stderr is piped");
-    supervise(plan, &mut child, async |child| {
-        let (out, err, status) = tokio::join!(
-            read_capped(&mut stdout, 16 << 20),
-            read_capped(&mut stderr, stderr_limit),
-            child.wait()
-        );
-        match status {
-            Ok(status) if status.success() => Ok(String::from_utf8_lossy(&out).into_owned()),
-            status => Err(CallError::Failed {
-                status: status.ok(),
-                stderr: err,
-            }),
-        }
+    let mut said = Captured::default();
+    let mut out = Vec::new();
+    let status = supervise(plan, &mut child, async |child| {
+        Ok(converse(child, "", &mut said, &mut out).await.0)
     })
-    .await
+    .await?;
+    match status {
+        Ok(status) if status.success() => Ok(String::from_utf8_lossy(&out).into_owned()),
+        status => Err(CallError::Failed {
+            status: status.ok(),
+            said,
+        }),
+    }
 }
 
-/// The keys of an `encore secret list` table that have a value for the selection: for types,
-/// a ✓ in one of their columns; for named environments, any row (the table does not say which).
-fn existing_keys(table: &str, selection: &Selection) -> Vec<String> {
+/// Where a key of `encore secret list` has values: environment types, named environments.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Places {
+    types: Vec<super::EnvType>,
+    envs: Vec<String>,
+}
+
+/// How a selection meets the places of a key.
+#[derive(Debug, PartialEq, Eq)]
+enum Overlap {
+    /// No value for any of the selection: the key is new there.
+    None,
+    /// Values for every environment of the selection: it may be the group set again.
+    Within,
+    /// Values for some of the selection only: any group it has there differs from the
+    /// selection, which Encore refuses.
+    Across,
+}
+
+impl Places {
+    fn overlap(&self, selection: &Selection) -> Overlap {
+        fn meet<T: PartialEq>(have: &[T], wanted: &[T]) -> Overlap {
+            let hits = wanted.iter().filter(|w| have.contains(w)).count();
+            match hits {
+                0 => Overlap::None,
+                n if n == wanted.len() => Overlap::Within,
+                _ => Overlap::Across,
+            }
+        }
+        match selection {
+            Selection::Types(types) => meet(&self.types, types),
+            Selection::Envs(envs) => meet(&self.envs, envs),
+            Selection::LocalOverrides => Overlap::None,
+        }
+    }
+
+    /// `production, development, env:staging`.
+    fn describe(&self) -> String {
+        self.types
+            .iter()
+            .map(|t| t.long_name().to_owned())
+            .chain(self.envs.iter().map(|e| format!("env:{e}")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The keys of an `encore secret list` table, each with where it has values: a ✓ in a type's
+/// column, and the names in the last column (`Specific Envs`).
+fn listed_keys(table: &str) -> foldhash::HashMap<&str, Places> {
     let mut lines = table.lines().filter(|l| !l.trim().is_empty());
     let Some(header) = lines.next() else {
-        return Vec::new();
+        return Default::default();
     };
-    // "Secret Key  Production  Development  Local  Preview …": the key column is two words.
-    let columns: Vec<String> = header
+    // "Secret Key  Production  Development  Local  Preview  Specific Envs": the key column is
+    // two words; the type columns follow.
+    let columns: Vec<Option<super::EnvType>> = header
         .split_whitespace()
         .skip(2)
-        .map(str::to_lowercase)
+        .map(|name| super::EnvType::parse(&name.to_lowercase()))
+        .take_while(Option::is_some)
         .collect();
-    let wanted: Vec<usize> = match selection {
-        Selection::Types(types) => types
-            .iter()
-            .filter_map(|t| {
-                let name = match t {
-                    super::EnvType::Development => "development",
-                    super::EnvType::Production => "production",
-                    super::EnvType::Preview => "preview",
-                    super::EnvType::Local => "local",
-                };
-                columns.iter().position(|c| c == name)
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
     lines
         .filter_map(|line| {
             let mut cells = line.split_whitespace();
             let key = cells.next()?;
-            let marks: Vec<&str> = cells.collect();
-            let has_value = wanted.is_empty() || wanted.iter().any(|&i| marks.get(i) == Some(&"✓"));
-            has_value.then(|| key.to_owned())
+            let mut places = Places::default();
+            for column in &columns {
+                if cells.next() == Some("✓") {
+                    places.types.extend(*column);
+                }
+            }
+            places.envs = cells
+                .flat_map(|cell| cell.split(','))
+                .filter(|e| !e.is_empty())
+                .map(str::to_owned)
+                .collect();
+            Some((key, places))
         })
         .collect()
 }
@@ -533,68 +658,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stderr_is_cleaned_of_every_value_and_cut() {
-        let entries = vec![
-            ("A".to_owned(), "hunter2".to_owned()),
-            ("B".to_owned(), "hunter2-longer".to_owned()),
-        ];
-        let redactor = Redactor::new(&entries);
-        assert_eq!(
-            redactor.clean(b"error: bad value hunter2-longer\nand hunter2\n"),
-            "bad value [redacted] and [redacted]"
-        );
-        let long = format!("error: {}", "x".repeat(1000));
-        let cleaned = redactor.clean(long.as_bytes());
-        assert!(cleaned.len() <= STDERR_SHOWN + '…'.len_utf8());
-        assert!(cleaned.ends_with('…'));
-    }
-
-    #[test]
-    fn lines_of_a_multi_line_value_are_hidden_alone_and_escaped() {
-        let key = "-----BEGIN KEY-----\nMIIEsecretline\r\n-----END KEY-----\n";
-        let entries = vec![("PEM".to_owned(), key.to_owned())];
-        let redactor = Redactor::new(&entries);
-        assert_eq!(
-            redactor.clean(b"error: bad \"-----BEGIN KEY-----\\nMIIEsecretline\\r\\n\" at line 2: MIIEsecretline"),
-            "bad \"[redacted]\\n[redacted]\\r\\n\" at line 2: [redacted]"
-        );
-    }
-
-    #[test]
-    fn a_value_quoted_with_escapes_is_hidden() {
-        let entries = vec![("A".to_owned(), r#"pa"ss\word"#.to_owned())];
-        let redactor = Redactor::new(&entries);
-        assert_eq!(
-            redactor.clean(br#"error: invalid value "pa\"ss\\word""#),
-            "invalid value \"[redacted]\""
-        );
-    }
-
-    #[test]
-    fn overlapping_values_are_hidden_whole() {
-        let entries = vec![
-            ("A".to_owned(), "ABCDEX".to_owned()),
-            ("B".to_owned(), "XSECRET".to_owned()),
-        ];
-        let redactor = Redactor::new(&entries);
-        assert_eq!(
-            redactor.clean(b"error: got ABCDEXSECRET!"),
-            "got [redacted]!"
-        );
-    }
-
-    #[test]
-    fn the_list_table_tells_which_keys_have_a_value() {
+    fn the_list_table_tells_where_each_key_has_values() {
+        use super::super::EnvType::{Development, Local, Preview, Production};
         let table = "Secret Key   Production  Development  Local  Preview  Specific Envs\n\
                      DB_URL       ✓           ✗            ✗      ✗\n\
-                     API_KEY      ✗           ✓            ✓      ✓\n";
-        let dev = Selection::Types(vec![super::super::EnvType::Development]);
-        assert_eq!(existing_keys(table, &dev), ["API_KEY"]);
-        let prod = Selection::Types(vec![super::super::EnvType::Production]);
-        assert_eq!(existing_keys(table, &prod), ["DB_URL"]);
+                     API_KEY      ✗           ✓            ✓      ✓\n\
+                     ONLY_DEV     ✗           ✓            ✗      ✗        staging,qa\n";
+        let listed = listed_keys(table);
+        assert_eq!(listed["DB_URL"].types, [Production]);
+        assert_eq!(listed["ONLY_DEV"].envs, ["staging", "qa"]);
         assert_eq!(
-            existing_keys(table, &Selection::Envs(vec!["qa".to_owned()])),
-            ["DB_URL", "API_KEY"]
+            listed["ONLY_DEV"].describe(),
+            "development, env:staging, env:qa"
         );
+        let default = Selection::Types(vec![Development, Preview, Local]);
+        assert_eq!(listed["API_KEY"].overlap(&default), Overlap::Within);
+        assert_eq!(listed["DB_URL"].overlap(&default), Overlap::None);
+        assert_eq!(listed["ONLY_DEV"].overlap(&default), Overlap::Across);
+        let qa = Selection::Envs(vec!["qa".to_owned()]);
+        assert_eq!(listed["ONLY_DEV"].overlap(&qa), Overlap::Within);
+        assert_eq!(listed["DB_URL"].overlap(&qa), Overlap::None);
     }
 }

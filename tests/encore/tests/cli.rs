@@ -98,7 +98,7 @@ fn a_partial_failure_prints_the_report_then_the_error_and_exits_2() {
     );
     assert_eq!(
         stderr,
-        "error: 1 of 3 keys failed:\n  B: rejected [redacted]\n"
+        "error: 1 of 3 keys failed:\n  B: encore exit status: 1; [1 line of stderr withheld: it may hold a value]\n"
     );
     assert!(
         !stderr.contains('\r'),
@@ -264,7 +264,7 @@ fn a_signal_during_a_push_stops_the_calls_and_reports_what_was_set() {
         let stdout = String::from_utf8(output.stdout).unwrap();
         assert_eq!(
             stdout,
-            "Sync (encore): .env.local -> Encore secrets for dev,preview,local\n  + A  set\n    B  skipped\n    C  skipped\n    D  skipped\nnote: interrupted: the keys not marked set were not set\n0 added, 0 changed, 0 unchanged, 0 removed, 3 skipped, 1 set; wrote Encore secrets for dev,preview,local.\n",
+            "Sync (encore): .env.local -> Encore secrets for dev,preview,local\n  + A  set\n  ? B  unknown\n  ? C  unknown\n    D  skipped\nnote: interrupted: keys marked skipped were not started; keys marked unknown were being set when the sync stopped, and may be set\n0 added, 0 changed, 0 unchanged, 0 removed, 1 skipped, 1 set, 2 unknown; wrote Encore secrets for dev,preview,local.\n",
             "{signal}"
         );
         let stderr = String::from_utf8(output.stderr).unwrap();
@@ -282,12 +282,14 @@ fn a_signal_during_a_push_stops_the_calls_and_reports_what_was_set() {
     assert_eq!(output.status.code(), Some(130));
     let doc: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one JSON document");
     assert_eq!(doc["written"], false);
-    assert_eq!(doc["summary"]["skipped"], 4);
+    assert_eq!(doc["summary"]["skipped"], 2);
+    assert_eq!(doc["summary"]["unknown"], 2);
     let output = interrupt_push(&app, &["secrets", "sync"], "INT", 2);
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(
-        stdout
-            .ends_with("4 skipped; nothing was written to Encore secrets for dev,preview,local.\n"),
+        stdout.ends_with(
+            "2 skipped, 2 unknown; whether anything was written to Encore secrets for dev,preview,local is unknown.\n"
+        ),
         "{stdout}"
     );
 }
@@ -305,7 +307,7 @@ fn a_partial_failure_with_a_full_stdout_still_names_the_failed_keys() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         String::from_utf8(output.stderr).unwrap(),
-        "error: cannot write to stdout: No space left on device (os error 28)\nerror: 1 of 2 keys failed:\n  B: rejected [redacted]\n"
+        "error: cannot write to stdout: No space left on device (os error 28)\nerror: 1 of 2 keys failed:\n  B: encore exit status: 1; [1 line of stderr withheld: it may hold a value]\n"
     );
 }
 
@@ -330,4 +332,141 @@ fn a_relative_binary_is_found_from_stagecraft_yml_whatever_the_app_dir() {
     let (output, stdout, stderr) = run(&app, &["secrets", "sync"]);
     assert!(output.status.success(), "{stderr}");
     assert!(stdout.contains("  + A  set\n"), "{stdout}");
+}
+
+#[test]
+fn a_dry_run_without_the_cli_fails_and_check_does_not_say_out_of_sync() {
+    let app = project("A=1\n");
+    let config = app.path().join("stagecraft.yml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace(fake(), "/nonexistent")).unwrap();
+    for args in [
+        &["secrets", "sync", "--dry-run"][..],
+        &["secrets", "sync", "--check"][..],
+    ] {
+        let (output, _, stderr) = run(&app, args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: cannot run the Encore CLI `/nonexistent`: not found"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn a_low_limit_of_open_files_lowers_the_concurrency_and_says_so() {
+    let env: String = (0..200).map(|i| format!("K{i}=value-{i}\n")).collect();
+    let app = project(&env);
+    let config = app.path().join("stagecraft.yml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("concurrency: 2", "concurrency: 100")).unwrap();
+    app.control(r#"{"delay_ms": 100}"#);
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 128 && exec '{}' secrets sync",
+            stagecraft().display()
+        ))
+        .current_dir(app.path())
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("200 set; wrote"), "{stdout}");
+    let note = stdout
+        .lines()
+        .find(|l| l.starts_with("note: "))
+        .unwrap_or_else(|| panic!("no note: {stdout}"));
+    assert!(
+        note.ends_with(" calls ran at once, not 100: the limit of open files (`ulimit -n`) is 128"),
+        "{note}"
+    );
+    let peak = app
+        .calls()
+        .iter()
+        .map(|c| c["running"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    assert!((2..100).contains(&peak), "{peak} calls ran at once");
+}
+
+#[test]
+fn a_limit_of_open_files_too_low_for_one_call_is_named_as_the_cause() {
+    let app = project("A=1\nB=2\n");
+    let mut named = Vec::new();
+    // Near the smallest limit the CLI starts with; what runs out first varies a little with
+    // the descriptors the process starts with.
+    for limit in 10..=17 {
+        let output = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -n {limit} && exec '{}' secrets sync",
+                stagecraft().display()
+            ))
+            .current_dir(app.path())
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(!stderr.contains("install it"), "{limit}: {stderr}");
+        if stderr.contains("too many open files (the limit of open files, `ulimit -n`, is") {
+            assert_eq!(output.status.code(), Some(2), "{limit}: {stderr}");
+            named.push(limit);
+        }
+    }
+    assert!(!named.is_empty(), "no limit made the spawn fail");
+}
+
+#[test]
+fn an_echoed_value_reaches_neither_stdout_stderr_nor_the_log_in_any_form() {
+    let forms = [
+        "raw",
+        "trimmed",
+        "go",
+        "go_ascii",
+        "json",
+        "json_ascii",
+        "shell",
+        "bash",
+        "lines",
+    ];
+    let value = format!("  it's \\ \"{CANARY}\"\t\u{7}ä✓\nsecond {CANARY} line ");
+    let env: String = forms
+        .iter()
+        .map(|form| {
+            stagecraft_providers::envfile::write_string([(
+                format!("K_{form}").as_str(),
+                value.as_str(),
+            )])
+            .unwrap()
+        })
+        .collect();
+    let app = project(&env);
+    let echo: Vec<String> = forms
+        .iter()
+        .map(|f| format!("\"K_{f}\": \"{f}\""))
+        .collect();
+    app.control(&format!(r#"{{"echo": {{{}}}}}"#, echo.join(", ")));
+    for json in [false, true] {
+        let mut args = vec!["secrets", "sync"];
+        if json {
+            args.push("--json");
+        }
+        let output = Command::new(stagecraft())
+            .args(&args)
+            .current_dir(app.path())
+            .env("RUST_LOG", "trace")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        let shown = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!shown.contains(&CANARY[..12]), "{shown}");
+        assert!(shown.contains("K_go: "), "{shown}");
+    }
 }

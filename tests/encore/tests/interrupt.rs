@@ -1,4 +1,5 @@
-//! Ctrl-C during a push: the children are stopped, and the report says which keys were set.
+//! Ctrl-C during a push: the children are stopped, and the report says which keys were set,
+//! which may be, and which were not started.
 //! In a file of its own, since an interruption is recorded for the whole process.
 
 mod common;
@@ -14,13 +15,17 @@ fn exit() -> ! {
 #[test]
 fn an_interruption_stops_the_children_and_reports_what_was_set() {
     let app = App::new("A=1\nB=2\nC=3\nD=4\n");
-    app.control(r#"{"hang": ["B", "C"]}"#);
+    // B is stored, then its call hangs (the real CLI refreshes its daemon after storing).
+    app.control(r#"{"hang": ["C"], "hang_after_store": ["B"]}"#);
     let calls = {
         let path = app.path().to_owned();
         std::thread::spawn(move || {
             let count =
                 || std::fs::read_dir(path.join("fake-encore/calls")).map_or(0, Iterator::count);
-            wait_until("A, B and C have started", || count() >= 3);
+            let stored = || path.join("fake-encore/secrets/B.json").exists();
+            wait_until("A, B and C have started, B stored", || {
+                count() >= 3 && stored()
+            });
             interrupt::interrupt(exit);
         })
     };
@@ -30,15 +35,17 @@ fn an_interruption_stops_the_children_and_reports_what_was_set() {
         actions(&report),
         [
             ("A", "set"),
-            ("B", "skipped"),
-            ("C", "skipped"),
+            ("B", "unknown"),
+            ("C", "unknown"),
             ("D", "skipped")
         ]
         .map(|(k, a)| (k.to_owned(), a.to_owned()))
     );
     assert_eq!(
         report.notes,
-        ["interrupted: the keys not marked set were not set"]
+        [
+            "interrupted: keys marked skipped were not started; keys marked unknown were being set when the sync stopped, and may be set"
+        ]
     );
     for key in ["B", "C"] {
         let pid = app.call_for(key)["pid"].as_u64().unwrap();
@@ -53,5 +60,7 @@ fn an_interruption_stops_the_children_and_reports_what_was_set() {
     let call = app.call_for("A");
     assert!(call["process_group"].is_u64());
     assert_ne!(call["process_group"], call["parent_process_group"]);
-    assert!(app.groups("B").is_null() && app.groups("D").is_null());
+    // B's call had stored it: `unknown`, not `not set`, was the truth.
+    assert_eq!(app.groups("B")[0]["value"], "2");
+    assert!(app.groups("C").is_null() && app.groups("D").is_null());
 }

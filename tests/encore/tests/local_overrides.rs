@@ -32,7 +32,7 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 #[test]
 fn a_new_file_is_private_and_reads_back() {
     let app = App::new(&format!(
-        "API_KEY={CANARY}\nMULTI=\"a\\nb\"\nQUOTES='say \"hi\" \\(x)'\nwith-dash=1\n"
+        "API_KEY={CANARY}\nMULTI=\"a\\nb\"\nQUOTES='say \"hi\" \\(x)'\n_under=1\n"
     ));
     let result = sync(to_overrides(&app));
     assert!(!visible(&result).contains(CANARY));
@@ -41,7 +41,7 @@ fn a_new_file_is_private_and_reads_back() {
     assert_eq!(
         fs::read_to_string(app.overrides()).unwrap(),
         format!(
-            "API_KEY: \"{CANARY}\"\nMULTI: \"a\\nb\"\nQUOTES: \"say \\\"hi\\\" \\\\(x)\"\n\"with-dash\": \"1\"\n"
+            "API_KEY: \"{CANARY}\"\nMULTI: \"a\\nb\"\nQUOTES: \"say \\\"hi\\\" \\\\(x)\"\n\"_under\": \"1\"\n"
         )
     );
     let mode = fs::metadata(app.overrides()).unwrap().permissions().mode() & 0o777;
@@ -161,7 +161,7 @@ proptest! {
     #[test]
     fn every_env_file_value_round_trips(
         entries in proptest::collection::vec(
-            ("[A-Za-z_][A-Za-z0-9_.-]{0,12}", any::<String>()),
+            ("[A-Za-z_][A-Za-z0-9_]{0,12}", any::<String>()),
             1..8,
         )
     ) {
@@ -313,4 +313,118 @@ fn fifty_thousand_keys_asked_for_merged_and_pruned() {
     let again = sync(to_overrides(&app).keys(asked).prune(true)).unwrap();
     assert_eq!(again.count(Action::Unchanged), N);
     assert!(!again.written);
+}
+
+#[test]
+fn the_file_goes_next_to_encore_app_where_encore_reads_it() {
+    let app = App::new(&format!("A={CANARY}\n"));
+    let sub = app.path().join("backend/svc");
+    fs::create_dir_all(&sub).unwrap();
+    let config = ProviderConfig::from_yaml(format!(
+        "source_file: {}\napp_dir: {}\nbinary: /nonexistent/encore\n",
+        app.path().join(".env.local").display(),
+        sub.display(),
+    ));
+    let result = sync(SyncOptions::new(config).target("local-overrides"));
+    assert!(!visible(&result).contains(CANARY));
+    let report = result.unwrap();
+    let root = fs::canonicalize(app.path()).unwrap();
+    assert_eq!(
+        report.target,
+        root.join(".secrets.local.cue").display().to_string()
+    );
+    assert_eq!(
+        report.notes,
+        [format!(
+            ".secrets.local.cue is in {}, next to encore.app, where Encore reads it (app_dir is {})",
+            root.display(),
+            sub.display()
+        )]
+    );
+    assert_eq!(
+        fs::read_to_string(app.overrides()).unwrap(),
+        format!("A: \"{CANARY}\"\n")
+    );
+    assert!(!sub.join(".secrets.local.cue").exists());
+}
+
+#[test]
+fn without_encore_app_above_nothing_is_written() {
+    let app = App::new("A=1\n");
+    let elsewhere = tempfile::tempdir().unwrap();
+    let config = ProviderConfig::from_yaml(format!(
+        "source_file: {}\napp_dir: {}\nbinary: /nonexistent/encore\n",
+        app.path().join(".env.local").display(),
+        elsewhere.path().display(),
+    ));
+    let error = sync(SyncOptions::new(config).target("local-overrides")).unwrap_err();
+    assert!(matches!(error, SyncError::Input(_)), "{error}");
+    assert!(
+        error.to_string().starts_with("no encore.app in "),
+        "{error}"
+    );
+    assert_eq!(fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn keys_encore_cannot_hold_are_refused_and_nothing_is_written() {
+    // Not identifiers, or not ASCII: CUE would rename `Å` (NFD) to its NFC form, and Encore
+    // secret names are ASCII identifiers.
+    for key in ["with-dash", "A\u{30a}", "\u{c5}PI_KEY", "dot.ted"] {
+        let app = App::new(&format!("OK={CANARY}\n{key}=1\n"));
+        let result = sync(to_overrides(&app));
+        assert!(!visible(&result).contains(CANARY));
+        let error = result.unwrap_err();
+        assert!(matches!(error, SyncError::Input(_)), "{key}: {error}");
+        assert!(
+            error
+                .to_string()
+                .contains("is not a valid Encore secret name"),
+            "{key}: {error}"
+        );
+        assert!(!app.overrides().exists(), "{key}: nothing was written");
+    }
+}
+
+#[test]
+fn a_byte_order_mark_then_a_comment_or_blank_line_is_merged() {
+    for start in [
+        "\u{feff}// local\n",
+        "\u{feff}\n",
+        "\u{feff}package secrets\n",
+    ] {
+        let app = App::new("A=1\nB=2\n");
+        fs::write(app.overrides(), format!("{start}A: \"0\"\n")).unwrap();
+        sync(to_overrides(&app)).unwrap();
+        assert_eq!(
+            fs::read_to_string(app.overrides()).unwrap(),
+            format!("{start}A: \"1\"\nB: \"2\"\n")
+        );
+    }
+}
+
+#[test]
+fn a_field_before_the_package_clause_or_two_clauses_are_refused() {
+    for (text, line, reason) in [
+        (
+            "X: \"1\"\npackage secrets\n",
+            2,
+            "the package clause must come before any field",
+        ),
+        (
+            "package a\npackage b\nX: \"1\"\n",
+            2,
+            "a second package clause",
+        ),
+    ] {
+        let app = App::new("A=1\n");
+        fs::write(app.overrides(), text).unwrap();
+        let error = sync(to_overrides(&app)).unwrap_err();
+        assert!(matches!(error, SyncError::Input(_)), "{error}");
+        assert_eq!(
+            error.to_string(),
+            format!("{}:{line}:1: {reason}", app.overrides().display())
+        );
+        assert_eq!(fs::read_to_string(app.overrides()).unwrap(), text);
+    }
 }

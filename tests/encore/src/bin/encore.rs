@@ -10,7 +10,17 @@
 //!
 //! What it does is controlled by `<app>/fake-encore.json` (all optional):
 //! `{"logged_in": true, "linked": true, "delay_ms": 0, "delay_ms_for": {"KEY": 100},
-//!   "fail": {"KEY": "message, {value} replaced by the value read"}, "hang": ["KEY"]}`.
+//!   "fail": {"KEY": "message, {value} replaced by the value read"}, "hang": ["KEY"],
+//!   "echo": {"KEY": "go"}, "hang_after_store": ["KEY"], "hold_stderr": ["KEY"],
+//!   "flood_stderr": 5000000}`.
+//!
+//! - `echo` fails, saying the value in one form: `raw`, `trimmed`, `go` (`%q`), `go_ascii`
+//!   (`%+q`), `json`, `json_ascii`, `shell` (POSIX single quotes), `bash` (`printf %q`), `lines`
+//!   (each line of the value on a line of its own).
+//! - `hang_after_store` stores the value, then hangs, as the real CLI may while it refreshes its
+//!   daemon; `hold_stderr` stores it and exits 0, leaving a process (`sleep 30`, its pid in
+//!   `<app>/fake-encore/held/<KEY>`) holding stderr open.
+//! - `flood_stderr` writes that many bytes of `noise <value>` lines, then fails.
 //!
 //! What it saw is recorded under `<app>/fake-encore/`: `calls/<pid>.json` (argv, working
 //! directory, environment, stdin, how many calls were running when it started, its process group
@@ -173,7 +183,10 @@ fn set(args: &[&str]) -> Result<(), String> {
         "process_group": process_group("self"),
         "parent_process_group": process_group(&std::os::unix::process::parent_id().to_string()),
     });
-    fs::write(calls.join(format!("{pid}.json")), record.to_string()).map_err(|e| e.to_string())?;
+    // Written whole, then renamed: a test that reads the calls never sees half a record.
+    let partial = calls.join(format!(".{pid}.json.tmp"));
+    fs::write(&partial, record.to_string()).map_err(|e| e.to_string())?;
+    fs::rename(&partial, calls.join(format!("{pid}.json"))).map_err(|e| e.to_string())?;
     let outcome = set_value(&app, &state, &selection, &key, &value);
     let _ = fs::remove_file(running.join(pid.to_string()));
     outcome
@@ -226,6 +239,9 @@ fn set_value(
     if let Some(message) = control["fail"][key].as_str() {
         return Err(message.replace("{value}", value));
     }
+    if let Some(form) = control["echo"][key].as_str() {
+        return Err(echo(form, value));
+    }
     let secrets = state.join("secrets");
     fs::create_dir_all(&secrets).map_err(|e| e.to_string())?;
     let file = secrets.join(format!("{key}.json"));
@@ -263,7 +279,136 @@ fn set_value(
     }
     fs::write(&file, Value::from(groups).to_string()).map_err(|e| e.to_string())?;
     println!("Successfully updated secret value for {key}.");
+    let listed = |name: &str| {
+        control[name]
+            .as_array()
+            .is_some_and(|keys| keys.contains(&json!(key)))
+    };
+    if listed("hang_after_store") {
+        loop {
+            thread::sleep(Duration::from_secs(3600));
+        }
+    }
+    if listed("hold_stderr") {
+        let held = std::process::Command::new("sleep")
+            .arg("30")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let dir = state.join("held");
+        fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        fs::write(dir.join(key), held.id().to_string()).map_err(|e| e.to_string())?;
+    }
     Ok(())
+}
+
+/// An error that says `value` in `form` (see the module).
+fn echo(form: &str, value: &str) -> String {
+    match form {
+        "raw" => format!("invalid value {value}"),
+        "trimmed" => format!("invalid value '{}'", value.trim()),
+        "go" => format!("invalid value {}", go_quote(value, false)),
+        "go_ascii" => format!("invalid value {}", go_quote(value, true)),
+        "json" => format!(
+            "{{\"error\": \"invalid\", \"value\": {}}}",
+            json_quote(value, false)
+        ),
+        "json_ascii" => format!("{{\"value\":{}}}", json_quote(value, true)),
+        "shell" => format!(
+            "command failed: set-secret '{}'",
+            value.replace('\'', "'\\''")
+        ),
+        "bash" => format!("command failed: set-secret {}", bash_quote(value)),
+        "lines" => {
+            let lines: Vec<String> = value.lines().map(|l| format!("  | {l}")).collect();
+            format!("invalid value:\n{}", lines.join("\n"))
+        }
+        other => format!("unknown echo form {other}"),
+    }
+}
+
+/// Go's `strconv.Quote` (`%q`), or `QuoteToASCII` (`%+q`).
+fn go_quote(value: &str, ascii: bool) -> String {
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if (c.is_ascii() || !ascii)
+                && !c.is_control()
+                && (c == ' ' || !c.is_whitespace()) =>
+            {
+                out.push(c);
+            }
+            c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push_str(&format!("\\U{:08x}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A JSON string as Go's `encoding/json` writes it (`<`, `>`, `&` escaped), or with every
+/// character outside ASCII escaped, in surrogate pairs where needed.
+fn json_quote(value: &str, ascii: bool) -> String {
+    let mut out = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || matches!(c, '<' | '>' | '&') || (ascii && !c.is_ascii()) => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// bash's `printf %q`: `$'…'` when the value holds a control character, backslashes otherwise.
+fn bash_quote(value: &str) -> String {
+    if value.chars().any(char::is_control) {
+        let mut out = String::from("$'");
+        for c in value.chars() {
+            match c {
+                '\'' => out.push_str("\\'"),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                c if c.is_ascii_control() => out.push_str(&format!("\\{:03o}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('\'');
+        return out;
+    }
+    let mut out = String::new();
+    for c in value.chars() {
+        if !(c.is_alphanumeric() || "_-./:@%+,=".contains(c)) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn list() -> Result<(), String> {

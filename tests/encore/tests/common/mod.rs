@@ -53,7 +53,10 @@ impl App {
             return Vec::new();
         };
         entries
-            .map(|e| serde_json::from_str(&fs::read_to_string(e.unwrap().path()).unwrap()).unwrap())
+            .map(|e| e.unwrap().path())
+            // The fake writes `.PID.json.tmp`, then renames it.
+            .filter(|path| path.extension().is_some_and(|e| e == "json"))
+            .map(|path| serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap())
             .collect()
     }
 
