@@ -29,7 +29,7 @@ impl Project {
         let timeout = if extra.contains("timeout:") {
             ""
         } else {
-            "      timeout: 3s\n"
+            "      timeout: 15s\n"
         };
         let list: String = addresses
             .iter()
