@@ -1,4 +1,4 @@
-//! Declares the CLI's registry: every provider crate it depends on, found by `links` metadata.
+//! Finds the provider crates the `stagecraft` binary depends on, for `include_registry!`.
 fn main() {
-    stagecraft_codegen::registry();
+    stagecraft_codegen::generate();
 }
