@@ -528,23 +528,13 @@ pub fn scan(manifest_dir: &Path, root: &Path) -> Scan {
     scan
 }
 
-/// The module being walked: its path from the crate root, the `cfg`s around it, the names the
-/// attribute goes by in it, and the first module on its path that the crate root cannot see.
-#[derive(Clone)]
+/// The module being walked: its path from the crate root, the `cfg`s around it, and the first
+/// module on its path that the crate root cannot see.
+#[derive(Clone, Default)]
 struct Module {
     path: Vec<String>,
     cfgs: Vec<String>,
     private: Option<String>,
-}
-
-impl Default for Module {
-    fn default() -> Self {
-        Module {
-            path: Vec::new(),
-            cfgs: Vec::new(),
-            private: None,
-        }
-    }
 }
 
 impl Module {

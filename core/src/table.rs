@@ -35,6 +35,7 @@ pub struct Entry {
 
 impl Entry {
     #[doc(hidden)] // Called by `#[secrets_provider]`; not public API.
+    #[allow(clippy::too_many_arguments)] // One per field, named at the one call site.
     pub const fn new(
         id: &'static str,
         type_path: &'static str,

@@ -44,12 +44,8 @@ fn table_text(root: Option<PathBuf>) -> Result<String, String> {
         Some((_, lib_root)) if same_file(lib_root, &root) => {}
         // A binary, example, test or bench of a package with a library: the library's table
         // is carried, when it declares one.
-        Some((lib, lib_root)) => {
-            if declares_table(lib_root) {
-                dependencies.push(lib.clone());
-            }
-        }
-        None => {}
+        Some((lib, lib_root)) if declares_table(lib_root) => dependencies.push(lib.clone()),
+        _ => {}
     }
     let relative = root.strip_prefix(&manifest_dir).unwrap_or(&root).to_owned();
     let found = scan_on_large_stack(manifest_dir, relative)?;

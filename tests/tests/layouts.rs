@@ -26,8 +26,11 @@ fn cargo(name: &str, args: &[&str]) -> Output {
     // The workspace's lockfile, so that the layout uses the versions this workspace has
     // downloaded (cargo drops what the layout does not use).
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    std::fs::copy(workspace.join("Cargo.lock"), layout(name).join("Cargo.lock"))
-        .expect("the lockfile is copied");
+    std::fs::copy(
+        workspace.join("Cargo.lock"),
+        layout(name).join("Cargo.lock"),
+    )
+    .expect("the lockfile is copied");
     let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .expect("the target directory")
