@@ -67,6 +67,17 @@ pub struct Options {
     pub source_file: Option<PathBuf>,
     /// The env file to update, relative to stagecraft.yml. `--to` overrides it.
     pub target_file: Option<PathBuf>,
+    /// How long a sync waits for another sync of the same target to finish before it gives up
+    /// (exit 2), such as `30s` (the default), `500ms` or `2m`.
+    #[serde(default, with = "humantime_serde")]
+    #[schemars(schema_with = "duration_schema")]
+    pub lock_timeout: Option<std::time::Duration>,
+}
+
+/// What humantime reads, such as `30s`, `500ms` or `1m 30s`.
+fn duration_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let _ = generator;
+    schemars::json_schema!({ "type": "string", "pattern": "^\\s*[0-9]" })
 }
 
 /// Why an env file sync failed. Never holds a value.
@@ -173,12 +184,14 @@ impl SecretsProvider for EnvFile {
             "target_file",
             "--to",
         )?;
-        Ok(sync_files(
+        let lock_timeout = options.lock_timeout.unwrap_or(fs::DEFAULT_LOCK_TIMEOUT);
+        Ok(sync_files_waiting(
             &source,
             &target,
             &opts.keys,
             opts.dry_run,
             opts.prune,
+            lock_timeout,
         )?)
     }
 
@@ -380,13 +393,32 @@ pub fn sync_files(
     dry_run: bool,
     prune: bool,
 ) -> Result<SyncReport, Error> {
+    sync_files_waiting(
+        source,
+        target,
+        keys,
+        dry_run,
+        prune,
+        fs::DEFAULT_LOCK_TIMEOUT,
+    )
+}
+
+/// [`sync_files`], waiting at most `lock_timeout` for another sync of the target.
+fn sync_files_waiting(
+    source: &Path,
+    target: &Path,
+    keys: &[String],
+    dry_run: bool,
+    prune: bool,
+    lock_timeout: std::time::Duration,
+) -> Result<SyncReport, Error> {
     // The target is locked and read while the source is read and parsed. The source's errors
     // come first, and at once: the target's thread may be waiting for its lock, which another
     // sync holds for as long as it writes. Left behind, that thread releases the lock as soon
     // as it gets it.
     let opened = {
         let target = target.to_owned();
-        std::thread::spawn(move || Opened::open(&target, dry_run))
+        std::thread::spawn(move || Opened::open(&target, dry_run, lock_timeout))
     };
     let source_text = fs::read_text(source)?;
     let open_target = || {
@@ -408,7 +440,7 @@ pub fn sync_text(
     dry_run: bool,
     prune: bool,
 ) -> Result<SyncReport, Error> {
-    let open_target = || Opened::open(target, dry_run);
+    let open_target = || Opened::open(target, dry_run, fs::DEFAULT_LOCK_TIMEOUT);
     sync(source, source_text, target, open_target, keys, prune)
 }
 
@@ -420,12 +452,16 @@ struct Opened {
 }
 
 impl Opened {
-    fn open(target: &Path, dry_run: bool) -> Result<Self, Error> {
+    fn open(
+        target: &Path,
+        dry_run: bool,
+        lock_timeout: std::time::Duration,
+    ) -> Result<Self, Error> {
         let mut locked = if dry_run {
-            fs::check_writable(target)?;
+            fs::check_target(target)?;
             None
         } else {
-            Some(fs::LockedTarget::lock(target)?)
+            Some(fs::LockedTarget::lock_waiting(target, lock_timeout)?)
         };
         let text = match &mut locked {
             Some(locked) => locked.read_text()?,
@@ -570,6 +606,10 @@ fn sync(
     // A dry run holds no lock; it and a sync with nothing to change write nothing. The target's
     // text goes before the report is made, which keeps the peak memory of an up-to-date run low.
     let writes = replaced || !appended.is_empty() || !removed.is_empty();
+    if writes && locked.is_none() {
+        // A dry run reports what the sync would meet: a target it could not replace.
+        fs::check_writable(target)?;
+    }
     let Some(locked) = locked.filter(|_| writes) else {
         // Only a dry run has keys to remove here.
         let removed: Vec<String> = removed.iter().map(|&k| k.to_owned()).collect();
