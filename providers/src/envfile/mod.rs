@@ -245,6 +245,22 @@ fn statements_bound(text: &str) -> usize {
     (crate::fs::count_breaks(text.as_bytes()) + 1).min(text.len() / 8 + 1)
 }
 
+/// Whether a statement's value is only `=` signs (`c2VjcmV0==` reads as the key `c2VjcmV0`
+/// with the value `=`): far more often a secret pasted on a line of its own, ending in base64
+/// padding, than a key. Such a line counts as valueless: it is not synced, `--prune` leaves it,
+/// and its key is never printed.
+fn looks_pasted(b: &Binding<'_>) -> bool {
+    b.value.form == Some(Form::Bare)
+        && !b.value.text.is_empty()
+        && b.value.text.bytes().all(|c| c == b'=')
+}
+
+/// The form of a statement's value, or `None` when it counts as valueless: it has no `=`, or
+/// [`looks_pasted`].
+fn valued_form(b: &Binding<'_>) -> Option<Form> {
+    b.value.form.filter(|_| !looks_pasted(b))
+}
+
 /// A part of a file's text as `u32` offsets, which keep the records of a large file small.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Span {
@@ -306,13 +322,14 @@ impl<'a> Keys<'a> {
         // Keys come from the user's own files, so a fast hash without DoS resistance is fine.
         let hasher = FixedState::default();
         statements(path, text, |b| {
-            if b.value.form.is_none() {
+            let form = valued_form(&b);
+            if form.is_none() {
                 bare(&b);
             }
             let slot = Slot {
                 key: Span::of(b.key_start, b.key.len()),
                 quoted_key: b.quoted_key,
-                form: b.value.form,
+                form,
                 value: Span::of_value(&b),
             };
             let key_of = |i: &u32| slots[*i as usize].key.in_text(text);
@@ -486,7 +503,11 @@ fn sync(
 ) -> Result<SyncReport, Error> {
     let from = Keys::parse(source, source_text, |bare| {
         // The line may be a secret pasted on a line of its own: only its place is named.
-        tracing::warn!(file = %source.display(), line = bare.line, "a key without `=` has no value; not synced");
+        if looks_pasted(bare) {
+            tracing::warn!(file = %source.display(), line = bare.line, "a line whose value is only `=` signs reads as a pasted secret, not a key; not synced");
+        } else {
+            tracing::warn!(file = %source.display(), line = bare.line, "a key without `=` has no value; not synced");
+        }
     })?;
     let selected: Vec<usize> = if keys.is_empty() {
         (0..from.slots.len())
@@ -529,7 +550,16 @@ fn sync(
     let mut others_order = Vec::new();
     let mut valueless_lines = Vec::new();
     let mut next = 0;
+    // The line ending of appended keys: the first that ends a line outside a value.
+    let mut line_ending = None;
+    let mut outside_values = 0;
     statements(target, &target_text, |b| {
+        if line_ending.is_none() {
+            let value_end = b.value_start + b.value.text.len();
+            line_ending = first_break(&target_text, outside_values..b.value_start)
+                .or_else(|| first_break(&target_text, value_end..b.end));
+            outside_values = b.end;
+        }
         match from.find_from(b.key, &mut next) {
             Some(i) => {
                 current[i] = Current {
@@ -544,14 +574,18 @@ fn sync(
                     others_order.push(b.key);
                     false
                 });
-                *valued |= b.value.form.is_some();
-                if b.value.form.is_none() {
+                let has_value = valued_form(&b).is_some();
+                *valued |= has_value;
+                if !has_value {
                     valueless_lines.push((b.key, b.line));
                 }
             }
             None => {}
         }
     })?;
+    let line_ending = line_ending
+        .or_else(|| first_break(&target_text, outside_values..target_text.len()))
+        .unwrap_or("\n");
     // `--prune` removes the keys the source does not mention; a key it leaves valueless stays.
     // A target key that never has a value is left too: its line may be a secret pasted on a
     // line of its own, which the report would print as a removed key.
@@ -622,7 +656,13 @@ fn sync(
     let written = locked.replace(|out| {
         std::thread::scope(|scope| {
             let mut out = Checked::new(out, scope);
-            write_target(&from, &target_text, &current, &pruned, &appended, &mut out)
+            let kept = Kept {
+                current: &current,
+                pruned: &pruned,
+                appended: &appended,
+                line_ending,
+            };
+            write_target(&from, &target_text, &kept, &mut out)
         })
     });
     if let Err(FsError::Io { source, .. }) = &written
@@ -639,6 +679,28 @@ fn sync(
     Ok(report)
 }
 
+/// The line break that starts first in `range` of `text`: `\r\n`, `\r` or `\n`.
+fn first_break(text: &str, range: std::ops::Range<usize>) -> Option<&'static str> {
+    let at = range.start + memchr::memchr2(b'\r', b'\n', &text.as_bytes()[range])?;
+    Some(match &text.as_bytes()[at..] {
+        [b'\r', b'\n', ..] => "\r\n",
+        [b'\r', ..] => "\r",
+        _ => "\n",
+    })
+}
+
+/// What the plan keeps of the target and adds to it.
+struct Kept<'p> {
+    /// What the target holds of each source key, and what the sync does to it.
+    current: &'p [Current],
+    /// Whether `--prune` removes a key.
+    pruned: &'p dyn Fn(&str) -> bool,
+    /// The source keys to append.
+    appended: &'p [usize],
+    /// The line ending of the target's statements, for appended keys and copied values.
+    line_ending: &'p str,
+}
+
 /// Writes the updated target to `out`: the target's text with the changed values rewritten
 /// where they stand and the pruned statements left out, then the `appended` source keys, in the
 /// file's own line ending. Each statement is planned as it is written: the target's statements
@@ -647,16 +709,15 @@ fn sync(
 fn write_target<'s, 'w: 's, 'a: 's>(
     from: &Keys<'a>,
     text: &'a str,
-    current: &[Current],
-    pruned: &dyn Fn(&str) -> bool,
-    appended: &[usize],
+    kept: &Kept<'_>,
     out: &mut Checked<'s, 'w, 'a>,
 ) -> io::Result<()> {
-    let line_ending = match memchr::memchr2(b'\r', b'\n', text.as_bytes()).map(|at| &text[at..]) {
-        Some(rest) if rest.starts_with("\r\n") => "\r\n",
-        Some(rest) if rest.starts_with('\r') => "\r",
-        _ => "\n",
-    };
+    let Kept {
+        current,
+        pruned,
+        appended,
+        line_ending,
+    } = *kept;
     let mut copied = 0;
     let mut next = 0;
     let mut result = Ok(());
@@ -845,7 +906,8 @@ impl<'s, 'w: 's, 'a: 's> Checked<'s, 'w, 'a> {
 
     /// Hands the chunk on to be checked and written when it is large enough and ends a line.
     fn flush(&mut self) -> io::Result<()> {
-        if self.chunk.text.len() < CHUNK || !self.chunk.text.ends_with('\n') {
+        // It is called at the end of a statement, so a `\r` there is a whole line break.
+        if self.chunk.text.len() < CHUNK || !self.chunk.text.ends_with(['\n', '\r']) {
             return Ok(());
         }
         self.sink = match std::mem::replace(&mut self.sink, Sink::Gone) {
@@ -1100,20 +1162,33 @@ mod tests {
 
     #[test]
     fn keys_the_source_does_not_mention_are_written_in_chunks_too() {
+        for line_ending in ["\n", "\r\n", "\r"] {
+            written_in_chunks(line_ending);
+        }
+    }
+
+    fn written_in_chunks(line_ending: &str) {
         // A small source appended to a large target whose keys it does not mention: the
-        // target's statements go out chunk by chunk, not as one copy of the whole file.
+        // target's statements go out chunk by chunk, not as one copy of the whole file, whatever
+        // its line ending.
         let target: String = (0..40_000)
-            .map(|i| format!("OTHER_{i}=value-{i}\n"))
+            .map(|i| format!("OTHER_{i}=value-{i}{line_ending}"))
             .collect();
         let from = Keys::parse(Path::new("source"), "NEW=1\n", |_| {}).unwrap();
         let current = vec![Current::default(); from.slots.len()];
         let mut file = Writes::default();
         std::thread::scope(|scope| {
             let mut out = Checked::new(&mut file, scope);
-            write_target(&from, &target, &current, &|_| false, &[0], &mut out)
+            let kept = Kept {
+                current: &current,
+                pruned: &|_| false,
+                appended: &[0],
+                line_ending,
+            };
+            write_target(&from, &target, &kept, &mut out)
         })
         .unwrap();
-        assert_eq!(file.bytes, format!("{target}NEW=1\n").as_bytes());
+        assert_eq!(file.bytes, format!("{target}NEW=1{line_ending}").as_bytes());
         assert!(target.len() > 4 * CHUNK);
         assert!(
             file.sizes.iter().all(|&n| n < 2 * CHUNK),
