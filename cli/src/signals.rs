@@ -2,7 +2,8 @@
 //! [`stagecraft_core::interrupt`]: while no provider holds an `interrupt::Guard` (nothing would
 //! be left behind) the process ends at once with exit code 130, even when the main thread is
 //! stuck reading a FIFO; while one does, the request is recorded and `main` exits with 130 once
-//! the sync has returned.
+//! the sync has returned. SIGXFSZ is caught and ignored, so that exceeding the file-size limit
+//! is a write error like a full disk.
 
 #[cfg(unix)]
 use stagecraft_core::interrupt;
@@ -11,7 +12,11 @@ use stagecraft_core::interrupt;
 /// themselves.
 #[cfg(unix)]
 pub(crate) fn install() -> std::io::Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGXFSZ};
+    // A write past the file-size limit (`ulimit -f`) would kill the process without a word and
+    // leave what it was writing; caught, the signal is harmless and the write fails with
+    // `EFBIG` ("File too large"), which the sync reports (exit 2) after cleaning up.
+    signal_hook::flag::register(SIGXFSZ, std::sync::Arc::default())?;
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
     std::thread::Builder::new()
         .name("signals".to_owned())

@@ -97,7 +97,7 @@ pub enum FsError {
     LockTimeout {
         /// The target.
         path: PathBuf,
-        /// How long the sync waited.
+        /// How long the sync waited: its timeout.
         waited: std::time::Duration,
         /// The process holding the lock, where it can be known.
         holder: Option<u32>,
@@ -411,7 +411,12 @@ pub fn check_target(path: &Path) -> Result<(), FsError> {
 /// would write calls it to report what the sync would meet.
 pub fn check_writable(path: &Path) -> Result<(), FsError> {
     check_target(path)?;
-    let resolved = fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let resolved = match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
+        }
+        _ => path.to_owned(),
+    };
     let dir = parent(&resolved);
     if let Ok(meta) = fs::metadata(&resolved) {
         if is_read_only(&meta) {
@@ -602,7 +607,7 @@ impl LockedTarget {
                     if waited >= timeout {
                         return Err(FsError::LockTimeout {
                             path: path.to_owned(),
-                            waited,
+                            waited: timeout,
                             holder,
                         });
                     }
