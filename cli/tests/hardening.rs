@@ -518,7 +518,10 @@ fn a_stuck_sync_stops_at_once_on_a_signal() {
 fn a_pasted_secret_ending_in_padding_is_never_printed() {
     let project = Project::new();
     project.write(".env.local", format!("A=1\n{CANARY}==\n"));
-    project.write(".env.staging", format!("{CANARY}x==\nOLD=1\n{CANARY}y===\n"));
+    project.write(
+        ".env.staging",
+        format!("{CANARY}x==\nOLD=1\n{CANARY}y===\n"),
+    );
     for args in [
         &["secrets", "sync", "--prune", "--dry-run"][..],
         &["secrets", "sync", "--prune", "--dry-run", "--json"],
@@ -528,7 +531,10 @@ fn a_pasted_secret_ending_in_padding_is_never_printed() {
         assert_eq!(run.code(), 0, "{}", run.stderr());
     }
     // Restore the target the previous run pruned and wrote; the plain plan too.
-    project.write(".env.staging", format!("{CANARY}x==\nOLD=1\n{CANARY}y===\n"));
+    project.write(
+        ".env.staging",
+        format!("{CANARY}x==\nOLD=1\n{CANARY}y===\n"),
+    );
     let run = project.run(&["secrets", "sync", "--prune"]);
     assert_eq!(run.code(), 0, "{}", run.stderr());
     assert!(run.stdout().contains("OLD"), "{}", run.stdout());
@@ -537,5 +543,10 @@ fn a_pasted_secret_ending_in_padding_is_never_printed() {
         format!("{CANARY}x==\n{CANARY}y===\nA=1\n"),
         "the pasted line stays, the pasted source line is not synced"
     );
-    assert_eq!(project.run(&["secrets", "sync", "--prune", "--check"]).code(), 0);
+    assert_eq!(
+        project
+            .run(&["secrets", "sync", "--prune", "--check"])
+            .code(),
+        0
+    );
 }
