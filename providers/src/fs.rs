@@ -5,6 +5,12 @@
 //! (`ENOENT`: a missing file, a missing directory of a new target, a symbolic link to nothing)
 //! is the user's input to fix (1); any other file-system error (permission, a loop of links, a
 //! directory, a FIFO or a device where a file is expected, …) is an external failure (2).
+//!
+//! A sync removes nothing but what it made ([`LockedTarget::replace`]: the new file has no name
+//! until it is complete), waits a bounded time for a lock that only a writer of the target can
+//! hold ([`LockedTarget`]), and follows no symbolic link that the kernel's `protected_symlinks`
+//! rule would refuse. `docs/design.md` explains the design. Written for Linux (`O_TMPFILE`, open
+//! file description locks, `/proc`), with fallbacks for other Unix systems that are not tested.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, Metadata};
@@ -515,8 +521,9 @@ const LOCK_RETRY: Duration = Duration::from_millis(50);
 /// so no lock file is left. Taking a write lock needs the file open for writing, so only a user
 /// who could write the target anyway can hold it; a read lock, which any reader can take, is
 /// never waited for: syncs take none, so it is not theirs. A target renamed over while a sync
-/// waited is locked again under its new identity. A target that does not exist yet has nothing
-/// to lock: it is created only if it still does not exist ([`FsError::Changed`] otherwise).
+/// waited is locked again under its new identity. A target that does not exist yet is created
+/// empty (0600, only if still absent) to be locked; unless a sync replaces it, it is removed
+/// again when the lock is dropped, if it is still that file and still empty.
 /// Waiting says so, with the holder's process where it can be known, and ends after a bounded
 /// time ([`FsError::LockTimeout`]).
 #[derive(Debug)]
@@ -531,8 +538,10 @@ pub struct LockedTarget {
     /// The file name of `path` in `dir`.
     name: OsString,
     /// The target as opened, and locked when this user can write it; `None` when it does not
-    /// exist.
+    /// exist (and could not be created here).
     file: Option<File>,
+    /// Whether `file` was created empty by this lock, to be removed again unless replaced.
+    created: bool,
     /// Identity of the target as read, to notice another program replacing it meanwhile.
     read: Option<Identity>,
 }
@@ -587,10 +596,22 @@ impl LockedTarget {
         })?;
         let waiting_since = Instant::now();
         let mut told = false;
+        let mut created = false;
         let file = loop {
             let (file, writable) = match open_in(&dir, &name) {
                 Ok(opened) => opened,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => break None,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => match create_in(&dir, &name) {
+                    Ok(Some(file)) => {
+                        created = true;
+                        (file, true)
+                    }
+                    // Created by someone else meanwhile: that one is opened and locked.
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                    // Not creatable here (a directory this user cannot write): nothing to
+                    // lock, and the replace, if one is needed, says why it cannot be done.
+                    Ok(None) => break None,
+                    Err(e) => return Err(io_error("write", path, e)),
+                },
                 Err(e) => return Err(io_error("read", path, e)),
             };
             let meta = file.metadata().map_err(|e| io_error("read", path, e))?;
@@ -630,7 +651,10 @@ impl LockedTarget {
             // lock guards nothing, and the new file is locked instead.
             match identity_in(&dir, &name) {
                 Ok(Some(now)) if now == Identity::of(&meta) => break Some(file),
-                Ok(_) => continue,
+                Ok(_) => {
+                    created = false;
+                    continue;
+                }
                 Err(e) => return Err(io_error("read", path, e)),
             }
         };
@@ -640,6 +664,7 @@ impl LockedTarget {
             dir,
             name,
             file,
+            created,
             read: None,
         })
     }
@@ -723,6 +748,47 @@ impl LockedTarget {
         let synced = self.dir.sync_all().map_err(write_error);
         drop(guard);
         synced
+    }
+}
+
+impl Drop for LockedTarget {
+    /// Removes the empty file the lock created for a new target, unless it was replaced: only if
+    /// the name is still that file, and it is still empty.
+    fn drop(&mut self) {
+        let Some(file) = self.file.as_ref().filter(|_| self.created) else {
+            return;
+        };
+        let Ok(own) = file.metadata() else {
+            return;
+        };
+        let own = Identity::of(&own);
+        if own.len == 0
+            && identity_in(&self.dir, &self.name).is_ok_and(|now| now == Some(own))
+            && let Err(error) =
+                rustix::fs::unlinkat(&self.dir, &self.name, rustix::fs::AtFlags::empty())
+        {
+            tracing::warn!(file = %self.named.display(), %error, "cannot remove the empty file created to lock a new target");
+        }
+    }
+}
+
+/// Creates `name` in `dir`, empty and 0600, only if it does not exist (`AlreadyExists`
+/// otherwise); `None` when this user cannot create files there.
+fn create_in(dir: &File, name: &OsStr) -> io::Result<Option<File>> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::CREATE | OFlags::EXCL | OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    match rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(0o600)) {
+        Ok(fd) => {
+            let file = File::from(fd);
+            // The umask may have narrowed it; it is what a new target gets.
+            use std::os::unix::fs::PermissionsExt;
+            file.set_permissions(fs::Permissions::from_mode(0o600))?;
+            Ok(Some(file))
+        }
+        Err(rustix::io::Errno::ACCESS | rustix::io::Errno::ROFS | rustix::io::Errno::PERM) => {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -1295,6 +1361,43 @@ mod tests {
     }
 
     #[test]
+    fn a_new_target_is_locked_too_and_left_absent_when_nothing_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.env");
+        let mut first = LockedTarget::lock(&path).unwrap();
+        assert_eq!(first.read_text().unwrap().as_deref(), Some(""));
+        let error = LockedTarget::lock_waiting(&path, Duration::from_millis(200)).unwrap_err();
+        assert!(matches!(error, FsError::LockTimeout { .. }), "{error}");
+        drop(first);
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing written, nothing left"
+        );
+        // Two syncs of a new target: the second waits and reads what the first wrote.
+        let first = LockedTarget::lock(&path).unwrap();
+        std::thread::scope(|scope| {
+            let second = scope.spawn(|| {
+                let mut target =
+                    LockedTarget::lock_waiting(&path, Duration::from_secs(30)).unwrap();
+                target.read_text().unwrap()
+            });
+            std::thread::sleep(Duration::from_millis(200));
+            let mut first = first;
+            first.read_text().unwrap();
+            first.replace(|w| w.write_all(b"A=1\n")).unwrap();
+            drop(first);
+            assert_eq!(second.join().unwrap().as_deref(), Some("A=1\n"));
+        });
+        assert_eq!(mode(&path), 0o600);
+        // An empty target someone else made is not removed.
+        fs::write(&path, "").unwrap();
+        drop(LockedTarget::lock(&path).unwrap());
+        assert!(path.exists());
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
     fn a_read_lock_is_not_waited_for() {
         use nix::fcntl::{FcntlArg, fcntl};
         use nix::libc;

@@ -7,6 +7,7 @@
 //!     envfile:
 //!       source_file: .env.local     # relative to stagecraft.yml
 //!       target_file: .env.staging
+//!       lock_timeout: 30s           # wait for another sync of the target (the default)
 //! ```
 //!
 //! `SyncOptions::source` and `target` (the CLI's `--from` and `--to`, relative to the current
@@ -22,11 +23,16 @@
 //! writes nothing.
 //!
 //! Writing never loses data: the new text is parsed again before it is written, and unless it
-//! reads back as exactly the planned keys and values, nothing is written. The directory of the
-//! target is locked for the whole read-modify-write, so that two syncs into one target run one
-//! after the other; the target's owner, group and mode are kept; only regular files are read or
-//! replaced (a FIFO, a device or a socket is refused before it is opened). A target with other
-//! hard links is replaced, not written through: its other names keep the old content.
+//! reads back as exactly the planned keys and values, nothing is written. The target is locked
+//! for the whole read-modify-write, so that two syncs into one target run one after the other
+//! (waiting at most `lock_timeout`, default 30s); syncs into other files do not wait. The
+//! target's owner, group and mode are kept; only regular files are read or replaced (a FIFO, a
+//! device or a socket is refused before it is opened). A target with other hard links is
+//! replaced, not written through: its other names keep the old content. A sync removes no file
+//! it did not make (`crate::fs`).
+//!
+//! A statement whose value is only `=` signs (`c2VjcmV0==`) counts as a secret pasted on a line
+//! of its own, not a key: it is not synced, `--prune` leaves it, and its key is never printed.
 //!
 //! A value is written in the form the source wrote it in (with the target's line ending, when it
 //! spans lines): that form reads back as the same string by construction. A bare value that
