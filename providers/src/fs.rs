@@ -542,6 +542,8 @@ pub struct LockedTarget {
     file: Option<File>,
     /// Whether `file` was created empty by this lock, to be removed again unless replaced.
     created: bool,
+    /// How long the lock was waited for at most.
+    timeout: Duration,
     /// Identity of the target as read, to notice another program replacing it meanwhile.
     read: Option<Identity>,
 }
@@ -576,6 +578,27 @@ impl LockedTarget {
     /// directory; whether it can be replaced is checked by [`LockedTarget::replace`], so that a
     /// target that needs no change may be read-only.
     pub fn lock_waiting(path: &Path, timeout: Duration) -> Result<Self, FsError> {
+        Self::open_and_lock(path, timeout, true)
+    }
+
+    /// [`LockedTarget::lock_waiting`], except that a target that does not exist is not created
+    /// (so not locked): [`LockedTarget::lock_again`] does that once the caller knows that it will
+    /// go on, so that a failure before leaves nothing behind.
+    pub fn lock_existing(path: &Path, timeout: Duration) -> Result<Self, FsError> {
+        Self::open_and_lock(path, timeout, false)
+    }
+
+    /// Whether the target existed (or was created) when it was locked.
+    pub fn exists(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// Locks the same target again with [`LockedTarget::lock_waiting`], creating it if absent.
+    pub fn lock_again(&self) -> Result<Self, FsError> {
+        Self::lock_waiting(&self.named, self.timeout)
+    }
+
+    fn open_and_lock(path: &Path, timeout: Duration, create: bool) -> Result<Self, FsError> {
         check_target(path)?;
         let resolved = match fs::symlink_metadata(path) {
             Ok(meta) if meta.file_type().is_symlink() => {
@@ -600,6 +623,7 @@ impl LockedTarget {
         let file = loop {
             let (file, writable) = match open_in(&dir, &name) {
                 Ok(opened) => opened,
+                Err(e) if e.kind() == io::ErrorKind::NotFound && !create => break None,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => match create_in(&dir, &name) {
                     Ok(Some(file)) => {
                         created = true;
@@ -665,6 +689,7 @@ impl LockedTarget {
             name,
             file,
             created,
+            timeout,
             read: None,
         })
     }

@@ -484,7 +484,7 @@ impl Opened {
             fs::check_target(target)?;
             None
         } else {
-            Some(fs::LockedTarget::lock_waiting(target, lock_timeout)?)
+            Some(fs::LockedTarget::lock_existing(target, lock_timeout)?)
         };
         let text = match &mut locked {
             Some(locked) => locked.read_text()?,
@@ -545,9 +545,16 @@ fn sync(
             .collect()
     };
     let Opened {
-        locked,
-        text: target_text,
+        mut locked,
+        text: mut target_text,
     } = open_target()?;
+    if let Some(absent) = locked.as_ref().filter(|locked| !locked.exists()) {
+        // A new target is created (empty) to be locked only now that the source is known to be
+        // good, so that a bad source leaves nothing behind. It may have appeared meanwhile.
+        let mut created = absent.lock_again()?;
+        target_text = created.read_text()?.unwrap_or_default();
+        locked = Some(created);
+    }
 
     // The target's last statement of each source key; for `--prune`, the keys the source does
     // not mention, in the order they first appear, and whether any statement gives them a value.
