@@ -828,6 +828,20 @@ fn permission_problems_say_what_to_change() {
             fails(&output, 2, error);
         }
     }
+    // A target in sync needs no write, whatever its directory.
+    fs::write(dir.path("src.env"), "OLD=1\n").unwrap();
+    for (target, _) in cases {
+        for flags in [&[][..], &["--dry-run"], &["--check"]] {
+            let output = as_nobody(dir.command("src.env", target).args(flags))
+                .output()
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{target} {flags:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
     for name in ["read-only", "theirs"] {
         assert_eq!(
             fs::read_to_string(dir.path(name).join("t.env")).unwrap(),

@@ -817,11 +817,22 @@ fn create_in(dir: &File, name: &OsStr) -> io::Result<Option<File>> {
     }
 }
 
-/// Opens a directory to make files in it and flush it (which needs it open for reading).
+/// Opens a directory to make files in it and flush it (which needs it open for reading). One
+/// that this user may search but not read is opened as a path only (`O_PATH`): enough to open
+/// and lock the target, and so to find it in sync; a replace refuses it first
+/// ([`FsError::DirectoryNotOpened`]).
 fn open_directory(dir: &Path) -> io::Result<File> {
     use rustix::fs::{Mode, OFlags};
-    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    Ok(File::from(rustix::fs::open(dir, flags, Mode::empty())?))
+    let flags = OFlags::DIRECTORY | OFlags::CLOEXEC;
+    match rustix::fs::open(dir, flags | OFlags::RDONLY, Mode::empty()) {
+        #[cfg(target_os = "linux")]
+        Err(rustix::io::Errno::ACCESS) => Ok(File::from(rustix::fs::open(
+            dir,
+            flags | OFlags::PATH,
+            Mode::empty(),
+        )?)),
+        opened => Ok(File::from(opened?)),
+    }
 }
 
 /// Opens `name` in `dir` without following a symbolic link (one put there since the path was
