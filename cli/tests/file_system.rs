@@ -496,9 +496,27 @@ fn signal(pid: u32, signal: &str) {
     assert!(sent.success());
 }
 
+/// A stopped sync, killed if the test fails before it lets it go on.
+struct Stopped(Option<std::process::Child>);
+
+impl Stopped {
+    fn id(&self) -> u32 {
+        self.0.as_ref().unwrap().id()
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// A sync of a large source into `target` in `dir`, stopped (SIGSTOP, as a shell's Ctrl-Z
 /// would) while it holds the target's lock.
-fn stopped_sync_holding(dir: &Dir, target: &str) -> std::process::Child {
+fn stopped_sync_holding(dir: &Dir, target: &str) -> Stopped {
     let mut source = String::new();
     for i in 0..100_000 {
         source.push_str(&format!("HELD_{i}='{CANARY} {i} padding padding'\n"));
@@ -518,11 +536,12 @@ fn stopped_sync_holding(dir: &Dir, target: &str) -> std::process::Child {
         );
     }
     signal(child.id(), "-STOP");
-    child
+    Stopped(Some(child))
 }
 
 /// Lets a stopped sync go on, and checks that it then completes.
-fn resume(child: std::process::Child) {
+fn resume(mut stopped: Stopped) {
+    let child = stopped.0.take().unwrap();
     signal(child.id(), "-CONT");
     let output = exit_of(child);
     assert!(
