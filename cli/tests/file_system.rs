@@ -625,6 +625,28 @@ fn a_locked_target_is_waited_for_with_a_message_and_a_bound() {
         "{rest}"
     );
     assert!(!rest.contains(CANARY) && !first.contains(CANARY));
+    // Ctrl-C, SIGTERM or SIGHUP while waiting end the sync at once (exit 130), leaving nothing.
+    let mut waiting = dir
+        .command("src.env", "t.env")
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(waiting.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("waiting for another sync") {
+        line.clear();
+        assert_ne!(
+            std::io::BufRead::read_line(&mut stderr, &mut line).unwrap(),
+            0
+        );
+    }
+    let stopped_at = std::time::Instant::now();
+    signal(waiting.id(), "-TERM");
+    assert_eq!(waiting.wait().unwrap().code(), Some(130));
+    assert!(stopped_at.elapsed() < std::time::Duration::from_secs(2));
+    assert_eq!(fs::read_to_string(dir.path("t.env")).unwrap(), "OLD=1\n");
     resume(holder);
     assert_eq!(
         fs::read_to_string(dir.path("t.env"))

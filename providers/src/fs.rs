@@ -542,6 +542,8 @@ pub struct LockedTarget {
     file: Option<File>,
     /// Whether `file` was created empty by this lock, to be removed again unless replaced.
     created: bool,
+    /// Held while a created file exists, so that an interruption does not leave it behind.
+    _created_guard: Option<stagecraft_core::interrupt::Guard>,
     /// How long the lock was waited for at most.
     timeout: Duration,
     /// Identity of the target as read, to notice another program replacing it meanwhile.
@@ -620,22 +622,29 @@ impl LockedTarget {
         let waiting_since = Instant::now();
         let mut told = false;
         let mut created = false;
+        let mut created_guard = None;
         let file = loop {
             let (file, writable) = match open_in(&dir, &name) {
                 Ok(opened) => opened,
                 Err(e) if e.kind() == io::ErrorKind::NotFound && !create => break None,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => match create_in(&dir, &name) {
-                    Ok(Some(file)) => {
-                        created = true;
-                        (file, true)
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    // Held from before the file exists to the end of the lock, so that an
+                    // interruption does not leave the file behind.
+                    let guard = stagecraft_core::interrupt::hold();
+                    match create_in(&dir, &name) {
+                        Ok(Some(file)) => {
+                            created = true;
+                            created_guard = Some(guard);
+                            (file, true)
+                        }
+                        // Created by someone else meanwhile: that one is opened and locked.
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                        // Not creatable here (a directory this user cannot write): nothing to
+                        // lock, and the replace, if one is needed, says why it cannot be done.
+                        Ok(None) => break None,
+                        Err(e) => return Err(io_error("write", path, e)),
                     }
-                    // Created by someone else meanwhile: that one is opened and locked.
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                    // Not creatable here (a directory this user cannot write): nothing to
-                    // lock, and the replace, if one is needed, says why it cannot be done.
-                    Ok(None) => break None,
-                    Err(e) => return Err(io_error("write", path, e)),
-                },
+                }
                 Err(e) => return Err(io_error("read", path, e)),
             };
             let meta = file.metadata().map_err(|e| io_error("read", path, e))?;
@@ -677,6 +686,7 @@ impl LockedTarget {
                 Ok(Some(now)) if now == Identity::of(&meta) => break Some(file),
                 Ok(_) => {
                     created = false;
+                    created_guard = None;
                     continue;
                 }
                 Err(e) => return Err(io_error("read", path, e)),
@@ -689,6 +699,7 @@ impl LockedTarget {
             name,
             file,
             created,
+            _created_guard: created_guard.filter(|_| created),
             timeout,
             read: None,
         })
