@@ -322,9 +322,11 @@ pub fn read_text_if_exists(path: &Path) -> Result<Option<String>, FsError> {
 /// sticky, world-writable directory (such as `/tmp`) that belongs neither to this user nor to
 /// the directory's owner. Such a link lets its owner choose the file that is read or replaced.
 /// Every link on the way is checked, as the kernel does; whatever else goes wrong (a missing
-/// part, a loop) is left for the open that follows to report.
+/// part, a loop) is left for the open that follows to report. Returns the path with the links
+/// it checked resolved (absolute; the parts after a missing one as they are), for an open that
+/// follows no further link.
 #[cfg(unix)]
-fn check_links(path: &Path) -> Result<(), FsError> {
+fn check_links(path: &Path) -> Result<PathBuf, FsError> {
     use std::ffi::OsString;
     use std::os::unix::fs::MetadataExt;
     use std::path::Component;
@@ -335,11 +337,17 @@ fn check_links(path: &Path) -> Result<(), FsError> {
     let mut resolved = match std::env::current_dir() {
         Ok(dir) => dir,
         Err(_) if path.is_absolute() => PathBuf::from("/"),
-        Err(_) => return Ok(()),
+        Err(_) => return Ok(path.to_owned()),
     };
     let mut pending = Vec::new();
     push(&mut pending, path);
     let mut links = 0;
+    // What is left unresolved is appended as it is.
+    let rest = |resolved: PathBuf, part: &OsString, pending: &[OsString]| {
+        let mut path = resolved.join(part);
+        path.extend(pending.iter().rev());
+        path
+    };
     while let Some(part) = pending.pop() {
         match Path::new(&part).components().next() {
             Some(Component::RootDir | Component::Prefix(_)) => resolved = PathBuf::from(&part),
@@ -349,7 +357,7 @@ fn check_links(path: &Path) -> Result<(), FsError> {
             Some(Component::Normal(name)) => {
                 let next = resolved.join(name);
                 let Ok(meta) = fs::symlink_metadata(&next) else {
-                    return Ok(());
+                    return Ok(rest(resolved, &part, &pending));
                 };
                 if !meta.file_type().is_symlink() {
                     resolved = next;
@@ -359,7 +367,7 @@ fn check_links(path: &Path) -> Result<(), FsError> {
                 let (Ok(dir), Ok(to), true) =
                     (fs::metadata(&resolved), fs::read_link(&next), links <= 40)
                 else {
-                    return Ok(());
+                    return Ok(rest(resolved, &part, &pending));
                 };
                 let sticky_and_shared = dir.mode() & 0o1002 == 0o1002;
                 if sticky_and_shared && meta.uid() != euid && meta.uid() != dir.uid() {
@@ -374,12 +382,12 @@ fn check_links(path: &Path) -> Result<(), FsError> {
             Some(Component::CurDir) | None => {}
         }
     }
-    Ok(())
+    Ok(resolved)
 }
 
 #[cfg(not(unix))]
-fn check_links(_: &Path) -> Result<(), FsError> {
-    Ok(())
+fn check_links(path: &Path) -> Result<PathBuf, FsError> {
+    Ok(path.to_owned())
 }
 
 /// Checks what [`LockedTarget::lock`] needs: the target's directory exists, and the target is a
@@ -614,11 +622,15 @@ impl LockedTarget {
             });
         };
         let dir_path = parent(&resolved);
-        let dir = open_directory(dir_path).map_err(|source| FsError::DirectoryNotOpened {
-            path: path.to_owned(),
-            dir: dir_path.to_owned(),
-            source,
-        })?;
+        // Opened by the path with the links that were checked resolved, following no other: a
+        // link swapped into a directory on the way since the check is refused.
+        let physical = check_links(path)?;
+        let dir =
+            open_directory(parent(&physical)).map_err(|source| FsError::DirectoryNotOpened {
+                path: path.to_owned(),
+                dir: dir_path.to_owned(),
+                source,
+            })?;
         let waiting_since = Instant::now();
         let mut told = false;
         let mut created = false;
@@ -835,13 +847,22 @@ fn create_in(dir: &File, name: &OsStr) -> io::Result<Option<File>> {
 fn open_directory(dir: &Path) -> io::Result<File> {
     use rustix::fs::{Mode, OFlags};
     let flags = OFlags::DIRECTORY | OFlags::CLOEXEC;
-    match rustix::fs::open(dir, flags | OFlags::RDONLY, Mode::empty()) {
+    let open = |flags| {
         #[cfg(target_os = "linux")]
-        Err(rustix::io::Errno::ACCESS) => Ok(File::from(rustix::fs::open(
-            dir,
-            flags | OFlags::PATH,
-            Mode::empty(),
-        )?)),
+        {
+            use rustix::fs::{CWD, ResolveFlags};
+            match rustix::fs::openat2(CWD, dir, flags, Mode::empty(), ResolveFlags::NO_SYMLINKS) {
+                // Before Linux 5.6: a plain open.
+                Err(rustix::io::Errno::NOSYS) => rustix::fs::open(dir, flags, Mode::empty()),
+                opened => opened,
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        rustix::fs::open(dir, flags, Mode::empty())
+    };
+    match open(flags | OFlags::RDONLY) {
+        #[cfg(target_os = "linux")]
+        Err(rustix::io::Errno::ACCESS) => Ok(File::from(open(flags | OFlags::PATH)?)),
         opened => Ok(File::from(opened?)),
     }
 }
@@ -1405,6 +1426,27 @@ mod tests {
             drop(held);
             assert_eq!(waiter.join().unwrap().as_deref(), Some("A=2\n"));
         });
+    }
+
+    #[test]
+    fn links_are_resolved_as_they_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().canonicalize().unwrap().join("real");
+        fs::create_dir(&real).unwrap();
+        std::os::unix::fs::symlink("real", dir.path().join("link")).unwrap();
+        let checked = check_links(&dir.path().join("link/../link/new.env")).unwrap();
+        assert_eq!(checked, real.join("new.env"));
+        // A directory opened by that path refuses a link put there since.
+        let other = dir.path().join("other");
+        fs::create_dir(&other).unwrap();
+        fs::remove_dir(&real).unwrap();
+        std::os::unix::fs::symlink(&other, &real).unwrap();
+        assert!(File::open(&real).is_ok(), "a plain open follows it");
+        let error = open_directory(&real).unwrap_err();
+        assert_eq!(
+            error.raw_os_error(),
+            Some(rustix::io::Errno::LOOP.raw_os_error())
+        );
     }
 
     #[test]
