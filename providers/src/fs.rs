@@ -269,13 +269,13 @@ fn open_regular(path: &Path) -> Result<(File, Metadata), FsError> {
         io::ErrorKind::NotFound => not_found(path),
         _ => io_error("read", path, e),
     };
-    check_links(path)?;
+    let physical = check_links(path)?;
     check_regular(path, &fs::metadata(path).map_err(read_error)?)?;
     #[cfg(unix)]
     let file = {
-        use rustix::fs::{Mode, OFlags};
+        use rustix::fs::OFlags;
         let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC;
-        File::from(rustix::fs::open(path, flags, Mode::empty()).map_err(|e| read_error(e.into()))?)
+        File::from(open_no_symlinks(&physical, flags).map_err(|e| read_error(e.into()))?)
     };
     #[cfg(not(unix))]
     let file = File::open(path).map_err(read_error)?;
@@ -840,26 +840,34 @@ fn create_in(dir: &File, name: &OsStr) -> io::Result<Option<File>> {
     }
 }
 
+/// Opens a path whose symbolic links [`check_links`] resolved, following none that appeared
+/// since (`openat2` with `RESOLVE_NO_SYMLINKS`; a plain open before Linux 5.6 and elsewhere).
+#[cfg(unix)]
+fn open_no_symlinks(
+    path: &Path,
+    flags: rustix::fs::OFlags,
+) -> rustix::io::Result<std::os::fd::OwnedFd> {
+    use rustix::fs::Mode;
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{CWD, ResolveFlags};
+        match rustix::fs::openat2(CWD, path, flags, Mode::empty(), ResolveFlags::NO_SYMLINKS) {
+            Err(rustix::io::Errno::NOSYS) => rustix::fs::open(path, flags, Mode::empty()),
+            opened => opened,
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    rustix::fs::open(path, flags, Mode::empty())
+}
+
 /// Opens a directory to make files in it and flush it (which needs it open for reading). One
 /// that this user may search but not read is opened as a path only (`O_PATH`): enough to open
 /// and lock the target, and so to find it in sync; a replace refuses it first
 /// ([`FsError::DirectoryNotOpened`]).
 fn open_directory(dir: &Path) -> io::Result<File> {
-    use rustix::fs::{Mode, OFlags};
+    use rustix::fs::OFlags;
     let flags = OFlags::DIRECTORY | OFlags::CLOEXEC;
-    let open = |flags| {
-        #[cfg(target_os = "linux")]
-        {
-            use rustix::fs::{CWD, ResolveFlags};
-            match rustix::fs::openat2(CWD, dir, flags, Mode::empty(), ResolveFlags::NO_SYMLINKS) {
-                // Before Linux 5.6: a plain open.
-                Err(rustix::io::Errno::NOSYS) => rustix::fs::open(dir, flags, Mode::empty()),
-                opened => opened,
-            }
-        }
-        #[cfg(not(target_os = "linux"))]
-        rustix::fs::open(dir, flags, Mode::empty())
-    };
+    let open = |flags| open_no_symlinks(dir, flags);
     match open(flags | OFlags::RDONLY) {
         #[cfg(target_os = "linux")]
         Err(rustix::io::Errno::ACCESS) => Ok(File::from(open(flags | OFlags::PATH)?)),
