@@ -347,7 +347,7 @@ fn provider_section_errors_name_the_yaml_path() {
     );
     config_fails(
         &CONFIG.replace("source_file:", "sourcefile:"),
-        "error: stagecraft.yml:5:7: secrets.providers.envfile.sourcefile: unknown field `sourcefile`, expected `source_file` or `target_file`\n",
+        "error: stagecraft.yml:5:7: secrets.providers.envfile.sourcefile: unknown field `sourcefile`, expected one of `source_file`, `target_file`, `lock_timeout`\n",
     );
 }
 
@@ -366,7 +366,7 @@ fn config_validate_reports_every_problem() {
         1,
         "error: stagecraft.yml:3:10: secrets.extra: unknown key `extra`; expected `provider` or `providers`\n\
          error: stagecraft.yml:2:13: secrets.provider: unknown secrets provider \"envfle\"; did you mean \"envfile\"? (registered: encore, envfile, vault)\n\
-         error: stagecraft.yml:6:7: secrets.providers.envfile.target: unknown field `target`, expected `source_file` or `target_file`\n\
+         error: stagecraft.yml:6:7: secrets.providers.envfile.target: unknown field `target`, expected one of `source_file`, `target_file`, `lock_timeout`\n\
          error: stagecraft.yml:7:10: secrets.providers.aws: unknown secrets provider \"aws\" (registered: encore, envfile, vault)\n",
     );
     project.write("stagecraft.yml", CONFIG);

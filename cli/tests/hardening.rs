@@ -510,3 +510,43 @@ fn a_stuck_sync_stops_at_once_on_a_signal() {
     }
     assert_eq!(project.read(".env.staging"), None);
 }
+
+/// A line whose value is only `=` signs (`c2VjcmV0…==`: a secret pasted with its base64 padding
+/// reads as a key with the value `=`) is never printed, from the source or the target: not in
+/// the plan, with `--json`, or as removed by `--prune`; it is not synced and `--prune` leaves it.
+#[test]
+fn a_pasted_secret_ending_in_padding_is_never_printed() {
+    let project = Project::new();
+    project.write(".env.local", format!("A=1\n{CANARY}==\n"));
+    project.write(
+        ".env.staging",
+        format!("{CANARY}x==\nOLD=1\n{CANARY}y===\n"),
+    );
+    for args in [
+        &["secrets", "sync", "--prune", "--dry-run"][..],
+        &["secrets", "sync", "--prune", "--dry-run", "--json"],
+        &["secrets", "sync", "--prune", "--json"],
+    ] {
+        let run = project.run(args);
+        assert_eq!(run.code(), 0, "{}", run.stderr());
+    }
+    // Restore the target the previous run pruned and wrote; the plain plan too.
+    project.write(
+        ".env.staging",
+        format!("{CANARY}x==\nOLD=1\n{CANARY}y===\n"),
+    );
+    let run = project.run(&["secrets", "sync", "--prune"]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(run.stdout().contains("OLD"), "{}", run.stdout());
+    assert_eq!(
+        project.read(".env.staging").unwrap(),
+        format!("{CANARY}x==\n{CANARY}y===\nA=1\n"),
+        "the pasted line stays, the pasted source line is not synced"
+    );
+    assert_eq!(
+        project
+            .run(&["secrets", "sync", "--prune", "--check"])
+            .code(),
+        0
+    );
+}

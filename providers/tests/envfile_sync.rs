@@ -232,7 +232,7 @@ fn config_errors_name_the_setting() {
     let error = run(SyncOptions::new(config)).unwrap_err();
     assert!(matches!(error, SyncError::Config(_)));
     assert!(error.to_string().starts_with(
-            "stagecraft.yml:4:7: secrets.providers.envfile.source_fle: unknown field `source_fle`, expected `source_file` or `target_file`"
+            "stagecraft.yml:4:7: secrets.providers.envfile.source_fle: unknown field `source_fle`, expected one of `source_file`, `target_file`, `lock_timeout`"
         ), "{error}");
 
     let empty = ProviderConfig::from_document(
@@ -630,35 +630,36 @@ fn the_owner_group_and_mode_are_kept() {
     assert_eq!(fs::read_to_string(&target).unwrap(), "A=new\n");
 }
 
+/// A sync removes only what it made: files named like the temporary files of earlier versions,
+/// whoever owns them, stay, whether the sync writes or not.
 #[test]
-fn stale_temporary_files_of_this_target_are_removed() {
+fn files_a_sync_did_not_make_are_never_removed() {
     let dir = Dir::new();
     let source = dir.file("src.env", "A=1\n");
     let target = dir.file("dst.env", "A=1\n");
-    for name in [".dst.env.x7Gq2a.tmp", ".dst.env.AAAAAA.tmp"] {
+    let others = [
+        ".dst.env.backup.tmp",
+        ".dst.env.x7Gq2a.tmp",
+        ".dst.env.AAAAAA.tmp",
+        ".dst.env.stagecraft-0123456789abcdef.tmp",
+    ];
+    for name in others {
         dir.file(name, &format!("A={CANARY}\n"));
     }
-    // Not this target's, or not of the pattern: left alone.
-    for name in [
-        ".other.env.x7Gq2a.tmp",
-        ".dst.env.bak.tmp",
-        ".dst.env.x7Gq2a.tmp.keep",
-    ] {
-        dir.file(name, "");
-    }
     run(sync(&source, &target).dry_run(true)).unwrap();
-    assert_eq!(dir.names().len(), 7, "a dry run removes nothing");
     assert!(!run(sync(&source, &target)).unwrap().written);
-    assert_eq!(
-        dir.names(),
-        [
-            ".dst.env.bak.tmp",
-            ".dst.env.x7Gq2a.tmp.keep",
-            ".other.env.x7Gq2a.tmp",
-            "dst.env",
-            "src.env"
-        ]
-    );
+    dir.file("src.env", "A=2\nB=3\n");
+    assert!(run(sync(&source, &target)).unwrap().written);
+    let mut expected = vec!["dst.env", "src.env"];
+    expected.extend(others);
+    expected.sort();
+    assert_eq!(dir.names(), expected);
+    for name in others {
+        assert_eq!(
+            fs::read_to_string(dir.path(name)).unwrap(),
+            format!("A={CANARY}\n")
+        );
+    }
 }
 
 #[test]
@@ -746,6 +747,73 @@ fn prune_leaves_a_line_that_never_has_a_value_and_never_prints_it() {
         fs::read_to_string(&target).unwrap(),
         format!("A=1\n{CANARY}\n")
     );
+}
+
+/// `c2VjcmV0CANARY==` on a line of its own reads as a key with the value `=`: a secret pasted
+/// with its base64 padding far more often than a key. It is not synced, `--prune` leaves it, and
+/// no report names it; a key the source gives a real value is synced over it.
+#[test]
+fn a_value_of_only_equals_signs_is_a_pasted_secret_never_a_key() {
+    let pasted = "c2VjcmV0CANARY7731";
+    let dir = Dir::new();
+    let source = dir.file("src.env", &format!("A=1\n{pasted}==\nB=x\n{pasted}2===\n"));
+    let target = dir.file("dst.env", &format!("{pasted}3==\nB==\nC=1\n"));
+    for dry_run in [true, false] {
+        let report = run(sync(&source, &target).prune(true).dry_run(dry_run)).unwrap();
+        assert_eq!(
+            actions(&report),
+            [
+                ("A", Action::Added),
+                ("B", Action::Changed),
+                ("C", Action::Removed)
+            ]
+        );
+        assert!(!format!("{report:?}").contains("CANARY"), "{report:?}");
+    }
+    assert_eq!(
+        fs::read_to_string(&target).unwrap(),
+        format!("{pasted}3==\nB=x\nA=1\n")
+    );
+    // A quoted `=` is a value someone meant.
+    assert_eq!(synced("A=\"=\"\n", ""), "A=\"=\"\n");
+}
+
+/// Appended keys take the line ending of the target's statements, not a line break inside a
+/// quoted value that comes first.
+#[test]
+fn appended_keys_take_the_line_ending_of_statements() {
+    assert_eq!(
+        synced("N=1\n", "A=\"x\ry\"\nB=1\n"),
+        "A=\"x\ry\"\nB=1\nN=1\n"
+    );
+    assert_eq!(synced("N=1\n", "A='x\ny'\r\n"), "A='x\ny'\r\nN=1\r\n");
+    assert_eq!(synced("N=1\n", "# a\rA=\"x\ny\""), "# a\rA=\"x\ny\"\rN=1\r");
+    assert_eq!(synced("N=1\n", "A=\"x\r\ny\""), "A=\"x\r\ny\"\nN=1\n");
+}
+
+/// A read-only target needs no write when it is in sync: a sync, a dry run and `--check`
+/// succeed. When it is not in sync, a dry run reports what the sync would meet.
+#[test]
+fn a_read_only_target_in_sync_is_up_to_date() {
+    let dir = Dir::new();
+    let source = dir.file("src.env", "A=1\n");
+    let target = dir.file("dst.env", "A=1\n");
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o444)).unwrap();
+    for dry_run in [false, true] {
+        let report = run(sync(&source, &target).dry_run(dry_run)).unwrap();
+        assert_eq!(actions(&report), [("A", Action::Unchanged)]);
+        assert!(!report.written);
+    }
+    dir.file("src.env", "A=2\n");
+    let read_only = format!(
+        "{} is read-only; make it writable to let the sync replace it",
+        target.display()
+    );
+    assert_eq!(
+        fails(sync(&source, &target).dry_run(true), &target),
+        read_only
+    );
+    assert_eq!(fails(sync(&source, &target), &target), read_only);
 }
 
 /// A target of many statements of every kind, in `line_ending`: the new text is written and

@@ -198,6 +198,16 @@ fn corpus() -> Vec<(&'static str, String, bool)> {
             true,
         ),
         (
+            "a lock timeout",
+            envfile("      lock_timeout: 1m 30s\n"),
+            true,
+        ),
+        (
+            "a lock timeout as a number",
+            envfile("      lock_timeout: 10\n"),
+            false,
+        ),
+        (
             "flow style",
             "{secrets: {provider: envfile, providers: {envfile: {source_file: a}}}}".to_owned(),
             true,
@@ -534,7 +544,7 @@ fn errors_name_the_line_column_and_path_of_each_kind_of_mistake() {
     for (text, expected) in [
         (
             envfile("      source_fle: .env\n"),
-            "stagecraft.yml:5:7: secrets.providers.envfile.source_fle: unknown field `source_fle`, expected `source_file` or `target_file`",
+            "stagecraft.yml:5:7: secrets.providers.envfile.source_fle: unknown field `source_fle`, expected one of `source_file`, `target_file`, `lock_timeout`",
         ),
         (
             envfile("      source_file: 123\n"),

@@ -7,6 +7,7 @@
 //!     envfile:
 //!       source_file: .env.local     # relative to stagecraft.yml
 //!       target_file: .env.staging
+//!       lock_timeout: 30s           # wait for another sync of the target (the default)
 //! ```
 //!
 //! `SyncOptions::source` and `target` (the CLI's `--from` and `--to`, relative to the current
@@ -22,11 +23,16 @@
 //! writes nothing.
 //!
 //! Writing never loses data: the new text is parsed again before it is written, and unless it
-//! reads back as exactly the planned keys and values, nothing is written. The directory of the
-//! target is locked for the whole read-modify-write, so that two syncs into one target run one
-//! after the other; the target's owner, group and mode are kept; only regular files are read or
-//! replaced (a FIFO, a device or a socket is refused before it is opened). A target with other
-//! hard links is replaced, not written through: its other names keep the old content.
+//! reads back as exactly the planned keys and values, nothing is written. The target is locked
+//! for the whole read-modify-write, so that two syncs into one target run one after the other
+//! (waiting at most `lock_timeout`, default 30s); syncs into other files do not wait. The
+//! target's owner, group and mode are kept; only regular files are read or replaced (a FIFO, a
+//! device or a socket is refused before it is opened). A target with other hard links is
+//! replaced, not written through: its other names keep the old content. A sync removes no file
+//! it did not make (`crate::fs`).
+//!
+//! A statement whose value is only `=` signs (`c2VjcmV0==`) counts as a secret pasted on a line
+//! of its own, not a key: it is not synced, `--prune` leaves it, and its key is never printed.
 //!
 //! A value is written in the form the source wrote it in (with the target's line ending, when it
 //! spans lines): that form reads back as the same string by construction. A bare value that
@@ -67,6 +73,17 @@ pub struct Options {
     pub source_file: Option<PathBuf>,
     /// The env file to update, relative to stagecraft.yml. `--to` overrides it.
     pub target_file: Option<PathBuf>,
+    /// How long a sync waits for another sync of the same target to finish before it gives up
+    /// (exit 2), such as `30s` (the default), `500ms` or `2m`.
+    #[serde(default, with = "humantime_serde")]
+    #[schemars(schema_with = "duration_schema")]
+    pub lock_timeout: Option<std::time::Duration>,
+}
+
+/// What humantime reads, such as `30s`, `500ms` or `1m 30s`.
+fn duration_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let _ = generator;
+    schemars::json_schema!({ "type": "string", "pattern": "^\\s*[0-9]" })
 }
 
 /// Why an env file sync failed. Never holds a value.
@@ -173,12 +190,14 @@ impl SecretsProvider for EnvFile {
             "target_file",
             "--to",
         )?;
-        Ok(sync_files(
+        let lock_timeout = options.lock_timeout.unwrap_or(fs::DEFAULT_LOCK_TIMEOUT);
+        Ok(sync_files_waiting(
             &source,
             &target,
             &opts.keys,
             opts.dry_run,
             opts.prune,
+            lock_timeout,
         )?)
     }
 
@@ -230,6 +249,22 @@ fn statements<'a>(path: &Path, text: &'a str, found: impl FnMut(Binding<'a>)) ->
 /// than a fraction of its size.
 fn statements_bound(text: &str) -> usize {
     (crate::fs::count_breaks(text.as_bytes()) + 1).min(text.len() / 8 + 1)
+}
+
+/// Whether a statement's value is only `=` signs (`c2VjcmV0==` reads as the key `c2VjcmV0`
+/// with the value `=`): far more often a secret pasted on a line of its own, ending in base64
+/// padding, than a key. Such a line counts as valueless: it is not synced, `--prune` leaves it,
+/// and its key is never printed.
+fn looks_pasted(b: &Binding<'_>) -> bool {
+    b.value.form == Some(Form::Bare)
+        && !b.value.text.is_empty()
+        && b.value.text.bytes().all(|c| c == b'=')
+}
+
+/// The form of a statement's value, or `None` when it counts as valueless: it has no `=`, or
+/// [`looks_pasted`].
+fn valued_form(b: &Binding<'_>) -> Option<Form> {
+    b.value.form.filter(|_| !looks_pasted(b))
 }
 
 /// A part of a file's text as `u32` offsets, which keep the records of a large file small.
@@ -293,13 +328,14 @@ impl<'a> Keys<'a> {
         // Keys come from the user's own files, so a fast hash without DoS resistance is fine.
         let hasher = FixedState::default();
         statements(path, text, |b| {
-            if b.value.form.is_none() {
+            let form = valued_form(&b);
+            if form.is_none() {
                 bare(&b);
             }
             let slot = Slot {
                 key: Span::of(b.key_start, b.key.len()),
                 quoted_key: b.quoted_key,
-                form: b.value.form,
+                form,
                 value: Span::of_value(&b),
             };
             let key_of = |i: &u32| slots[*i as usize].key.in_text(text);
@@ -380,13 +416,32 @@ pub fn sync_files(
     dry_run: bool,
     prune: bool,
 ) -> Result<SyncReport, Error> {
+    sync_files_waiting(
+        source,
+        target,
+        keys,
+        dry_run,
+        prune,
+        fs::DEFAULT_LOCK_TIMEOUT,
+    )
+}
+
+/// [`sync_files`], waiting at most `lock_timeout` for another sync of the target.
+fn sync_files_waiting(
+    source: &Path,
+    target: &Path,
+    keys: &[String],
+    dry_run: bool,
+    prune: bool,
+    lock_timeout: std::time::Duration,
+) -> Result<SyncReport, Error> {
     // The target is locked and read while the source is read and parsed. The source's errors
     // come first, and at once: the target's thread may be waiting for its lock, which another
     // sync holds for as long as it writes. Left behind, that thread releases the lock as soon
     // as it gets it.
     let opened = {
         let target = target.to_owned();
-        std::thread::spawn(move || Opened::open(&target, dry_run))
+        std::thread::spawn(move || Opened::open(&target, dry_run, lock_timeout))
     };
     let source_text = fs::read_text(source)?;
     let open_target = || {
@@ -408,7 +463,7 @@ pub fn sync_text(
     dry_run: bool,
     prune: bool,
 ) -> Result<SyncReport, Error> {
-    let open_target = || Opened::open(target, dry_run);
+    let open_target = || Opened::open(target, dry_run, fs::DEFAULT_LOCK_TIMEOUT);
     sync(source, source_text, target, open_target, keys, prune)
 }
 
@@ -420,12 +475,16 @@ struct Opened {
 }
 
 impl Opened {
-    fn open(target: &Path, dry_run: bool) -> Result<Self, Error> {
+    fn open(
+        target: &Path,
+        dry_run: bool,
+        lock_timeout: std::time::Duration,
+    ) -> Result<Self, Error> {
         let mut locked = if dry_run {
-            fs::check_writable(target)?;
+            fs::check_target(target)?;
             None
         } else {
-            Some(fs::LockedTarget::lock(target)?)
+            Some(fs::LockedTarget::lock_existing(target, lock_timeout)?)
         };
         let text = match &mut locked {
             Some(locked) => locked.read_text()?,
@@ -450,7 +509,11 @@ fn sync(
 ) -> Result<SyncReport, Error> {
     let from = Keys::parse(source, source_text, |bare| {
         // The line may be a secret pasted on a line of its own: only its place is named.
-        tracing::warn!(file = %source.display(), line = bare.line, "a key without `=` has no value; not synced");
+        if looks_pasted(bare) {
+            tracing::warn!(file = %source.display(), line = bare.line, "a line whose value is only `=` signs reads as a pasted secret, not a key; not synced");
+        } else {
+            tracing::warn!(file = %source.display(), line = bare.line, "a key without `=` has no value; not synced");
+        }
     })?;
     let selected: Vec<usize> = if keys.is_empty() {
         (0..from.slots.len())
@@ -482,9 +545,16 @@ fn sync(
             .collect()
     };
     let Opened {
-        locked,
-        text: target_text,
+        mut locked,
+        text: mut target_text,
     } = open_target()?;
+    if let Some(absent) = locked.as_ref().filter(|locked| !locked.exists()) {
+        // A new target is created (empty) to be locked only now that the source is known to be
+        // good, so that a bad source leaves nothing behind. It may have appeared meanwhile.
+        let mut created = absent.lock_again()?;
+        target_text = created.read_text()?.unwrap_or_default();
+        locked = Some(created);
+    }
 
     // The target's last statement of each source key; for `--prune`, the keys the source does
     // not mention, in the order they first appear, and whether any statement gives them a value.
@@ -493,7 +563,16 @@ fn sync(
     let mut others_order = Vec::new();
     let mut valueless_lines = Vec::new();
     let mut next = 0;
+    // The line ending of appended keys: the first that ends a line outside a value.
+    let mut line_ending = None;
+    let mut outside_values = 0;
     statements(target, &target_text, |b| {
+        if line_ending.is_none() {
+            let value_end = b.value_start + b.value.text.len();
+            line_ending = first_break(&target_text, outside_values..b.value_start)
+                .or_else(|| first_break(&target_text, value_end..b.end));
+            outside_values = b.end;
+        }
         match from.find_from(b.key, &mut next) {
             Some(i) => {
                 current[i] = Current {
@@ -508,14 +587,18 @@ fn sync(
                     others_order.push(b.key);
                     false
                 });
-                *valued |= b.value.form.is_some();
-                if b.value.form.is_none() {
+                let has_value = valued_form(&b).is_some();
+                *valued |= has_value;
+                if !has_value {
                     valueless_lines.push((b.key, b.line));
                 }
             }
             None => {}
         }
     })?;
+    let line_ending = line_ending
+        .or_else(|| first_break(&target_text, outside_values..target_text.len()))
+        .unwrap_or("\n");
     // `--prune` removes the keys the source does not mention; a key it leaves valueless stays.
     // A target key that never has a value is left too: its line may be a secret pasted on a
     // line of its own, which the report would print as a removed key.
@@ -570,6 +653,10 @@ fn sync(
     // A dry run holds no lock; it and a sync with nothing to change write nothing. The target's
     // text goes before the report is made, which keeps the peak memory of an up-to-date run low.
     let writes = replaced || !appended.is_empty() || !removed.is_empty();
+    if writes && locked.is_none() {
+        // A dry run reports what the sync would meet: a target it could not replace.
+        fs::check_writable(target)?;
+    }
     let Some(locked) = locked.filter(|_| writes) else {
         // Only a dry run has keys to remove here.
         let removed: Vec<String> = removed.iter().map(|&k| k.to_owned()).collect();
@@ -582,7 +669,13 @@ fn sync(
     let written = locked.replace(|out| {
         std::thread::scope(|scope| {
             let mut out = Checked::new(out, scope);
-            write_target(&from, &target_text, &current, &pruned, &appended, &mut out)
+            let kept = Kept {
+                current: &current,
+                pruned: &pruned,
+                appended: &appended,
+                line_ending,
+            };
+            write_target(&from, &target_text, &kept, &mut out)
         })
     });
     if let Err(FsError::Io { source, .. }) = &written
@@ -599,6 +692,28 @@ fn sync(
     Ok(report)
 }
 
+/// The line break that starts first in `range` of `text`: `\r\n`, `\r` or `\n`.
+fn first_break(text: &str, range: std::ops::Range<usize>) -> Option<&'static str> {
+    let at = range.start + memchr::memchr2(b'\r', b'\n', &text.as_bytes()[range])?;
+    Some(match &text.as_bytes()[at..] {
+        [b'\r', b'\n', ..] => "\r\n",
+        [b'\r', ..] => "\r",
+        _ => "\n",
+    })
+}
+
+/// What the plan keeps of the target and adds to it.
+struct Kept<'p> {
+    /// What the target holds of each source key, and what the sync does to it.
+    current: &'p [Current],
+    /// Whether `--prune` removes a key.
+    pruned: &'p dyn Fn(&str) -> bool,
+    /// The source keys to append.
+    appended: &'p [usize],
+    /// The line ending of the target's statements, for appended keys and copied values.
+    line_ending: &'p str,
+}
+
 /// Writes the updated target to `out`: the target's text with the changed values rewritten
 /// where they stand and the pruned statements left out, then the `appended` source keys, in the
 /// file's own line ending. Each statement is planned as it is written: the target's statements
@@ -607,16 +722,15 @@ fn sync(
 fn write_target<'s, 'w: 's, 'a: 's>(
     from: &Keys<'a>,
     text: &'a str,
-    current: &[Current],
-    pruned: &dyn Fn(&str) -> bool,
-    appended: &[usize],
+    kept: &Kept<'_>,
     out: &mut Checked<'s, 'w, 'a>,
 ) -> io::Result<()> {
-    let line_ending = match memchr::memchr2(b'\r', b'\n', text.as_bytes()).map(|at| &text[at..]) {
-        Some(rest) if rest.starts_with("\r\n") => "\r\n",
-        Some(rest) if rest.starts_with('\r') => "\r",
-        _ => "\n",
-    };
+    let Kept {
+        current,
+        pruned,
+        appended,
+        line_ending,
+    } = *kept;
     let mut copied = 0;
     let mut next = 0;
     let mut result = Ok(());
@@ -805,7 +919,8 @@ impl<'s, 'w: 's, 'a: 's> Checked<'s, 'w, 'a> {
 
     /// Hands the chunk on to be checked and written when it is large enough and ends a line.
     fn flush(&mut self) -> io::Result<()> {
-        if self.chunk.text.len() < CHUNK || !self.chunk.text.ends_with('\n') {
+        // It is called at the end of a statement, so a `\r` there is a whole line break.
+        if self.chunk.text.len() < CHUNK || !self.chunk.text.ends_with(['\n', '\r']) {
             return Ok(());
         }
         self.sink = match std::mem::replace(&mut self.sink, Sink::Gone) {
@@ -1078,20 +1193,33 @@ mod tests {
 
     #[test]
     fn keys_the_source_does_not_mention_are_written_in_chunks_too() {
+        for line_ending in ["\n", "\r\n", "\r"] {
+            written_in_chunks(line_ending);
+        }
+    }
+
+    fn written_in_chunks(line_ending: &str) {
         // A small source appended to a large target whose keys it does not mention: the
-        // target's statements go out chunk by chunk, not as one copy of the whole file.
+        // target's statements go out chunk by chunk, not as one copy of the whole file, whatever
+        // its line ending.
         let target: String = (0..40_000)
-            .map(|i| format!("OTHER_{i}=value-{i}\n"))
+            .map(|i| format!("OTHER_{i}=value-{i}{line_ending}"))
             .collect();
         let from = Keys::parse(Path::new("source"), "NEW=1\n", |_| {}).unwrap();
         let current = vec![Current::default(); from.slots.len()];
         let mut file = Writes::default();
         std::thread::scope(|scope| {
             let mut out = Checked::new(&mut file, scope);
-            write_target(&from, &target, &current, &|_| false, &[0], &mut out)
+            let kept = Kept {
+                current: &current,
+                pruned: &|_| false,
+                appended: &[0],
+                line_ending,
+            };
+            write_target(&from, &target, &kept, &mut out)
         })
         .unwrap();
-        assert_eq!(file.bytes, format!("{target}NEW=1\n").as_bytes());
+        assert_eq!(file.bytes, format!("{target}NEW=1{line_ending}").as_bytes());
         assert!(target.len() > 4 * CHUNK);
         assert!(
             file.sizes.iter().all(|&n| n < 2 * CHUNK),
