@@ -147,11 +147,12 @@ fn strict(section: &str) -> String {
     format!("secrets:\n  provider: strict\n  providers:\n    strict:\n{section}")
 }
 
-/// The `yaml` blocks of the README: each is a whole config.
+/// The `yaml` blocks of the README (at the start of a line, not inside a Rust block's doc
+/// comment): each is a whole config.
 fn readme_examples() -> Vec<String> {
     let readme = include_str!("../../README.md");
     readme
-        .split("```yaml\n")
+        .split("\n```yaml\n")
         .skip(1)
         .map(|block| block[..block.find("```").unwrap()].to_owned())
         .collect()

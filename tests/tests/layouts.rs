@@ -3,7 +3,9 @@
 //! in its registry, at any depth and in any version, or the build or the registry's first use
 //! says which is not; and the ordinary layouts build.
 //!
-//! They share one target directory (`target/layouts`), so the crates they have in common are
+//! Their packages have names of their own (cargo tells two path packages of one name and version
+//! apart by their path in the workspace, which is the same in two layouts), as they share one
+//! target directory (`target/layouts`), so the crates they have in common are
 //! built once, and this workspace's lockfile; the builds run one at a time.
 
 use std::path::{Path, PathBuf};
@@ -108,12 +110,12 @@ fn a_provider_the_tables_do_not_reach_makes_the_registry_panic_at_first_use() {
 #[test]
 fn two_versions_of_one_provider_crate_are_both_in_the_registry() {
     assert_eq!(
-        run_lines("two-versions", &["-p", "app"]),
+        run_lines("two-versions", &["-p", "versions-app"]),
         ["v-one", "v-two"]
     );
     let stderr = failure(
         "two-versions",
-        &["build", "-q", "-p", "app", "--features", "clash"],
+        &["build", "-q", "-p", "versions-app", "--features", "clash"],
     );
     assert!(
         stderr.contains("duplicate secrets provider id \"v-two\": `prov_v::Clash` (prov-v 0.1.0, prov-v-1/src/lib.rs:17) and `prov_v::Two` (prov-v 0.2.0, prov-v-2/src/lib.rs:4)"),
@@ -131,25 +133,28 @@ const SHAPES: [&str; 5] = [
 
 #[test]
 fn a_lib_and_bin_package_its_tests_and_examples_build_with_every_provider() {
-    // app: src/lib.rs declares a provider, src/main.rs, tests/registry.rs and examples/list.rs
+    // shapes-app: src/lib.rs declares a provider, src/main.rs, tests/registry.rs and examples/list.rs
     // declare registries; it depends on `acme-providers` (`[lib] name = "acme"`,
-    // `path = "rust/lib.rs"`) and on `prov-a` renamed `my-a`. acme's modules take the shapes
+    // `path = "rust/lib.rs"`) and on `prov-renamed` renamed `my-a`. acme's modules take the shapes
     // rustc reads: a prelude's alias of the attribute, an inline `#[path]` in a non-mod-rs file,
     // nested `cfg_attr(…, path)`, an expression nested 800 deep, a cfg'd-out `/dev/zero` module
     // and a cfg'd-out module whose directory does not exist.
-    assert_eq!(run_lines("shapes", &["-p", "app"]), SHAPES);
+    assert_eq!(run_lines("shapes", &["-p", "shapes-app"]), SHAPES);
     assert_eq!(
-        run_lines("shapes", &["-p", "app", "--example", "list"]),
+        run_lines("shapes", &["-p", "shapes-app", "--example", "list"]),
         SHAPES
     );
-    let out = cargo("shapes", &["test", "-q", "-p", "app", "--test", "registry"]);
+    let out = cargo(
+        "shapes",
+        &["test", "-q", "-p", "shapes-app", "--test", "registry"],
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     // Nothing is rebuilt by a second build: no watch on a directory that holds `target/`.
-    let out = cargo("shapes", &["build", "-v", "-p", "app"]);
+    let out = cargo("shapes", &["build", "-v", "-p", "shapes-app"]);
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
-        stderr.contains("Fresh acme-providers") && stderr.contains("Fresh app"),
+        stderr.contains("Fresh acme-providers") && stderr.contains("Fresh shapes-app"),
         "{stderr}"
     );
     assert!(
