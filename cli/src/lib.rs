@@ -713,7 +713,11 @@ fn foreign_source<'a>(registry: &Registry, from: &'a str, own: &str) -> Option<(
 async fn read_source(registry: &Registry, id: &str, opts: ReadOptions) -> Result<Secrets, Failure> {
     let provider = registry.get(id).map_err(|e| Failure::Input(e.into()))?;
     let source = provider.source().ok_or_else(|| {
-        Failure::Input(format!("the {id} provider cannot be read from; pass --from").into())
+        let error = match &opts.location {
+            Some(_) => format!("{id}: this provider cannot be read from (`stagecraft secrets providers` lists the sources); for a file of that name write ./{id}:…"),
+            None => format!("the configured provider {id} cannot be read from: pass --from"),
+        };
+        Failure::Input(error.into())
     })?;
     tracing::info!(provider = id, location = opts.location, "reading secrets");
     Ok(source.read(opts).await?)

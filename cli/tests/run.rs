@@ -49,6 +49,10 @@ fn run(dir: &Path, args: &[&str]) -> Output {
     output
 }
 
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -415,6 +419,19 @@ fn from_a_real_openbao_server() {
             stderr(&output)
         );
     }
+    // The child holds no descriptor of stagecraft's (the connection to the server, the
+    // signal pipe): its open files are those of the same command started directly.
+    let fds = "ls /proc/$$/fd";
+    let direct = Command::new("sh")
+        .args(["-c", fds])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let output = stagecraft(dir.path(), &["secrets", "run", "--", "sh", "-c", fds])
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(text(&output.stdout), text(&direct.stdout));
     // An environment that does not exist, or a bad token: the source's error and exit code,
     // and the command never runs.
     let output = stagecraft(
