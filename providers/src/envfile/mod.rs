@@ -160,6 +160,17 @@ impl SecretsProvider for EnvFile {
                 flag,
             }),
         };
+        // Keys another provider read stand in for the source file.
+        let source = match &opts.secrets {
+            Some(_) => None,
+            None => Some(file(
+                &opts.source,
+                options.source_file,
+                "source",
+                "source_file",
+                "--from",
+            )?),
+        };
         let target = file(
             &opts.target,
             options.target_file,
@@ -167,39 +178,22 @@ impl SecretsProvider for EnvFile {
             "target_file",
             "--to",
         )?;
-        if let Some(secrets) = &opts.secrets {
-            // Read by another provider: written as env file text, its valueless keys as bare
-            // keys, and synced with the same rules as a file.
-            let entries = secrets.entries().iter();
-            let mut text = write_string(entries.map(|(k, v)| (k.as_str(), v.as_str())))?;
-            for key in &secrets.valueless {
-                encode_key(key, &mut text)?;
-                text.push('\n');
+        let (keys, dry_run, prune) = (&opts.keys, opts.dry_run, opts.prune);
+        Ok(match (source, &opts.secrets) {
+            (Some(source), _) => sync_files(&source, &target, keys, dry_run, prune)?,
+            (None, Some(secrets)) => {
+                // Written as env file text, valueless keys bare, and synced as a file is.
+                let entries = secrets.entries().iter();
+                let mut text = write_string(entries.map(|(k, v)| (k.as_str(), v.as_str())))?;
+                for key in &secrets.valueless {
+                    encode_key(key, &mut text)?;
+                    text.push('\n');
+                }
+                let from = Path::new(&secrets.source);
+                sync_text(from, &text, &target, keys, dry_run, prune)?
             }
-            let from = Path::new(&secrets.source);
-            return Ok(sync_text(
-                from,
-                &text,
-                &target,
-                &opts.keys,
-                opts.dry_run,
-                opts.prune,
-            )?);
-        }
-        let source = file(
-            &opts.source,
-            options.source_file,
-            "source",
-            "source_file",
-            "--from",
-        )?;
-        Ok(sync_files(
-            &source,
-            &target,
-            &opts.keys,
-            opts.dry_run,
-            opts.prune,
-        )?)
+            (None, None) => unreachable!("the source is a file unless keys were read"),
+        })
     }
 
     fn config_warnings(&self, config: &ProviderConfig) -> Vec<ConfigWarning> {
