@@ -359,6 +359,23 @@ fn keys_and_unreadable_sources_fail_before_the_command_runs() {
         );
         assert!(!marker.exists(), "{args:?} ran the command");
     }
+    // A FIFO is refused, not waited on (a writer could hand it anything, or nothing).
+    let fifo = dir.path().join("fifo.env");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let output = run(
+        dir.path(),
+        &[
+            "secrets", "run", "--from", "fifo.env", "--", "sh", "-c", &touch,
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(!marker.exists());
     // --keys picks keys; the others are not set.
     let output = run(
         dir.path(),
