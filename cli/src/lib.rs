@@ -193,7 +193,7 @@ const DEFAULT_CONFIG: &str = "stagecraft.yml";
     about = "Sync secrets between env files, Encore dev secrets and secret stores"
 )]
 #[command(
-    after_help = "Examples:\n  stagecraft secrets sync --dry-run\n  stagecraft --config deploy/stagecraft.yml secrets sync --keys DATABASE_URL,API_KEY\n  stagecraft secrets sync --provider envfile --from .env.local --to .env.staging\n  stagecraft config validate\n  stagecraft config schema --output stagecraft.schema.json\n\nExit codes: 0 success (also nothing to do), 1 invalid input or config, 2 a provider or external failure (also a failed write to stdout), 3 an internal error, 4 `secrets sync --check` found the target out of sync, 130 interrupted."
+    after_help = "Examples:\n  stagecraft secrets sync --dry-run\n  stagecraft --config deploy/stagecraft.yml secrets sync --keys DATABASE_URL,API_KEY\n  stagecraft secrets sync --provider envfile --from .env.local --to .env.staging\n  stagecraft config validate\n  stagecraft config schema --output stagecraft.schema.json\n  stagecraft secrets run --from vault:staging -- npm test\n\nExit codes: 0 success (also nothing to do), 1 invalid input or config, 2 a provider or external failure (also a failed write to stdout), 3 an internal error, 4 `secrets sync --check` found the target out of sync, 130 interrupted; `secrets run`: 126 COMMAND not executable, 127 not found, else COMMAND's own."
 )]
 struct Cli {
     /// The config file [default: ./stagecraft.yml].
@@ -210,7 +210,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Sync secrets and list the secrets providers.
+    /// Sync secrets, run a program with them, and list the secrets providers.
     #[command(subcommand)]
     Secrets(SecretsCommand),
     /// Check stagecraft.yml.
