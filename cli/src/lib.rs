@@ -21,11 +21,13 @@
 #![warn(missing_docs)]
 
 mod output;
+mod run;
 mod signals;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 use stagecraft_core::{
-    Action, Config, ConfigError, Registry, SyncError, SyncOptions, SyncReport, interrupt,
+    Action, Config, ConfigError, ReadOptions, Registry, Secrets, SyncError, SyncOptions,
+    SyncReport, interrupt,
 };
 use std::ffi::OsString;
 use std::io::IsTerminal;
@@ -191,7 +193,7 @@ const DEFAULT_CONFIG: &str = "stagecraft.yml";
     about = "Sync secrets between env files, Encore dev secrets and secret stores"
 )]
 #[command(
-    after_help = "Examples:\n  stagecraft secrets sync --dry-run\n  stagecraft --config deploy/stagecraft.yml secrets sync --keys DATABASE_URL,API_KEY\n  stagecraft secrets sync --provider envfile --from .env.local --to .env.staging\n  stagecraft config validate\n  stagecraft config schema --output stagecraft.schema.json\n\nExit codes: 0 success (also nothing to do), 1 invalid input or config, 2 a provider or external failure (also a failed write to stdout), 3 an internal error, 4 `secrets sync --check` found the target out of sync, 130 interrupted."
+    after_help = "Examples:\n  stagecraft secrets sync --dry-run\n  stagecraft --config deploy/stagecraft.yml secrets sync --keys DATABASE_URL,API_KEY\n  stagecraft secrets sync --provider envfile --from .env.local --to .env.staging\n  stagecraft config validate\n  stagecraft config schema --output stagecraft.schema.json\n  stagecraft secrets run --from vault:staging -- npm test\n\nExit codes: 0 success (also nothing to do), 1 invalid input or config, 2 a provider or external failure (also a failed write to stdout), 3 an internal error, 4 `secrets sync --check` found the target out of sync, 130 interrupted; `secrets run`: 126 COMMAND not executable, 127 not found, else COMMAND's own."
 )]
 struct Cli {
     /// The config file [default: ./stagecraft.yml].
@@ -208,7 +210,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Sync secrets and list the secrets providers.
+    /// Sync secrets, run a program with them, and list the secrets providers.
     #[command(subcommand)]
     Secrets(SecretsCommand),
     /// Check stagecraft.yml.
@@ -223,6 +225,11 @@ enum SecretsCommand {
         after_help = "Examples:\n  stagecraft secrets sync\n  stagecraft secrets sync --dry-run --prune\n  stagecraft secrets sync --keys DATABASE_URL,API_KEY --json\n  stagecraft secrets sync --check   # exit 4 when the target is out of sync\n  stagecraft secrets sync --provider envfile --from .env.local --to .env.staging   # no config file needed"
     )]
     Sync(SyncArgs),
+    /// Run a program with the source's keys added to its environment; nothing is written.
+    #[command(
+        after_help = "Examples:\n  stagecraft secrets run -- ./server --port 8080\n  stagecraft secrets run --from vault:staging -- npm test\n  stagecraft secrets run --from .env.local --keys DATABASE_URL -- psql\n\nA variable already set in the environment keeps its value (--override gives the source's). Values are passed as written: `${VAR}` is expanded only with --expand.\nOn Unix stagecraft replaces itself with COMMAND: the exit code, signals and job control are COMMAND's. Exit 127: COMMAND not found; 126: not executable; 1 or 2: the source could not be read (COMMAND did not start)."
+    )]
+    Run(RunArgs),
     /// List the registered secrets providers, in order, with a description each.
     #[command(
         after_help = "Examples:\n  stagecraft secrets providers\n  stagecraft secrets providers --json"
@@ -280,6 +287,32 @@ struct SyncArgs {
     json: bool,
 }
 
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The source: an env file, or `<provider>:<location>` such as `vault:staging` or
+    /// `encore:local-overrides`; default: the configured provider's source.
+    #[arg(long, value_name = "SOURCE")]
+    from: Option<String>,
+    /// Only these keys, comma-separated; a key the source lacks is an error.
+    #[arg(long, value_name = "KEY,…", value_delimiter = ',')]
+    keys: Vec<String>,
+    /// Let the source's value replace a variable already set in the environment.
+    #[arg(long = "override")]
+    override_existing: bool,
+    /// Expand `${VAR}` and `${VAR:-default}` in values (from the keys before it and the
+    /// environment), as docker compose and `dotenv run` do.
+    #[arg(long)]
+    expand: bool,
+    /// The program and its arguments.
+    #[arg(
+        value_name = "COMMAND",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    command: Vec<OsString>,
+}
+
 /// The exit code of an interruption.
 const EXIT_INTERRUPTED: i32 = 130;
 /// The exit code of `secrets sync --check` when the target is not in sync.
@@ -298,6 +331,11 @@ enum Failure {
     External(Box<dyn std::error::Error>),
     /// stdout could not be written (exit 2); a closed pipe is not a failure.
     Stdout(std::io::Error),
+    /// `secrets run` could not build the environment (exit 1) or start the program (126, 127).
+    Run(run::RunError),
+    /// The program that `secrets run` ran as a child (not on Unix) exited with this code.
+    #[cfg_attr(unix, allow(dead_code))]
+    Exited(u8),
     /// A bug: the code panicked (exit 3).
     Internal,
     /// `--check` found the target out of sync (exit 4).
@@ -343,6 +381,8 @@ impl Failure {
         match self {
             Failure::Usage(_) | Failure::Config(_) | Failure::Input(_) => 1,
             Failure::External(_) | Failure::Stdout(_) => 2,
+            Failure::Run(e) => e.exit_code().into(),
+            Failure::Exited(code) => (*code).into(),
             Failure::Internal => 3,
             Failure::OutOfSync(_) => EXIT_OUT_OF_SYNC.into(),
             Failure::Interrupted { .. } | Failure::Stopped => EXIT_INTERRUPTED,
@@ -357,6 +397,8 @@ impl Failure {
             Failure::Input(_) => "input",
             Failure::External(_) => "external",
             Failure::Stdout(_) => "stdout",
+            Failure::Run(e) if e.exit_code() == 1 => "input",
+            Failure::Run(_) | Failure::Exited(_) => "exec",
             Failure::Internal => "internal",
             Failure::OutOfSync(_) => "out_of_sync",
             Failure::Interrupted { .. } | Failure::Stopped => "interrupted",
@@ -373,6 +415,8 @@ impl Failure {
             Failure::Config(errors) => errors.iter().map(boxed).collect(),
             Failure::Input(e) | Failure::External(e) => vec![Box::from(e.as_ref())],
             Failure::Stdout(e) => vec![boxed(Message::Stdout(e.to_string()))],
+            Failure::Run(e) => vec![Box::from(e as &dyn std::error::Error)],
+            Failure::Exited(_) => Vec::new(),
             Failure::Internal => vec![boxed(Message::Internal)],
             Failure::OutOfSync(e) => vec![Box::from(e as &dyn std::error::Error)],
             Failure::Interrupted { completed: false } => vec![boxed(Message::Interrupted)],
@@ -450,6 +494,7 @@ impl Cli {
         match &self.command {
             Command::Secrets(SecretsCommand::Sync(args)) => args.json,
             Command::Secrets(SecretsCommand::Providers { json }) => *json,
+            Command::Secrets(SecretsCommand::Run(_)) => false,
             Command::Config(_) => false,
         }
     }
@@ -493,6 +538,9 @@ fn run_command(registry: &Registry, cli: Cli) -> Result<(), Failure> {
             stdout_result(output::providers(registry, json))
         }
         Command::Secrets(SecretsCommand::Sync(args)) => sync(registry, cli.config.as_deref(), args),
+        Command::Secrets(SecretsCommand::Run(args)) => {
+            run_program(registry, cli.config.as_deref(), args)
+        }
         Command::Config(ConfigCommand::Validate) => {
             let path = cli.config.as_deref().unwrap_or(Path::new(DEFAULT_CONFIG));
             let config = Config::load(path).map_err(|e| Failure::Config(vec![e]))?;
@@ -589,24 +637,33 @@ fn sync(registry: &Registry, config_path: Option<&Path>, args: SyncArgs) -> Resu
     };
     let provider = registry.get(&id).map_err(|e| Failure::Input(e.into()))?;
     let dry_run = args.dry_run || args.check;
-    let mut opts = SyncOptions::new(config.map(|c| c.provider_config(&id)).unwrap_or_default())
+    let provider_config = config.as_ref().map(|c| c.provider_config(&id));
+    let mut opts = SyncOptions::new(provider_config.unwrap_or_default())
         .keys(args.keys)
         .dry_run(dry_run)
         .prune(args.prune)
         .progress(!args.json && std::io::stderr().is_terminal());
-    opts.source = args.from;
     opts.target = args.to;
+    // Another provider's source is read with its own section and handed over as keys.
+    match args
+        .from
+        .as_deref()
+        .and_then(|from| foreign_source(registry, from, &id))
+    {
+        Some((reader, location)) => {
+            let section = config.as_ref().map(|c| c.provider_config(reader));
+            let read = ReadOptions::new(section.unwrap_or_default()).location(location);
+            opts.secrets = Some(block_on(read_source(registry, reader, read))??);
+        }
+        None => opts.source = args.from,
+    }
     tracing::info!(
         provider = id,
         dry_run,
         prune = args.prune,
         "syncing secrets"
     );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::External(e.into()))?;
-    let (report, outcome) = match runtime.block_on(provider.sync(opts)) {
+    let (report, outcome) = match block_on(provider.sync(opts))? {
         // Some keys failed: the report says which were synced, then the error says why.
         Err(SyncError::Partial { report, error }) => (*report, Err(Failure::External(error))),
         result => {
@@ -631,6 +688,99 @@ fn sync(registry: &Registry, config_path: Option<&Path>, args: SyncArgs) -> Resu
             Err(failure)
         }
         (printed, outcome) => outcome.and(printed),
+    }
+}
+
+/// Runs a provider's future to completion on a runtime of the calling thread.
+fn block_on<T>(future: impl std::future::Future<Output = T>) -> Result<T, Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::External(e.into()))?;
+    Ok(runtime.block_on(future))
+}
+
+/// A source `<id>:<location>` whose `<id>` is a provider of the registry that can be read from,
+/// other than `own` (which reads its own prefix itself, as `vault:staging` to `vault:prod`):
+/// the provider's ID and the location. Anything else is a path.
+fn foreign_source<'a>(registry: &Registry, from: &'a str, own: &str) -> Option<(&'a str, &'a str)> {
+    let (id, location) = from.split_once(':')?;
+    let readable = id != own && registry.has(id) && registry.get(id).ok()?.source().is_some();
+    readable.then_some((id, location))
+}
+
+/// Reads the provider `id`'s source.
+async fn read_source(registry: &Registry, id: &str, opts: ReadOptions) -> Result<Secrets, Failure> {
+    let provider = registry.get(id).map_err(|e| Failure::Input(e.into()))?;
+    let source = provider.source().ok_or_else(|| {
+        let error = match &opts.location {
+            Some(_) => format!("{id}: this provider cannot be read from (`stagecraft secrets providers` lists the sources); for a file of that name write ./{id}:…"),
+            None => format!("the configured provider {id} cannot be read from: pass --from"),
+        };
+        Failure::Input(error.into())
+    })?;
+    tracing::info!(provider = id, location = opts.location, "reading secrets");
+    Ok(source.read(opts).await?)
+}
+
+/// `secrets run`: reads the source, builds the environment, and replaces the process with the
+/// program (on Unix; elsewhere runs it and returns its exit code).
+fn run_program(
+    registry: &Registry,
+    config_path: Option<&Path>,
+    args: RunArgs,
+) -> Result<(), Failure> {
+    if args.from.as_deref().is_some_and(|v| v.trim().is_empty()) {
+        return Err(Failure::Input("--from is empty".into()));
+    }
+    if args.keys.iter().any(|k| k.trim().is_empty()) {
+        return Err(Failure::Input("--keys has an empty key name".into()));
+    }
+    let path = config_path.unwrap_or(Path::new(DEFAULT_CONFIG));
+    // A config file is needed only for the configured source or a provider's settings.
+    let config = match Config::load(path) {
+        Ok(config) => Some(config),
+        Err(ConfigError::ConfigNotFound { .. }) if config_path.is_none() && args.from.is_some() => {
+            None
+        }
+        Err(e) => return Err(Failure::Config(vec![e])),
+    };
+    let section = |id: &str| {
+        config
+            .as_ref()
+            .map(|c| c.provider_config(id))
+            .unwrap_or_default()
+    };
+    let secrets = match (&args.from, &config) {
+        (Some(from), _) => match from.split_once(':') {
+            Some((id, location)) if registry.has(id) => {
+                let read = ReadOptions::new(section(id)).location(location);
+                block_on(read_source(registry, id, read))??
+            }
+            // A plain path is an env file.
+            _ => stagecraft_providers::envfile::read_file(Path::new(from))
+                .map_err(|e| Failure::from(SyncError::from(e)))?,
+        },
+        (None, Some(config)) => {
+            let id = config
+                .secrets_provider(registry, None)
+                .map_err(Failure::Config)?;
+            block_on(read_source(registry, &id, ReadOptions::new(section(&id))))??
+        }
+        (None, None) => unreachable!("a missing config file without --from is an error above"),
+    };
+    let rules = run::EnvRules {
+        override_existing: args.override_existing,
+        expand: args.expand,
+    };
+    let variables = run::environment(secrets, &args.keys, rules, |key| std::env::var_os(key))
+        .map_err(Failure::Run)?;
+    tracing::info!(variables = variables.len(), "starting the program");
+    // A signal from here on ends stagecraft as before (130), or reaches the program once it
+    // has replaced stagecraft: the handlers do not survive `exec`.
+    match run::exec(&args.command, variables).map_err(Failure::Run)? {
+        0 => Ok(()),
+        code => Err(Failure::Exited(code)),
     }
 }
 

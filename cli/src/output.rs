@@ -160,6 +160,8 @@ fn use_colour(stream: &impl IsTerminal) -> bool {
 struct ProviderJson<'a> {
     id: &'a str,
     description: &'a str,
+    /// Whether others can read from it: `--from <id>:<location>`.
+    source: bool,
 }
 
 /// The registered providers, in ID order.
@@ -169,6 +171,7 @@ pub(crate) fn providers(registry: &Registry, json: bool) -> io::Result<()> {
         .map(|p| ProviderJson {
             id: p.id(),
             description: p.description(),
+            source: p.source().is_some(),
         })
         .collect();
     write_stdout(|out| {
@@ -178,7 +181,12 @@ pub(crate) fn providers(registry: &Registry, json: bool) -> io::Result<()> {
         }
         let width = providers.iter().map(|p| p.id.len()).max().unwrap_or(0);
         for p in &providers {
-            writeln!(out, "{:width$}  {}", p.id, p.description)?;
+            let source = if p.source {
+                format!(" (a source: --from {}:…)", p.id)
+            } else {
+                String::new()
+            };
+            writeln!(out, "{:width$}  {}{source}", p.id, p.description)?;
         }
         Ok(())
     })

@@ -436,18 +436,18 @@ fn providers_are_listed_in_order() {
     assert_eq!(run.code(), 0);
     assert_eq!(
         run.stdout(),
-        "encore   Pushes env file keys into Encore's secret manager, or its local overrides file.\n\
-         envfile  Syncs keys from one env file (`.env.local`) to another (`.env.staging`).\n\
-         vault    Syncs env files with HashiCorp Vault or OpenBao (KV v2), one secret per environment.\n"
+        "encore   Pushes env file keys into Encore's secret manager, or its local overrides file. (a source: --from encore:…)\n\
+         envfile  Syncs keys from one env file (`.env.local`) to another (`.env.staging`). (a source: --from envfile:…)\n\
+         vault    Syncs env files with HashiCorp Vault or OpenBao (KV v2), one secret per environment. (a source: --from vault:…)\n"
     );
     let json: serde_json::Value =
         serde_json::from_str(&project.run(&["secrets", "providers", "--json"]).stdout()).unwrap();
     assert_eq!(
         json,
         serde_json::json!([
-            {"id": "encore", "description": "Pushes env file keys into Encore's secret manager, or its local overrides file."},
-            {"id": "envfile", "description": "Syncs keys from one env file (`.env.local`) to another (`.env.staging`)."},
-            {"id": "vault", "description": "Syncs env files with HashiCorp Vault or OpenBao (KV v2), one secret per environment."}
+            {"id": "encore", "description": "Pushes env file keys into Encore's secret manager, or its local overrides file.", "source": true},
+            {"id": "envfile", "description": "Syncs keys from one env file (`.env.local`) to another (`.env.staging`).", "source": true},
+            {"id": "vault", "description": "Syncs env files with HashiCorp Vault or OpenBao (KV v2), one secret per environment.", "source": true}
         ])
     );
 }

@@ -54,6 +54,7 @@ mod provider;
 mod registry;
 pub mod secrets;
 mod settings;
+mod source;
 mod table;
 
 pub use config::{Config, ConfigError, ConfigWarning, Location, ProviderConfig};
@@ -65,6 +66,7 @@ pub use registry::{
     KIND, KnownIds, Providers, Registry, RegistryError, UnknownId, UnknownProvider,
 };
 pub use settings::{Settings, config_schema};
+pub use source::{DynSecretsSource, ReadFuture, ReadOptions, Secrets, SecretsSource};
 pub use table::Entry;
 
 /// Registers a unit struct as a secrets provider with the given ID and, optionally, the type of

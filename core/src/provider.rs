@@ -2,6 +2,7 @@
 
 use crate::config::{ConfigError, ConfigWarning, ProviderConfig};
 use crate::settings::Settings;
+use crate::source::{DynSecretsSource, Secrets};
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
@@ -26,6 +27,14 @@ pub trait ProviderIdentity {
     /// registered at run time that takes settings returns `Settings::of::<Options>()`.
     fn settings(&self) -> Settings {
         Settings::NONE
+    }
+
+    /// The provider as a source that others can read from, when it is one:
+    /// `#[secrets_provider("id", source)]` records it. The default is `None`; a provider
+    /// registered at run time that implements [`SecretsSource`](crate::SecretsSource) returns
+    /// `Some(self)`.
+    fn source(&self) -> Option<&dyn DynSecretsSource> {
+        None
     }
 }
 
@@ -151,6 +160,10 @@ pub struct SyncOptions {
     /// Show progress on stderr while the sync runs (the CLI sets it on a terminal without
     /// `--json`). Only providers whose calls take a while use it.
     pub progress: bool,
+    /// The source's keys, already read by another provider (`--from vault:staging` into
+    /// `encore`). When set, the provider takes them instead of reading `source`, and names
+    /// `secrets.source` in its report and messages.
+    pub secrets: Option<Secrets>,
 }
 
 impl SyncOptions {
@@ -196,6 +209,12 @@ impl SyncOptions {
     /// Sets prune.
     pub fn prune(mut self, prune: bool) -> Self {
         self.prune = prune;
+        self
+    }
+
+    /// Sets the keys already read from another provider's source.
+    pub fn secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = Some(secrets);
         self
     }
 

@@ -9,6 +9,7 @@ use crate::provider::{
     DynSecretsProvider, ProviderIdentity, SecretsProvider, SyncError, SyncOptions, SyncReport,
 };
 use crate::settings::Settings;
+use crate::source::DynSecretsSource;
 use core::cmp::Ordering;
 use core::fmt;
 
@@ -31,6 +32,8 @@ pub struct Entry {
     description: &'static str,
     settings: Settings,
     provider: &'static dyn DynSecretsProvider,
+    /// The provider as a source, when it is one (`#[secrets_provider("id", source)]`).
+    source: Option<&'static dyn DynSecretsSource>,
 }
 
 impl Entry {
@@ -57,7 +60,14 @@ impl Entry {
             description,
             settings,
             provider,
+            source: None,
         }
+    }
+
+    #[doc(hidden)] // Called by `#[secrets_provider("id", source)]`; not public API.
+    pub const fn with_source(mut self, source: &'static dyn DynSecretsSource) -> Self {
+        self.source = Some(source);
+        self
     }
 
     pub(crate) const fn key(&self) -> u64 {
@@ -125,6 +135,11 @@ impl Entry {
     /// The provider itself.
     pub const fn provider(&self) -> &'static dyn DynSecretsProvider {
         self.provider
+    }
+
+    /// The provider as a source that others can read from, when it declares one.
+    pub const fn source(&self) -> Option<&'static dyn DynSecretsSource> {
+        self.source
     }
 }
 

@@ -7,13 +7,16 @@ use syn::parse::{Parse, ParseStream};
 use syn::{Expr, ExprLit, Ident, Lit, LitStr, Token, Type};
 
 /// The arguments that may follow the ID, for the "expected one of" message.
-const NAMED: &str = "`settings`, `crate`";
+const NAMED: &str = "`settings`, `source`, `crate`";
 
-/// The arguments of `#[secrets_provider("id", settings = Options, crate = path)]`.
+/// The arguments of `#[secrets_provider("id", settings = Options, source, crate = path)]`.
 pub(crate) struct Args {
     pub(crate) id: LitStr,
     /// The provider's settings type, spanned where the user wrote it.
     pub(crate) settings: Option<Type>,
+    /// `source`: the provider implements `SecretsSource` and others can read from it; spanned
+    /// where the user wrote it, so that a missing impl is reported there.
+    pub(crate) source: Option<Ident>,
     /// The path of `stagecraft_core` as the crate using the attribute names it: `crate = path`
     /// for a renamed dependency or a facade crate (as serde's `#[serde(crate = "…")]`).
     pub(crate) krate: Option<syn::Path>,
@@ -56,6 +59,7 @@ impl Parse for Args {
         let mut args = Args {
             id,
             settings: None,
+            source: None,
             krate: None,
         };
         let mut errors = Vec::new();
@@ -89,6 +93,9 @@ impl Args {
         if name == "crate" {
             return self.parse_crate(input, name);
         }
+        if name == "source" {
+            return self.parse_source(input, name);
+        }
         if name != "settings" {
             return Err(syn::Error::new_spanned(
                 &name,
@@ -115,6 +122,24 @@ impl Args {
 }
 
 impl Args {
+    /// `source`, a flag without a value.
+    fn parse_source(&mut self, input: ParseStream<'_>, name: Ident) -> syn::Result<()> {
+        if !(input.is_empty() || input.peek(Token![,])) {
+            return Err(syn::Error::new_spanned(
+                &name,
+                "#[secrets_provider] `source` takes no value: `#[secrets_provider(\"vault\", source)]`",
+            ));
+        }
+        if self.source.is_some() {
+            return Err(syn::Error::new_spanned(
+                name,
+                "#[secrets_provider] `source` is given twice",
+            ));
+        }
+        self.source = Some(name);
+        Ok(())
+    }
+
     /// The path after `crate =`.
     fn parse_crate(&mut self, input: ParseStream<'_>, name: Ident) -> syn::Result<()> {
         let expects = |span| {
@@ -204,6 +229,26 @@ mod tests {
     }
 
     #[test]
+    fn source_is_a_flag_given_once() {
+        let args = syn::parse2::<Args>(quote!("vault", settings = Options, source)).unwrap();
+        assert_eq!(args.source.unwrap().to_string(), "source");
+        assert!(
+            syn::parse2::<Args>(quote!("vault"))
+                .unwrap()
+                .source
+                .is_none()
+        );
+        assert_eq!(
+            parse(quote!("a", source = true)).unwrap_err(),
+            "#[secrets_provider] `source` takes no value: `#[secrets_provider(\"vault\", source)]`"
+        );
+        assert_eq!(
+            parse(quote!("a", source, source)).unwrap_err(),
+            "#[secrets_provider] `source` is given twice"
+        );
+    }
+
+    #[test]
     fn accepts_an_id_and_settings() {
         assert_eq!(parse(quote!("envfile")), Ok(("envfile".to_owned(), None)));
         assert_eq!(parse(quote!("envfile",)), Ok(("envfile".to_owned(), None)));
@@ -233,14 +278,12 @@ mod tests {
                 .unwrap_err()
                 .contains("expected a string literal")
         );
-        assert!(
-            parse(quote!("a", "b"))
-                .unwrap_err()
-                .contains("expected `name = value` after the id, one of `settings`, `crate`")
-        );
+        assert!(parse(quote!("a", "b")).unwrap_err().contains(
+            "expected `name = value` after the id, one of `settings`, `source`, `crate`"
+        ));
         assert_eq!(
             parse(quote!("a", setings = Options)).unwrap_err(),
-            "#[secrets_provider] unknown argument `setings`; expected one of `settings`, `crate`"
+            "#[secrets_provider] unknown argument `setings`; expected one of `settings`, `source`, `crate`"
         );
         assert_eq!(
             parse(quote!("a", settings = "Options")).unwrap_err(),
@@ -284,7 +327,7 @@ mod tests {
             errors,
             "#[secrets_provider] `crate` expects a path to stagecraft_core, such as `crate = ::my_facade::core` | \
              #[secrets_provider] `settings` expects a type such as `settings = Options` | \
-             #[secrets_provider] unknown argument `typo`; expected one of `settings`, `crate`"
+             #[secrets_provider] unknown argument `typo`; expected one of `settings`, `source`, `crate`"
         );
     }
 }

@@ -76,6 +76,11 @@ fn expand(args: &Args, item: &ItemStruct) -> TokenStream {
         Some(ty) => quote_spanned!(ty.span()=> #private::Settings::of::<#ty>()),
         None => quote!(#private::Settings::NONE),
     };
+    // Spanned on `source`, so that a provider without `SecretsSource` is reported there.
+    let source = args
+        .source
+        .as_ref()
+        .map(|flag| quote_spanned!(flag.span()=> .with_source(&#ident)));
     quote! {
         #item
 
@@ -95,7 +100,7 @@ fn expand(args: &Args, item: &ItemStruct) -> TokenStream {
                     #description,
                     #settings,
                     &#ident,
-                );
+                )#source;
             }
 
             impl #core::ProviderIdentity for #ident {
@@ -109,6 +114,10 @@ fn expand(args: &Args, item: &ItemStruct) -> TokenStream {
 
                 fn settings(&self) -> #private::Settings {
                     <Self as #private::StaticProvider>::ENTRY.settings()
+                }
+
+                fn source(&self) -> ::core::option::Option<&dyn #core::DynSecretsSource> {
+                    <Self as #private::StaticProvider>::ENTRY.source().map(|s| s as _)
                 }
             }
 

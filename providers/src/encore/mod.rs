@@ -32,6 +32,10 @@
 //! What `encore` says on stderr is shown only line by line, and only the lines that hold no form
 //! of any value of the sync (`redact.rs`); whether it said it is not logged in is read from its
 //! raw text.
+//!
+//! Others read the local overrides as a source, `encore:local-overrides` (the CLI cannot read
+//! the secret manager's values); and a push takes another provider's keys
+//! (`SyncOptions::secrets`, such as `--from vault:staging`) instead of the env file.
 
 mod cue;
 mod push;
@@ -45,8 +49,8 @@ use crate::keys::{self, Order};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer};
 use stagecraft_core::{
-    ConfigError, ConfigWarning, ProviderConfig, SecretsProvider, SyncError, SyncOptions,
-    SyncReport, secrets_provider,
+    ConfigError, ConfigWarning, ProviderConfig, ReadOptions, Secrets, SecretsProvider,
+    SecretsSource, SyncError, SyncOptions, SyncReport, secrets_provider,
 };
 use std::hash::Hash;
 use std::num::NonZeroUsize;
@@ -54,7 +58,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Pushes env file keys into Encore's secret manager, or its local overrides file.
-#[secrets_provider("encore", settings = Options)]
+#[secrets_provider("encore", settings = Options, source)]
 #[derive(Debug)]
 pub struct Encore;
 
@@ -329,6 +333,14 @@ pub enum Error {
         /// The YAML path of the setting.
         setting: String,
     },
+    /// A source `encore:<location>` other than the local overrides.
+    #[error(
+        "encore:{location} cannot be read: the only encore source is encore:local-overrides (the encore CLI does not give out the secret manager's values)"
+    )]
+    NotReadable {
+        /// What followed `encore:`.
+        location: String,
+    },
     /// `--to` names no selection this provider knows.
     #[error("cannot sync to `{target}`: {reason}")]
     BadTarget {
@@ -518,17 +530,14 @@ impl Plan {
             .and_then(Path::parent)
             .unwrap_or(Path::new(""));
         let source = match (&opts.source, options.source_file) {
+            _ if let Some(secrets) = &opts.secrets => PathBuf::from(&secrets.source),
             (Some(given), _) => PathBuf::from(given),
             (None, Some(configured)) => base.join(configured),
             (None, None) => Err(Error::MissingSource {
                 setting: setting(&config.yaml_path(), "source_file"),
             })?,
         };
-        let app_dir = match options.app_dir {
-            Some(dir) => base.join(dir),
-            None if base.as_os_str().is_empty() => PathBuf::from("."),
-            None => base.to_owned(),
-        };
+        let app_dir = app_dir(config, options.app_dir);
         let selection = match (&opts.target, options.types, options.envs) {
             (Some(to), _, _) => Selection::parse(to)?,
             (None, _, Some(envs)) => Selection::Envs(envs),
@@ -597,8 +606,13 @@ impl SecretsProvider for Encore {
                 path: plan.app_dir.clone(),
             })?;
         }
-        let text = fs::read_text(&plan.source).map_err(Error::from)?;
-        let entries = read_env(&plan.source, &text)?;
+        let entries = match opts.secrets {
+            Some(secrets) => secrets.into_entries(),
+            None => read_env(
+                &plan.source,
+                &fs::read_text(&plan.source).map_err(Error::from)?,
+            )?,
+        };
         let all_keys: Vec<String> = if opts.prune {
             entries.iter().map(|(k, _)| k.clone()).collect()
         } else {
@@ -654,6 +668,54 @@ impl SecretsProvider for Encore {
             }
             _ => Vec::new(),
         }
+    }
+}
+
+impl SecretsSource for Encore {
+    /// Reads `local-overrides`, the `.secrets.local.cue` next to `encore.app` (a label given twice counts with
+    /// its last value), or without a location the configured `source_file`, an env file.
+    async fn read(&self, opts: ReadOptions) -> Result<Secrets, SyncError> {
+        let Some(location) = opts.location else {
+            let plan = Plan::new(&opts.config, &SyncOptions::new(opts.config.clone()))?;
+            return Ok(envfile::read_file(&plan.source)?);
+        };
+        if location != "local-overrides" {
+            Err(Error::NotReadable { location })?;
+        }
+        let options = decode(&opts.config)?;
+        // Where a sync writes it and Encore reads it: next to `encore.app`.
+        let app_root = find_encore_app(&app_dir(&opts.config, options.app_dir))?;
+        let path = app_root.join(cue::FILE_NAME);
+        let text = fs::read_text(&path).map_err(Error::from)?;
+        let mut fields: Vec<(String, String)> = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        for (key, value) in read_cue(&path, &text).map_err(Error::from)? {
+            match index.get(&key) {
+                Some(&at) => fields[at] = (key, value),
+                None => {
+                    index.insert(key.clone(), fields.len());
+                    fields.push((key, value));
+                }
+            }
+        }
+        let mut secrets = Secrets::new("encore:local-overrides");
+        for (key, value) in fields {
+            secrets.push(key, value);
+        }
+        Ok(secrets)
+    }
+}
+
+/// The directory of the Encore app, relative to stagecraft.yml; default: its directory.
+fn app_dir(config: &ProviderConfig, configured: Option<PathBuf>) -> PathBuf {
+    let base = config
+        .origin()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new(""));
+    match configured {
+        Some(dir) => base.join(dir),
+        None if base.as_os_str().is_empty() => PathBuf::from("."),
+        None => base.to_owned(),
     }
 }
 

@@ -11,7 +11,8 @@
 //! ```
 //!
 //! `SyncOptions::source` and `target` (the CLI's `--from` and `--to`, relative to the current
-//! directory) override the two files. The files are read in the dialect of python-dotenv 1.2.4
+//! directory) override the two files. Others read it as a source (`envfile:PATH`, or a plain
+//! path), and it takes another provider's keys (`SyncOptions::secrets`) as its source. The files are read in the dialect of python-dotenv 1.2.4
 //! without interpolation (`parse.rs` says how, rule by rule); `$` is never expanded. A key
 //! whose last statement has no `=` (`KEY`, `export KEY`) has no value: it is not synced, and
 //! `--prune` leaves it in the target; the warning names the file and line, never the line's text.
@@ -53,15 +54,15 @@ use parse::{Binding, Form, Written};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use stagecraft_core::{
-    Action, ConfigWarning, ProviderConfig, SecretsProvider, SyncError, SyncOptions, SyncReport,
-    secrets_provider,
+    Action, ConfigWarning, ProviderConfig, ReadOptions, Secrets, SecretsProvider, SecretsSource,
+    SyncError, SyncOptions, SyncReport, secrets_provider,
 };
 use std::hash::BuildHasher;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Syncs keys from one env file (`.env.local`) to another (`.env.staging`).
-#[secrets_provider("envfile", settings = Options)]
+#[secrets_provider("envfile", settings = Options, source)]
 #[derive(Debug)]
 pub struct EnvFile;
 
@@ -176,13 +177,17 @@ impl SecretsProvider for EnvFile {
                 flag,
             }),
         };
-        let source = file(
-            &opts.source,
-            options.source_file,
-            "source",
-            "source_file",
-            "--from",
-        )?;
+        // Keys another provider read stand in for the source file.
+        let source = match &opts.secrets {
+            Some(_) => None,
+            None => Some(file(
+                &opts.source,
+                options.source_file,
+                "source",
+                "source_file",
+                "--from",
+            )?),
+        };
         let target = file(
             &opts.target,
             options.target_file,
@@ -190,15 +195,26 @@ impl SecretsProvider for EnvFile {
             "target_file",
             "--to",
         )?;
+        let (keys, dry_run, prune) = (&opts.keys, opts.dry_run, opts.prune);
         let lock_timeout = options.lock_timeout.unwrap_or(fs::DEFAULT_LOCK_TIMEOUT);
-        Ok(sync_files_waiting(
-            &source,
-            &target,
-            &opts.keys,
-            opts.dry_run,
-            opts.prune,
-            lock_timeout,
-        )?)
+        Ok(match (source, &opts.secrets) {
+            (Some(source), _) => {
+                sync_files_waiting(&source, &target, keys, dry_run, prune, lock_timeout)?
+            }
+            (None, Some(secrets)) => {
+                // Written as env file text, valueless keys bare, and synced as a file is.
+                let entries = secrets.entries().iter();
+                let mut text = write_string(entries.map(|(k, v)| (k.as_str(), v.as_str())))?;
+                for key in &secrets.valueless {
+                    encode_key(key, &mut text)?;
+                    text.push('\n');
+                }
+                let from = Path::new(&secrets.source);
+                let open_target = || Opened::open(&target, dry_run, lock_timeout);
+                sync(from, &text, &target, open_target, keys, prune)?
+            }
+            (None, None) => unreachable!("the source is a file unless keys were read"),
+        })
     }
 
     fn config_warnings(&self, config: &ProviderConfig) -> Vec<ConfigWarning> {
@@ -218,6 +234,51 @@ impl SecretsProvider for EnvFile {
         })
         .collect()
     }
+}
+
+impl SecretsSource for EnvFile {
+    /// Reads the env file at `location` (relative to the current directory), or the configured
+    /// `source_file` (relative to stagecraft.yml).
+    async fn read(&self, opts: ReadOptions) -> Result<Secrets, SyncError> {
+        let path = match opts.location {
+            Some(location) => PathBuf::from(location),
+            None => {
+                let options = opts.config.decode::<Options>()?;
+                let base = opts.config.origin().and_then(Path::parent);
+                match options.source_file {
+                    Some(file) => base.unwrap_or(Path::new("")).join(file),
+                    None => Err(Error::MissingFile {
+                        role: "source",
+                        setting: setting(&opts.config.yaml_path(), "source_file"),
+                        flag: "--from",
+                    })?,
+                }
+            }
+        };
+        Ok(read_file(&path)?)
+    }
+}
+
+/// The keys and values of the env file at `path`; a valueless key is recorded, with a warning
+/// naming its line (never its text).
+pub fn read_file(path: &Path) -> Result<Secrets, Error> {
+    let text = fs::read_text(path)?;
+    let mut secrets = Secrets::new(path.display().to_string());
+    let mut valueless = Vec::new();
+    let entries = read_str_valueless(&text, |key, line| {
+        tracing::warn!(file = %path.display(), line, "a key without `=` has no value; not synced");
+        valueless.push(key.to_owned());
+    })
+    .map_err(|(line, error)| Error::Parse {
+        path: path.to_owned(),
+        line,
+        error,
+    })?;
+    for (key, value) in entries {
+        secrets.push(key, value);
+    }
+    secrets.valueless = valueless;
+    Ok(secrets)
 }
 
 fn setting(section: &str, field: &str) -> String {

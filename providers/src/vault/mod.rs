@@ -55,14 +55,14 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use stagecraft_core::{
-    Action, ConfigError, Location, ProviderConfig, SecretsProvider, SyncError, SyncOptions,
-    SyncReport, interrupt, secrets_provider,
+    Action, ConfigError, Location, ProviderConfig, ReadOptions, Secrets, SecretsProvider,
+    SecretsSource, SyncError, SyncOptions, SyncReport, interrupt, secrets_provider,
 };
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Syncs env files with HashiCorp Vault or OpenBao (KV v2), one secret per environment.
-#[secrets_provider("vault", settings = Options)]
+#[secrets_provider("vault", settings = Options, source)]
 #[derive(Debug)]
 pub struct Vault;
 
@@ -499,11 +499,12 @@ impl From<Error> for SyncError {
     }
 }
 
-/// An env file or an environment in Vault.
+/// An env file or an environment in Vault, or (as a source only) keys another provider read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Place {
     File(PathBuf),
     Vault(String),
+    Read(String),
 }
 
 impl Place {
@@ -528,6 +529,7 @@ impl Place {
         match self {
             Place::File(path) => path.display().to_string(),
             Place::Vault(environment) => format!("vault:{environment}"),
+            Place::Read(source) => source.clone(),
         }
     }
 }
@@ -536,8 +538,6 @@ impl Place {
 struct Plan {
     options: Options,
     addresses: Vec<String>,
-    source: Place,
-    target: Place,
     ca_file: Option<PathBuf>,
     token_file: Option<PathBuf>,
     namespace: Option<String>,
@@ -603,8 +603,7 @@ fn check_settings(config: &ProviderConfig, options: &Options) -> Result<(), Conf
     }
 }
 
-fn plan(opts: &SyncOptions) -> Result<Plan, SyncError> {
-    let config = &opts.config;
+fn plan(config: &ProviderConfig) -> Result<(Plan, PathBuf), SyncError> {
     let options: Options = config.decode()?;
     check_settings(config, &options)?;
     let section = config.yaml_path();
@@ -630,32 +629,6 @@ fn plan(opts: &SyncOptions) -> Result<Plan, SyncError> {
             addresses
         }
     };
-    let place = |given: &Option<String>, configured: &Option<String>, role, field, flag| match (
-        given, configured,
-    ) {
-        (Some(given), _) => Place::parse(given, &base, false),
-        (None, Some(configured)) => Place::parse(configured, &base, true),
-        (None, None) => Err(Error::MissingLocation {
-            role,
-            setting: setting(&section, field),
-            flag,
-        }),
-    };
-    let source = place(&opts.source, &options.source, "source", "source", "--from")?;
-    let target = place(&opts.target, &options.target, "target", "target", "--to")?;
-    if let (Place::File(_), Place::File(_)) = (&source, &target) {
-        return Err(Error::NoVaultSide {
-            source_name: source.label(),
-            target: target.label(),
-        }
-        .into());
-    }
-    if source == target {
-        return Err(Error::SameLocation {
-            location: source.label(),
-        }
-        .into());
-    }
     // The Vault CLI's variables stand in for the settings; relative paths in them are the
     // shell's, relative to the current directory.
     let ca_file = match &options.ca_file {
@@ -676,15 +649,49 @@ fn plan(opts: &SyncOptions) -> Result<Plan, SyncError> {
         },
     };
     let token_file = options.token_file.as_ref().map(|f| base.join(f));
-    Ok(Plan {
+    let plan = Plan {
         options,
         addresses,
-        source,
-        target,
         ca_file,
         token_file,
         namespace,
-    })
+    };
+    Ok((plan, base))
+}
+
+/// The source and target of a sync: the given ones, else the configured ones. A source read by
+/// another provider (`opts.secrets`) is named as that provider names it.
+fn places(opts: &SyncOptions, plan: &Plan, base: &Path) -> Result<(Place, Place), Error> {
+    let section = opts.config.yaml_path();
+    let options = &plan.options;
+    let place = |given: &Option<String>, configured: &Option<String>, role, field, flag| match (
+        given, configured,
+    ) {
+        (Some(given), _) => Place::parse(given, base, false),
+        (None, Some(configured)) => Place::parse(configured, base, true),
+        (None, None) => Err(Error::MissingLocation {
+            role,
+            setting: setting(&section, field),
+            flag,
+        }),
+    };
+    let source = match &opts.secrets {
+        Some(secrets) => Place::Read(secrets.source.clone()),
+        None => place(&opts.source, &options.source, "source", "source", "--from")?,
+    };
+    let target = place(&opts.target, &options.target, "target", "target", "--to")?;
+    if let (Place::File(_) | Place::Read(_), Place::File(_)) = (&source, &target) {
+        return Err(Error::NoVaultSide {
+            source_name: source.label(),
+            target: target.label(),
+        });
+    }
+    if source == target {
+        return Err(Error::SameLocation {
+            location: source.label(),
+        });
+    }
+    Ok((source, target))
 }
 
 /// An environment variable's value, `None` when unset or empty (as the Vault CLI reads them).
@@ -797,28 +804,33 @@ impl Plan {
 }
 
 impl SecretsProvider for Vault {
-    async fn sync(&self, opts: SyncOptions) -> Result<SyncReport, SyncError> {
-        let plan = plan(&opts)?;
+    async fn sync(&self, mut opts: SyncOptions) -> Result<SyncReport, SyncError> {
+        let (plan, base) = plan(&opts.config)?;
+        let (source_place, target_place) = places(&opts, &plan, &base)?;
         // Read env files before any request, so that a bad file fails fast.
         let mut valueless = Vec::new();
-        let pushed = match &plan.source {
-            Place::File(path) => Some(read_env_file(path, &mut valueless)?),
-            Place::Vault(_) => None,
+        let pushed = match (&source_place, opts.secrets.take()) {
+            (Place::File(path), _) => Some(read_env_file(path, &mut valueless)?),
+            (Place::Read(_), Some(secrets)) => {
+                valueless = secrets.valueless.clone();
+                Some(secrets.into_entries())
+            }
+            _ => None,
         };
-        if let Place::File(path) = &plan.target {
+        if let Place::File(path) = &target_place {
             fs::check_writable(path).map_err(Error::from)?;
         }
         let servers = plan.connect().await?;
         // Before anything is read or written: a KV version 1 mount would take a KV v2 write
         // as a secret of its own.
-        for place in [&plan.source, &plan.target] {
+        for place in [&source_place, &target_place] {
             if let Place::Vault(environment) = place {
                 let path = plan.secret_path(environment);
                 servers.check_mount(&plan.options.mount, &path).await?;
             }
         }
-        let source_label = plan.source.label();
-        let source: Vec<(String, Value)> = match (&plan.source, pushed) {
+        let source_label = source_place.label();
+        let source: Vec<(String, Value)> = match (&source_place, pushed) {
             (_, Some(pushed)) => pushed
                 .into_iter()
                 .map(|(k, v)| (k, Value::String(v)))
@@ -835,9 +847,9 @@ impl SecretsProvider for Vault {
                 }
                 secret.fields.into_iter().collect()
             }
-            (Place::File(_), None) => unreachable!("a file source was read above"),
+            (Place::File(_) | Place::Read(_), None) => unreachable!("the source was read above"),
         };
-        let report = match &plan.target {
+        let report = match &target_place {
             Place::File(path) => pull(&source_label, source, path, &opts)?,
             Place::Vault(environment) => {
                 // `--prune` removes what the source lacks, not what `--keys` left out nor a key
@@ -851,6 +863,7 @@ impl SecretsProvider for Vault {
                 let to = (environment.as_str(), &mentioned);
                 push(&plan, &servers, &source_label, source, to, &opts).await?
             }
+            Place::Read(_) => unreachable!("a target is never read by another provider"),
         };
         Ok(report)
     }
@@ -858,6 +871,49 @@ impl SecretsProvider for Vault {
     fn check_config(&self, config: &ProviderConfig) -> Result<(), ConfigError> {
         let options = config.decode::<Options>()?;
         check_settings(config, &options)
+    }
+}
+
+impl SecretsSource for Vault {
+    /// Reads the environment `location` (`staging` in `vault:staging`), or the configured
+    /// `source` (an env file or `vault:<environment>`). Fields that hold no string are left out,
+    /// each with a warning naming it.
+    async fn read(&self, opts: ReadOptions) -> Result<Secrets, SyncError> {
+        let (plan, base) = plan(&opts.config)?;
+        let place = match (&opts.location, &plan.options.source) {
+            (Some(environment), _) => Place::parse(&format!("vault:{environment}"), &base, false)?,
+            (None, Some(configured)) => Place::parse(configured, &base, true)?,
+            (None, None) => Err(Error::MissingLocation {
+                role: "source",
+                setting: setting(&opts.config.yaml_path(), "source"),
+                flag: "--from",
+            })?,
+        };
+        let environment = match place {
+            Place::Vault(environment) => environment,
+            Place::File(path) => return Ok(envfile::read_file(&path).map_err(Error::from)?),
+            Place::Read(_) => unreachable!("a place parsed from text is a file or an environment"),
+        };
+        let label = format!("vault:{environment}");
+        let servers = plan.connect().await?;
+        let path = plan.secret_path(&environment);
+        servers.check_mount(&plan.options.mount, &path).await?;
+        let secret = plan.read(&servers, &environment).await?;
+        if !secret.found {
+            return Err(Error::NoSource {
+                source_name: label,
+                secret: format!("{}/{path}", plan.options.mount),
+            }
+            .into());
+        }
+        let mut secrets = Secrets::new(&label);
+        for (key, value) in secret.fields {
+            match value {
+                Value::String(value) => secrets.push(key, value),
+                _ => tracing::warn!(source = label, key, "field skipped: not a string"),
+            }
+        }
+        Ok(secrets)
     }
 }
 

@@ -80,7 +80,7 @@ fn the_provider_list_names_encore() {
     assert!(
         stdout.lines().any(|l| l.starts_with("encore ")
             && l.ends_with(
-                "Pushes env file keys into Encore's secret manager, or its local overrides file."
+                "Pushes env file keys into Encore's secret manager, or its local overrides file. (a source: --from encore:…)"
             )),
         "{stdout}"
     );
