@@ -165,3 +165,78 @@ fn a_provider_library_without_links_or_build_script_is_told_what_to_add() {
         "{stderr}"
     );
 }
+
+/// Every provider of `attack/app`'s dependencies: a chain four deep (chain-1 → … → chain-4), a
+/// diamond in which chain-2 enables chain-4's feature `extra` and chain-3 and app do not, a
+/// renamed dependency inherited with `workspace = true` (`ws`), and a target-specific one
+/// (`unix`; `win` is for Windows only).
+#[cfg(unix)]
+const ATTACK: [&str; 7] = [
+    "chain-1",
+    "chain-2",
+    "chain-3",
+    "chain-4",
+    "chain-4-extra",
+    "unix",
+    "ws",
+];
+
+#[cfg(unix)]
+#[test]
+fn deep_chains_diamonds_with_features_and_inherited_or_target_dependencies_are_in_the_registry() {
+    // A build script with rerun-if lines of its own; binaries in src/main.rs, src/bin/tool.rs
+    // and src/bin/multi/main.rs (with a provider of its own in a module beside it).
+    assert_eq!(run_lines("attack", &["-p", "app", "--bin", "app"]), ATTACK);
+    assert_eq!(run_lines("attack", &["-p", "app", "--bin", "tool"]), ATTACK);
+    let multi = run_lines("attack", &["-p", "app", "--bin", "multi"]);
+    let mut expected = ATTACK.to_vec();
+    expected.insert(5, "multi-local");
+    assert_eq!(multi, expected);
+    // An optional provider crate is in the registry when its feature is on.
+    let with_opt = run_lines(
+        "attack",
+        &["-p", "app", "--bin", "app", "--features", "opt"],
+    );
+    let mut expected = ATTACK.to_vec();
+    expected.insert(5, "opt");
+    assert_eq!(with_opt, expected);
+}
+
+/// Removes a file when dropped, so that a fixture file a test adds does not outlive it.
+struct Added(PathBuf);
+
+impl Drop for Added {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn an_example_added_after_the_first_build_finds_its_crate_root() {
+    // The build script reruns only when Cargo.toml changes: what it wrote does not list an
+    // example added since, and `include_providers!` there must still find its root.
+    assert_eq!(
+        run_lines("attack", &["-p", "app", "--example", "by_hand"]),
+        ["example-own", "ws"]
+    );
+    let examples = layout("attack").join("app/examples");
+    let source = std::fs::read_to_string(examples.join("by_hand.rs")).unwrap();
+    let added = Added(examples.join("added_later.rs"));
+    std::fs::write(&added.0, source.replace("example-own", "added-later")).unwrap();
+    assert_eq!(
+        run_lines("attack", &["-p", "app", "--example", "added_later"]),
+        ["added-later", "ws"]
+    );
+}
+
+#[test]
+fn a_provider_crate_that_is_only_a_dev_dependency_makes_the_registry_panic_saying_so() {
+    // The test in attack/app/tests/dev.rs expects the panic, with its message.
+    let out = cargo("attack", &["test", "-q", "-p", "app", "--test", "dev"]);
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
