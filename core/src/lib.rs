@@ -176,7 +176,7 @@ macro_rules! provider_table {
         $(; generated = $generated:literal $(, $unlisted:literal => $reason:literal)* $(,)?)?
         $(; dependencies = [$($dependency:ident),* $(,)?])?
     ) => {
-        /// The type-level keys of this crate's provider IDs are implemented for this type.
+        /// What the generator says about this crate's table (`TableNotes`) is implemented for this type.
         #[doc(hidden)]
         #[allow(dead_code, unreachable_pub)]
         struct __ProviderIdKeys;
@@ -329,8 +329,8 @@ pub mod __private {
     pub use crate::lookup::{BuiltIndex, Index, build_index, index_len, pilots_len};
     pub use crate::settings::Settings;
     pub use crate::table::{
-        Entry, LINKED_PROVIDERS, Notes, StaticProvider, TableNotes, UniqueProviderId,
-        assert_listed, merge, merged_len, tables, tables_len, unique, unique_len,
+        Entry, LINKED_PROVIDERS, Notes, StaticProvider, TableNotes, assert_listed, merge,
+        merged_len, tables, tables_len, unique, unique_len,
     };
     pub use linkme;
     pub use stagecraft_macros::generated_table;

@@ -159,13 +159,6 @@ pub trait StaticProvider {
     const ENTRY: Entry;
 }
 
-/// The type-level key of an ID (`HASH` is FNV-1a of the ID), implemented for a crate-private
-/// marker type: two providers with the same ID in one crate are conflicting impls.
-#[doc(hidden)]
-pub trait UniqueProviderId<const HASH: u128> {
-    type Provider;
-}
-
 /// The total length of some tables, for the array that [`merge`] fills.
 #[doc(hidden)]
 pub const fn merged_len(tables: &[&[Entry]]) -> usize {
@@ -445,9 +438,9 @@ pub const fn assert_listed(entry: &Entry, table: &[Entry], notes: &Notes) {
         .push(entry.id)
         .push("\" is missing from crate::SECRETS_PROVIDERS");
     if notes.generated {
-        panic!("{}", msg.push(", which stagecraft_codegen generated from the module tree: it cannot see a provider declared by a macro, under `cfg_attr`, or in an `include!`d file; declare the struct directly in a module file").as_str())
+        panic!("{}", msg.push(", which stagecraft_codegen generated from the module tree: it cannot see a provider declared by a macro, under `cfg_attr`, or in an `include!`d file, nor list one inside a function body; declare the struct directly, at module level, in a module file").as_str())
     }
-    panic!("{}", msg.push(": list it in `provider_table!` or generate the table with `stagecraft_codegen` from build.rs").as_str())
+    panic!("{}", msg.push(": list it in `provider_table!` or generate the table with `stagecraft_codegen` from build.rs (a provider must be declared at module level: no table can name one inside a function body; in a doctest, which rustdoc wraps in `fn main`, end the code with `# fn main() {}`)").as_str())
 }
 
 /// A type path without its first segment (the crate's name, or `crate`).

@@ -151,12 +151,18 @@ fn a_lib_and_bin_package_its_tests_and_examples_build_with_every_provider() {
 }
 
 #[test]
-fn a_provider_library_without_links_or_build_script_is_told_what_to_add() {
+fn a_provider_library_without_links_or_build_script_or_with_a_provider_in_a_function_is_told_what_to_do()
+ {
     let stderr = failure("mistakes", &["build", "-q", "-p", "no-links"]);
     assert!(
         stderr.contains(
             "its Cargo.toml sets no `links`, so the crates that depend on it cannot find them"
         ),
+        "{stderr}"
+    );
+    let stderr = failure("mistakes", &["build", "-q", "-p", "in-function"]);
+    assert!(
+        stderr.contains("secrets provider `in_function::P` (in-function 0.1.0, in-function/src/lib.rs:7) is declared inside a function body, where the provider table cannot name it: a provider must be declared at module level"),
         "{stderr}"
     );
     let stderr = failure("mistakes", &["build", "-q", "-p", "no-build-script"]);
