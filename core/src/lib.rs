@@ -240,6 +240,10 @@ macro_rules! include_providers {
         use $crate::provider_table as __stagecraft_provider_table;
         // An identifier written in the crate root tells the scan where it starts.
         $crate::__private::generated_table!($($root)?);
+        const _: () = $crate::__private::assert_at_crate_root(
+            ::core::module_path!(),
+            ::core::option_env!("CARGO_CRATE_NAME"),
+        );
     };
 }
 
@@ -329,8 +333,8 @@ pub mod __private {
     pub use crate::lookup::{BuiltIndex, Index, build_index, index_len, pilots_len};
     pub use crate::settings::Settings;
     pub use crate::table::{
-        Entry, LINKED_PROVIDERS, Notes, StaticProvider, TableNotes, assert_listed, merge,
-        merged_len, tables, tables_len, unique, unique_len,
+        Entry, LINKED_PROVIDERS, Notes, StaticProvider, TableNotes, assert_at_crate_root,
+        assert_listed, merge, merged_len, tables, tables_len, unique, unique_len,
     };
     pub use linkme;
     pub use stagecraft_macros::generated_table;

@@ -443,6 +443,22 @@ pub const fn assert_listed(entry: &Entry, table: &[Entry], notes: &Notes) {
     panic!("{}", msg.push(": list it in `provider_table!` or generate the table with `stagecraft_codegen` from build.rs (a provider must be declared at module level: no table can name one inside a function body; in a doctest, which rustdoc wraps in `fn main`, end the code with `# fn main() {}`)").as_str())
 }
 
+/// Rejects `include_providers!` (or `include_registry!`) outside the crate root, where the
+/// attributes would not find the table: `module` is `module_path!()` where it is invoked,
+/// `crate_name` cargo's `CARGO_CRATE_NAME`. Not public API.
+#[doc(hidden)]
+pub const fn assert_at_crate_root(module: &str, crate_name: Option<&str>) {
+    if let Some(name) = crate_name
+        && !cmp(module, name).is_eq()
+    {
+        let msg = Message::new()
+            .push("`include_providers!` and `include_registry!` belong at the crate root (`src/lib.rs`, `src/main.rs`, …), where each `#[secrets_provider]` looks for the table, not in module `")
+            .push(module)
+            .push("`: move the call there");
+        panic!("{}", msg.as_str())
+    }
+}
+
 /// A type path without its first segment (the crate's name, or `crate`).
 const fn in_crate(path: &str) -> &str {
     let bytes = path.as_bytes();

@@ -151,7 +151,7 @@ fn a_lib_and_bin_package_its_tests_and_examples_build_with_every_provider() {
 }
 
 #[test]
-fn a_provider_library_without_links_or_build_script_or_with_a_provider_in_a_function_is_told_what_to_do()
+fn a_provider_library_without_links_or_build_script_with_a_provider_in_a_function_or_its_table_outside_the_root_is_told_what_to_do()
  {
     let stderr = failure("mistakes", &["build", "-q", "-p", "no-links"]);
     assert!(
@@ -163,6 +163,11 @@ fn a_provider_library_without_links_or_build_script_or_with_a_provider_in_a_func
     let stderr = failure("mistakes", &["build", "-q", "-p", "in-function"]);
     assert!(
         stderr.contains("secrets provider `in_function::P` (in-function 0.1.0, in-function/src/lib.rs:7) is declared inside a function body, where the provider table cannot name it: a provider must be declared at module level"),
+        "{stderr}"
+    );
+    let stderr = failure("mistakes", &["build", "-q", "-p", "non-root"]);
+    assert!(
+        stderr.contains("`include_providers!` and `include_registry!` belong at the crate root (`src/lib.rs`, `src/main.rs`, …), where each `#[secrets_provider]` looks for the table, not in module `non_root::table`: move the call there"),
         "{stderr}"
     );
     let stderr = failure("mistakes", &["build", "-q", "-p", "no-build-script"]);
