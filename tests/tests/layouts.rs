@@ -211,6 +211,14 @@ fn deep_chains_diamonds_with_features_and_inherited_or_target_dependencies_are_i
     let mut expected = ATTACK.to_vec();
     expected.insert(5, "opt");
     assert_eq!(with_opt, expected);
+    // The build script's own rerun lines and generate()'s together leave a second build fresh.
+    let out = cargo("attack", &["build", "-v", "-p", "app", "--bins"]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Fresh app") && !stderr.contains("Dirty") && !stderr.contains("Compiling"),
+        "{stderr}"
+    );
 }
 
 /// Removes a file when dropped, so that a fixture file a test adds does not outlive it.
