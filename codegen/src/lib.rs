@@ -895,7 +895,7 @@ pub fn render(providers: &[Provider], dependencies: &[String]) -> String {
     for provider in providers {
         if let Some(private) = &provider.unreachable {
             let reason = if provider.in_body {
-                "is declared inside a function body, where the provider table cannot name it: a provider must be declared at module level (in a doctest, which rustdoc wraps in `fn main`, end the code with `# fn main() {}` so that the provider and its table stay at module level)".to_owned()
+                "is declared inside a function body, where the provider table cannot name it: a provider must be declared at module level".to_owned()
             } else if *private == provider.path {
                 "is not visible to the crate root, so the provider table cannot name it (E0603): make the struct `pub(crate)` or `pub`".to_owned()
             } else {

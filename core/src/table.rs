@@ -440,7 +440,7 @@ pub const fn assert_listed(entry: &Entry, table: &[Entry], notes: &Notes) {
     if notes.generated {
         panic!("{}", msg.push(", which stagecraft_codegen generated from the module tree: it cannot see a provider declared by a macro, under `cfg_attr`, or in an `include!`d file, nor list one inside a function body; declare the struct directly, at module level, in a module file").as_str())
     }
-    panic!("{}", msg.push(": list it in `provider_table!` or generate the table with `stagecraft_codegen` from build.rs (a provider must be declared at module level: no table can name one inside a function body; in a doctest, which rustdoc wraps in `fn main`, end the code with `# fn main() {}`)").as_str())
+    panic!("{}", msg.push(": list it in `provider_table!` or generate the table with `stagecraft_codegen` from build.rs (a provider in a function body needs its `provider_table!` in that body, as in a doctest; elsewhere, declare it at module level)").as_str())
 }
 
 /// Rejects `include_providers!` (or `include_registry!`) outside the crate root, where the

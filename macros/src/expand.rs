@@ -117,11 +117,21 @@ fn expand(args: &Args, item: &ItemStruct) -> TokenStream {
             #[linkme(crate = #private::linkme)]
             static LINKED: #private::Entry = <#ident as #private::StaticProvider>::ENTRY;
 
-            #private::assert_listed(
-                &<#ident as #private::StaticProvider>::ENTRY,
-                crate::SECRETS_PROVIDERS,
-                &<crate::__ProviderIdKeys as #private::TableNotes>::NOTES,
-            )
+            const __STAGECRAFT_ENTRY: &#private::Entry =
+                &<#ident as #private::StaticProvider>::ENTRY;
+            // The crate root's table, through a glob import that shadows names of the scopes
+            // around; where the root has none, the one in scope: a doctest's, which rustdoc
+            // wraps in `fn main` with its providers. (The provider's name is looked up above,
+            // where the glob cannot shadow it.)
+            {
+                #[allow(unused_imports)]
+                use crate::*;
+                #private::assert_listed(
+                    __STAGECRAFT_ENTRY,
+                    SECRETS_PROVIDERS,
+                    &<__ProviderIdKeys as #private::TableNotes>::NOTES,
+                )
+            }
         };
     }
 }

@@ -23,6 +23,11 @@ fn cargo(name: &str, args: &[&str]) -> Output {
     let _guard = ONE_BUILD_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    cargo_while_locked(name, args)
+}
+
+/// `cargo ARGS` in the layout's workspace, for a caller that holds `ONE_BUILD_AT_A_TIME`.
+fn cargo_while_locked(name: &str, args: &[&str]) -> Output {
     let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .parent()
         .expect("the target directory")
@@ -136,8 +141,17 @@ fn a_lib_and_bin_package_its_tests_and_examples_build_with_every_provider() {
     );
     let out = cargo("shapes", &["test", "-q", "-p", "app", "--test", "registry"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    // Nothing is rebuilt by a second build: no watch on a directory that holds `target/`.
-    let out = cargo("shapes", &["build", "-v", "-p", "app"]);
+    // Nothing is rebuilt by a second build: no watch on a directory that holds `target/`. Both
+    // builds under one lock: other layouts' packages named `app` share the target directory.
+    let _guard = ONE_BUILD_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    assert!(
+        cargo_while_locked("shapes", &["build", "-q", "-p", "app"])
+            .status
+            .success()
+    );
+    let out = cargo_while_locked("shapes", &["build", "-v", "-p", "app"]);
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
@@ -197,26 +211,47 @@ const ATTACK: [&str; 7] = [
 fn deep_chains_diamonds_with_features_and_inherited_or_target_dependencies_are_in_the_registry() {
     // A build script with rerun-if lines of its own; binaries in src/main.rs, src/bin/tool.rs
     // and src/bin/multi/main.rs (with a provider of its own in a module beside it).
-    assert_eq!(run_lines("attack", &["-p", "app", "--bin", "app"]), ATTACK);
-    assert_eq!(run_lines("attack", &["-p", "app", "--bin", "tool"]), ATTACK);
-    let multi = run_lines("attack", &["-p", "app", "--bin", "multi"]);
+    assert_eq!(
+        run_lines("attack", &["-p", "attack-app", "--bin", "attack-app"]),
+        ATTACK
+    );
+    assert_eq!(
+        run_lines("attack", &["-p", "attack-app", "--bin", "tool"]),
+        ATTACK
+    );
+    let multi = run_lines("attack", &["-p", "attack-app", "--bin", "multi"]);
     let mut expected = ATTACK.to_vec();
     expected.insert(5, "multi-local");
     assert_eq!(multi, expected);
     // An optional provider crate is in the registry when its feature is on.
     let with_opt = run_lines(
         "attack",
-        &["-p", "app", "--bin", "app", "--features", "opt"],
+        &[
+            "-p",
+            "attack-app",
+            "--bin",
+            "attack-app",
+            "--features",
+            "opt",
+        ],
     );
     let mut expected = ATTACK.to_vec();
     expected.insert(5, "opt");
     assert_eq!(with_opt, expected);
-    // The build script's own rerun lines and generate()'s together leave a second build fresh.
-    let out = cargo("attack", &["build", "-v", "-p", "app", "--bins"]);
+    // The build script's own rerun lines and generate()'s together leave a second build fresh
+    // (both builds under one lock, so that no other test's build comes between).
+    let _guard = ONE_BUILD_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let build = ["build", "-q", "-p", "attack-app", "--bins"];
+    assert!(cargo_while_locked("attack", &build).status.success());
+    let out = cargo_while_locked("attack", &["build", "-v", "-p", "attack-app", "--bins"]);
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
-        stderr.contains("Fresh app") && !stderr.contains("Dirty") && !stderr.contains("Compiling"),
+        stderr.contains("Fresh attack-app")
+            && !stderr.contains("Dirty")
+            && !stderr.contains("Compiling"),
         "{stderr}"
     );
 }
@@ -235,7 +270,7 @@ fn an_example_added_after_the_first_build_finds_its_crate_root() {
     // The build script reruns only when Cargo.toml changes: what it wrote does not list an
     // example added since, and `include_providers!` there must still find its root.
     assert_eq!(
-        run_lines("attack", &["-p", "app", "--example", "by_hand"]),
+        run_lines("attack", &["-p", "attack-app", "--example", "by_hand"]),
         ["example-own", "ws"]
     );
     let examples = layout("attack").join("app/examples");
@@ -243,7 +278,7 @@ fn an_example_added_after_the_first_build_finds_its_crate_root() {
     let added = Added(examples.join("added_later.rs"));
     std::fs::write(&added.0, source.replace("example-own", "added-later")).unwrap();
     assert_eq!(
-        run_lines("attack", &["-p", "app", "--example", "added_later"]),
+        run_lines("attack", &["-p", "attack-app", "--example", "added_later"]),
         ["added-later", "ws"]
     );
 }
@@ -251,7 +286,10 @@ fn an_example_added_after_the_first_build_finds_its_crate_root() {
 #[test]
 fn a_provider_crate_that_is_only_a_dev_dependency_makes_the_registry_panic_saying_so() {
     // The test in attack/app/tests/dev.rs expects the panic, with its message.
-    let out = cargo("attack", &["test", "-q", "-p", "app", "--test", "dev"]);
+    let out = cargo(
+        "attack",
+        &["test", "-q", "-p", "attack-app", "--test", "dev"],
+    );
     assert!(
         out.status.success(),
         "{}{}",
