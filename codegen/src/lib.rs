@@ -36,6 +36,7 @@ use std::{env, fs};
 use syn::ext::IdentExt as _;
 use syn::parse::ParseStream;
 use syn::punctuated::Punctuated;
+use syn::visit::Visit;
 use syn::{Attribute, Expr, ExprLit, Item, ItemMod, Lit, LitStr, Meta, Token, UseTree, Visibility};
 
 /// A provider found by the scan.
@@ -54,6 +55,9 @@ pub struct Provider {
     /// Why the crate root cannot name it (a private module on its path), when it cannot: such a
     /// provider is left out of the table and the attribute reports the reason at the struct.
     pub unreachable: Option<String>,
+    /// Whether it is declared inside a function body (or another block), where no path names
+    /// it: it is left out of the table too, and the attribute says to move it to module level.
+    pub in_body: bool,
 }
 
 /// The file [`generate`] writes into `OUT_DIR` for `include_providers!`.
@@ -645,11 +649,34 @@ impl Walker<'_> {
                         line: s.ident.span().start().line,
                         cfgs,
                         unreachable,
+                        in_body: false,
                     };
                     self.candidates.push((attributes, provider));
                 }
                 Item::Mod(m) => self.module(m, file, dir, children, module),
-                _ => {}
+                // A provider declared in a function body (a doctest's, too, which rustdoc wraps in
+                // `fn main`) cannot be listed; found, it is reported with the reason.
+                item => {
+                    let mut in_bodies = InBodies(Vec::new());
+                    in_bodies.visit_item(item);
+                    for s in in_bodies.0 {
+                        let attributes = string_attributes(&s.attrs);
+                        if attributes.is_empty() {
+                            continue;
+                        }
+                        let path = module.item_path(&s.ident);
+                        let provider = Provider {
+                            id: String::new(),
+                            path: path.clone(),
+                            file: file.to_owned(),
+                            line: s.ident.span().start().line,
+                            cfgs: module.cfgs.clone(),
+                            unreachable: Some(path),
+                            in_body: true,
+                        };
+                        self.candidates.push((attributes, provider));
+                    }
+                }
             }
         }
     }
@@ -702,6 +729,15 @@ impl Walker<'_> {
         } else {
             self.file(&children.join(name).join("mod.rs"), true, inner);
         }
+    }
+}
+
+/// The structs declared in the blocks of an item (function bodies, constants' initialisers).
+struct InBodies<'ast>(Vec<&'ast syn::ItemStruct>);
+
+impl<'ast> Visit<'ast> for InBodies<'ast> {
+    fn visit_item_struct(&mut self, s: &'ast syn::ItemStruct) {
+        self.0.push(s);
     }
 }
 
@@ -848,7 +884,9 @@ pub fn render(providers: &[Provider], dependencies: &[String]) -> String {
     out.push_str("    ; generated = true,\n");
     for provider in providers {
         if let Some(private) = &provider.unreachable {
-            let reason = if *private == provider.path {
+            let reason = if provider.in_body {
+                "is declared inside a function body, where the provider table cannot name it: a provider must be declared at module level".to_owned()
+            } else if *private == provider.path {
                 "is not visible to the crate root, so the provider table cannot name it (E0603): make the struct `pub(crate)` or `pub`".to_owned()
             } else {
                 format!(
@@ -1131,6 +1169,50 @@ pub struct Raw;
                 ("raw".to_owned(), "crate::r#type::Raw".to_owned()),
                 ("renamed".to_owned(), "crate::Renamed".to_owned()),
             ]
+        );
+    }
+
+    #[test]
+    fn providers_in_function_bodies_are_reported_not_listed() {
+        let dir = crate_with(&[(
+            "src/lib.rs",
+            "pub mod m {
+    pub fn f() {
+        #[secrets_provider(\"in-fn\")]
+        pub struct InFn;
+    }
+}
+impl X {
+    fn g() {
+        mod inner {
+            #[stagecraft_core::secrets_provider(\"in-method\")]
+            pub struct InMethod;
+        }
+    }
+}
+#[secrets_provider(\"top\")]
+pub struct Top;
+",
+        )]);
+        let providers = scan(dir.path(), Path::new("src/lib.rs")).providers;
+        let found: Vec<_> = providers
+            .iter()
+            .map(|p| (p.id.as_str(), p.path.as_str(), p.line, p.in_body))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("in-fn", "crate::m::InFn", 4, true),
+                ("in-method", "crate::InMethod", 11, true),
+                ("top", "crate::Top", 16, false),
+            ]
+        );
+        let rendered = render(&providers, &[]);
+        assert!(rendered.contains("    crate::Top,\n"), "{rendered}");
+        assert!(!rendered.contains("    crate::m::InFn,"), "{rendered}");
+        assert!(
+            rendered.contains("\"crate::m::InFn\" => \"is declared inside a function body"),
+            "{rendered}"
         );
     }
 

@@ -178,7 +178,7 @@ macro_rules! provider_table {
         $(; generated = $generated:literal $(, $unlisted:literal => $reason:literal)* $(,)?)?
         $(; dependencies = [$($dependency:ident),* $(,)?])?
     ) => {
-        /// The type-level keys of this crate's provider IDs are implemented for this type.
+        /// What the generator says about this crate's table (`TableNotes`) is implemented for this type.
         #[doc(hidden)]
         #[allow(dead_code, unreachable_pub)]
         struct __ProviderIdKeys;
@@ -242,6 +242,10 @@ macro_rules! include_providers {
         use $crate::provider_table as __stagecraft_provider_table;
         // An identifier written in the crate root tells the scan where it starts.
         $crate::__private::generated_table!($($root)?);
+        const _: () = $crate::__private::assert_at_crate_root(
+            ::core::module_path!(),
+            ::core::option_env!("CARGO_CRATE_NAME"),
+        );
     };
 }
 
@@ -331,7 +335,7 @@ pub mod __private {
     pub use crate::lookup::{BuiltIndex, Index, build_index, index_len, pilots_len};
     pub use crate::settings::Settings;
     pub use crate::table::{
-        Entry, LINKED_PROVIDERS, Notes, StaticProvider, TableNotes, UniqueProviderId,
+        Entry, LINKED_PROVIDERS, Notes, StaticProvider, TableNotes, assert_at_crate_root,
         assert_listed, merge, merged_len, tables, tables_len, unique, unique_len,
     };
     pub use linkme;

@@ -350,7 +350,7 @@ impl Registry {
                 })
                 .collect();
             panic!(
-                "{}::{method}: {} compiled into this program but missing from the registry: {}; the registry reaches a provider crate through the tables of the crates it depends on, so every crate between `{}` and this one must call `stagecraft_codegen::generate()` from build.rs, `stagecraft_core::include_providers!()` at its root and set `links` in Cargo.toml (or list its `SECRETS_PROVIDERS` in `secrets_registry!`, or end that list with `; partial` to leave it out on purpose)",
+                "{}::{method}: {} compiled into this program but missing from the registry: {}; a provider crate that is only a dev-dependency is not found by `include_registry!` (cargo passes `links` metadata from [dependencies] only): make it a dependency, or list its `SECRETS_PROVIDERS` in `secrets_registry!`; else, the registry reaches a provider crate through the tables of the crates it depends on, so every crate between `{}` and this one must call `stagecraft_codegen::generate()` from build.rs, `stagecraft_core::include_providers!()` at its root and set `links` in Cargo.toml (or list its `SECRETS_PROVIDERS` in `secrets_registry!`, or end that list with `; partial` to leave it out on purpose)",
                 self.name,
                 if missing.len() == 1 {
                     "a secrets provider is"

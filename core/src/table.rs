@@ -175,13 +175,6 @@ pub trait StaticProvider {
     const ENTRY: Entry;
 }
 
-/// The type-level key of an ID (`HASH` is FNV-1a of the ID), implemented for a crate-private
-/// marker type: two providers with the same ID in one crate are conflicting impls.
-#[doc(hidden)]
-pub trait UniqueProviderId<const HASH: u128> {
-    type Provider;
-}
-
 /// The total length of some tables, for the array that [`merge`] fills.
 #[doc(hidden)]
 pub const fn merged_len(tables: &[&[Entry]]) -> usize {
@@ -461,9 +454,25 @@ pub const fn assert_listed(entry: &Entry, table: &[Entry], notes: &Notes) {
         .push(entry.id)
         .push("\" is missing from crate::SECRETS_PROVIDERS");
     if notes.generated {
-        panic!("{}", msg.push(", which stagecraft_codegen generated from the module tree: it cannot see a provider declared by a macro, under `cfg_attr`, or in an `include!`d file; declare the struct directly in a module file").as_str())
+        panic!("{}", msg.push(", which stagecraft_codegen generated from the module tree: it cannot see a provider declared by a macro, under `cfg_attr`, or in an `include!`d file, nor list one inside a function body; declare the struct directly, at module level, in a module file").as_str())
     }
-    panic!("{}", msg.push(": list it in `provider_table!` or generate the table with `stagecraft_codegen` from build.rs").as_str())
+    panic!("{}", msg.push(": list it in `provider_table!` or generate the table with `stagecraft_codegen` from build.rs (a provider in a function body needs its `provider_table!` in that body, as in a doctest; elsewhere, declare it at module level)").as_str())
+}
+
+/// Rejects `include_providers!` (or `include_registry!`) outside the crate root, where the
+/// attributes would not find the table: `module` is `module_path!()` where it is invoked,
+/// `crate_name` cargo's `CARGO_CRATE_NAME`. Not public API.
+#[doc(hidden)]
+pub const fn assert_at_crate_root(module: &str, crate_name: Option<&str>) {
+    if let Some(name) = crate_name
+        && !cmp(module, name).is_eq()
+    {
+        let msg = Message::new()
+            .push("`include_providers!` and `include_registry!` belong at the crate root (`src/lib.rs`, `src/main.rs`, …), where each `#[secrets_provider]` looks for the table, not in module `")
+            .push(module)
+            .push("`: move the call there");
+        panic!("{}", msg.as_str())
+    }
 }
 
 /// A type path without its first segment (the crate's name, or `crate`).

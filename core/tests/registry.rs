@@ -426,3 +426,45 @@ fn a_panicking_registered_hook_leaves_the_provider_registered_and_the_registry_u
     assert_eq!(registry.ids().collect::<Vec<_>>(), ["boom", "calm"]);
     assert!(registry.get("calm").is_ok());
 }
+
+#[test]
+fn first_use_from_many_threads_at_once_passes_the_linked_check_in_every_thread() {
+    stagecraft_core::secrets_registry!(static REGISTRY = [crate::SECRETS_PROVIDERS]);
+    let start = Barrier::new(8);
+    thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                start.wait();
+                assert_eq!(REGISTRY.get("static-env").unwrap().id(), "static-env");
+            });
+        }
+    });
+}
+
+#[test]
+fn first_use_from_many_threads_at_once_panics_in_every_thread_and_keeps_panicking() {
+    // `static-env` is compiled into this test program, and this registry leaves it out.
+    stagecraft_core::secrets_registry!(static REGISTRY = []);
+    let start = Barrier::new(8);
+    let messages: Vec<String> = thread::scope(|s| {
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    start.wait();
+                    panic_message(|| {
+                        let _ = REGISTRY.get("static-env");
+                    })
+                })
+            })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    for message in &messages {
+        assert!(
+            message.contains("::REGISTRY::get: a secrets provider is compiled into this program but missing from the registry: `registry::StaticEnv` with id \"static-env\""),
+            "{message}"
+        );
+    }
+    // No thread's failed check lets a later use through.
+    assert!(panic_message(|| drop(REGISTRY.ids())).contains("::REGISTRY::ids: a secrets provider"));
+}

@@ -57,7 +57,7 @@ fn with_error(item: TokenStream, error: syn::Error) -> TokenStream {
     quote!(#item #error)
 }
 
-/// The identity impls, the linker's list, the type-level key and the membership check for one
+/// The identity impls, the linker's list and the membership check for one
 /// provider.
 /// Generated code reaches `stagecraft_core` by `crate = path`, else `::stagecraft_core`.
 fn expand(args: &Args, item: &ItemStruct) -> TokenStream {
@@ -66,7 +66,6 @@ fn expand(args: &Args, item: &ItemStruct) -> TokenStream {
     let ident = &item.ident;
     let cfgs = item.attrs.iter().filter(|a| a.path().is_ident("cfg"));
     let description = description(&item.attrs);
-    let key = fnv1a_128(id.value().as_bytes());
     let private = quote!(#core::__private);
     // Spanned on the struct so that a type error in generated code points at the user's item.
     let line = quote_spanned!(ident.span()=> ::core::line!());
@@ -127,16 +126,21 @@ fn expand(args: &Args, item: &ItemStruct) -> TokenStream {
             #[linkme(crate = #private::linkme)]
             static LINKED: #private::Entry = <#ident as #private::StaticProvider>::ENTRY;
 
-            // Two providers with the same ID in one crate are conflicting impls (E0119).
-            impl #private::UniqueProviderId<#key> for crate::__ProviderIdKeys {
-                type Provider = #ident;
+            const __STAGECRAFT_ENTRY: &#private::Entry =
+                &<#ident as #private::StaticProvider>::ENTRY;
+            // The crate root's table, through a glob import that shadows names of the scopes
+            // around; where the root has none, the one in scope: a doctest's, which rustdoc
+            // wraps in `fn main` with its providers. (The provider's name is looked up above,
+            // where the glob cannot shadow it.)
+            {
+                #[allow(unused_imports)]
+                use crate::*;
+                #private::assert_listed(
+                    __STAGECRAFT_ENTRY,
+                    SECRETS_PROVIDERS,
+                    &<__ProviderIdKeys as #private::TableNotes>::NOTES,
+                )
             }
-
-            #private::assert_listed(
-                &<#ident as #private::StaticProvider>::ENTRY,
-                crate::SECRETS_PROVIDERS,
-                &<crate::__ProviderIdKeys as #private::TableNotes>::NOTES,
-            )
         };
     }
 }
@@ -158,15 +162,6 @@ fn description(attrs: &[Attribute]) -> String {
         .flat_map(|doc| doc.lines().map(|l| l.trim().to_owned()).collect::<Vec<_>>())
         .find(|line| !line.is_empty())
         .unwrap_or_default()
-}
-
-/// FNV-1a, 128 bits: a stable hash of the ID, used as the type-level key.
-fn fnv1a_128(bytes: &[u8]) -> u128 {
-    const OFFSET: u128 = 0x6c62272e07bb014262b821756295c58d;
-    const PRIME: u128 = 0x0000000001000000000000000000013b;
-    bytes.iter().fold(OFFSET, |hash, &b| {
-        (hash ^ u128::from(b)).wrapping_mul(PRIME)
-    })
 }
 
 #[cfg(test)]
@@ -214,7 +209,7 @@ mod tests {
         .to_string();
         assert!(out.contains("\"envfile\""), "{out}");
         assert!(out.contains("\"Syncs env files.\""), "{out}");
-        assert!(out.contains("UniqueProviderId"), "{out}");
+        assert!(out.contains("assert_listed"), "{out}");
         assert!(!out.contains("compile_error"), "{out}");
     }
 
@@ -249,12 +244,5 @@ mod tests {
         .to_string();
         assert!(out.contains("unknown argument `setings`"), "{out}");
         assert!(out.contains("visible to the crate root"), "{out}");
-    }
-
-    #[test]
-    fn hash_is_stable_and_distinct() {
-        assert_eq!(fnv1a_128(b""), 0x6c62272e07bb014262b821756295c58d);
-        assert_eq!(fnv1a_128(b"a"), 0xd228cb696f1a8caf78912b704e4a8964);
-        assert_ne!(fnv1a_128(b"envfile"), fnv1a_128(b"encore"));
     }
 }

@@ -3,7 +3,7 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use stagecraft_codegen::{PackageFile, render, scan};
+use stagecraft_codegen::{Manifest, PackageFile, render, scan};
 use std::path::{Path, PathBuf};
 use std::{env, fs, thread};
 
@@ -25,13 +25,20 @@ fn table_text(root: Option<PathBuf>) -> Result<String, String> {
         "`include_providers!` is for crates that cargo builds (CARGO_MANIFEST_DIR is not set)",
     )?);
     let out_dir = env::var_os("OUT_DIR").map(PathBuf::from);
-    let package = out_dir
+    let mut package = out_dir
         .map(|dir| dir.join(stagecraft_codegen::PACKAGE_FILE))
         .and_then(|path| fs::read_to_string(path).ok())
         .map(|text| PackageFile::parse(&text))
         .ok_or(
             "`include_providers!` and `include_registry!` need the provider crates that `stagecraft_codegen::generate()` finds from build.rs: add `fn main() { stagecraft_codegen::generate(); }` to build.rs and `stagecraft-codegen` to [build-dependencies]",
         )?;
+    // The package's targets are read afresh at each compile: the build script reruns only when
+    // Cargo.toml changes, so a library, binary or example added since would be missing from
+    // what it wrote.
+    if let Ok(manifest) = Manifest::read(&manifest_dir) {
+        package.lib = manifest.lib;
+        package.binaries = manifest.binaries;
+    }
     let root = match root {
         Some(root) => env::current_dir()
             .map(|dir| dir.join(&root))

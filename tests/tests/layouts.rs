@@ -25,6 +25,11 @@ fn cargo(name: &str, args: &[&str]) -> Output {
     let _guard = ONE_BUILD_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    cargo_while_locked(name, args)
+}
+
+/// `cargo ARGS` in the layout's workspace, for a caller that holds `ONE_BUILD_AT_A_TIME`.
+fn cargo_while_locked(name: &str, args: &[&str]) -> Output {
     // The workspace's lockfile, so that the layout uses the versions this workspace has
     // downloaded (cargo drops what the layout does not use).
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -149,8 +154,17 @@ fn a_lib_and_bin_package_its_tests_and_examples_build_with_every_provider() {
         &["test", "-q", "-p", "shapes-app", "--test", "registry"],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    // Nothing is rebuilt by a second build: no watch on a directory that holds `target/`.
-    let out = cargo("shapes", &["build", "-v", "-p", "shapes-app"]);
+    // Nothing is rebuilt by a second build: no watch on a directory that holds `target/`. Both
+    // builds under one lock, so that no other layout's build comes between them.
+    let _guard = ONE_BUILD_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    assert!(
+        cargo_while_locked("shapes", &["build", "-q", "-p", "shapes-app"])
+            .status
+            .success()
+    );
+    let out = cargo_while_locked("shapes", &["build", "-v", "-p", "shapes-app"]);
     let stderr = text(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
@@ -164,7 +178,8 @@ fn a_lib_and_bin_package_its_tests_and_examples_build_with_every_provider() {
 }
 
 #[test]
-fn a_provider_library_without_links_or_build_script_is_told_what_to_add() {
+fn a_provider_library_without_links_or_build_script_with_a_provider_in_a_function_or_its_table_outside_the_root_is_told_what_to_do()
+ {
     let stderr = failure("mistakes", &["build", "-q", "-p", "no-links"]);
     assert!(
         stderr.contains(
@@ -172,9 +187,126 @@ fn a_provider_library_without_links_or_build_script_is_told_what_to_add() {
         ),
         "{stderr}"
     );
+    let stderr = failure("mistakes", &["build", "-q", "-p", "in-function"]);
+    assert!(
+        stderr.contains("secrets provider `in_function::P` (in-function 0.1.0, in-function/src/lib.rs:7) is declared inside a function body, where the provider table cannot name it: a provider must be declared at module level"),
+        "{stderr}"
+    );
+    let stderr = failure("mistakes", &["build", "-q", "-p", "non-root"]);
+    assert!(
+        stderr.contains("`include_providers!` and `include_registry!` belong at the crate root (`src/lib.rs`, `src/main.rs`, …), where each `#[secrets_provider]` looks for the table, not in module `non_root::table`: move the call there"),
+        "{stderr}"
+    );
     let stderr = failure("mistakes", &["build", "-q", "-p", "no-build-script"]);
     assert!(
         stderr.contains("add `fn main() { stagecraft_codegen::generate(); }` to build.rs"),
         "{stderr}"
+    );
+}
+
+/// Every provider of `attack/app`'s dependencies: a chain four deep (chain-1 → … → chain-4), a
+/// diamond in which chain-2 enables chain-4's feature `extra` and chain-3 and app do not, a
+/// renamed dependency inherited with `workspace = true` (`ws`), and a target-specific one
+/// (`unix`; `win` is for Windows only).
+#[cfg(unix)]
+const ATTACK: [&str; 7] = [
+    "chain-1",
+    "chain-2",
+    "chain-3",
+    "chain-4",
+    "chain-4-extra",
+    "unix",
+    "ws",
+];
+
+#[cfg(unix)]
+#[test]
+fn deep_chains_diamonds_with_features_and_inherited_or_target_dependencies_are_in_the_registry() {
+    // A build script with rerun-if lines of its own; binaries in src/main.rs, src/bin/tool.rs
+    // and src/bin/multi/main.rs (with a provider of its own in a module beside it).
+    assert_eq!(
+        run_lines("attack", &["-p", "attack-app", "--bin", "attack-app"]),
+        ATTACK
+    );
+    assert_eq!(
+        run_lines("attack", &["-p", "attack-app", "--bin", "tool"]),
+        ATTACK
+    );
+    let multi = run_lines("attack", &["-p", "attack-app", "--bin", "multi"]);
+    let mut expected = ATTACK.to_vec();
+    expected.insert(5, "multi-local");
+    assert_eq!(multi, expected);
+    // An optional provider crate is in the registry when its feature is on.
+    let with_opt = run_lines(
+        "attack",
+        &[
+            "-p",
+            "attack-app",
+            "--bin",
+            "attack-app",
+            "--features",
+            "opt",
+        ],
+    );
+    let mut expected = ATTACK.to_vec();
+    expected.insert(5, "opt");
+    assert_eq!(with_opt, expected);
+    // The build script's own rerun lines and generate()'s together leave a second build fresh
+    // (both builds under one lock, so that no other test's build comes between).
+    let _guard = ONE_BUILD_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let build = ["build", "-q", "-p", "attack-app", "--bins"];
+    assert!(cargo_while_locked("attack", &build).status.success());
+    let out = cargo_while_locked("attack", &["build", "-v", "-p", "attack-app", "--bins"]);
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Fresh attack-app")
+            && !stderr.contains("Dirty")
+            && !stderr.contains("Compiling"),
+        "{stderr}"
+    );
+}
+
+/// Removes a file when dropped, so that a fixture file a test adds does not outlive it.
+struct Added(PathBuf);
+
+impl Drop for Added {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn an_example_added_after_the_first_build_finds_its_crate_root() {
+    // The build script reruns only when Cargo.toml changes: what it wrote does not list an
+    // example added since, and `include_providers!` there must still find its root.
+    assert_eq!(
+        run_lines("attack", &["-p", "attack-app", "--example", "by_hand"]),
+        ["example-own", "ws"]
+    );
+    let examples = layout("attack").join("app/examples");
+    let source = std::fs::read_to_string(examples.join("by_hand.rs")).unwrap();
+    let added = Added(examples.join("added_later.rs"));
+    std::fs::write(&added.0, source.replace("example-own", "added-later")).unwrap();
+    assert_eq!(
+        run_lines("attack", &["-p", "attack-app", "--example", "added_later"]),
+        ["added-later", "ws"]
+    );
+}
+
+#[test]
+fn a_provider_crate_that_is_only_a_dev_dependency_makes_the_registry_panic_saying_so() {
+    // The test in attack/app/tests/dev.rs expects the panic, with its message.
+    let out = cargo(
+        "attack",
+        &["test", "-q", "-p", "attack-app", "--test", "dev"],
+    );
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
     );
 }

@@ -1,0 +1,3 @@
+fn main() {
+    stagecraft_codegen::generate();
+}

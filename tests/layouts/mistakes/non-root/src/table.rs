@@ -1,0 +1,2 @@
+//! The table, in the wrong place.
+stagecraft_core::include_providers!();
