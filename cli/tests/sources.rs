@@ -38,6 +38,8 @@ fn text(bytes: &[u8]) -> String {
 fn encore_local_overrides_into_an_env_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path();
+    // The overrides are read where Encore reads them: next to `encore.app`.
+    fs::write(path.join("encore.app"), "{\"id\": \"\"}\n").unwrap();
     fs::write(
         path.join(".secrets.local.cue"),
         format!("// local\nApiKey: \"{CANARY}\"\nDB_URL: \"postgres://x\"\nApiKey: \"{CANARY}\"\n"),
@@ -90,6 +92,15 @@ fn encore_local_overrides_into_an_env_file() {
         fs::read_to_string(path.join(".env"))
             .unwrap()
             .contains("ApiKey")
+    );
+    // No Encore app: there are no overrides Encore would read, so none are read.
+    fs::remove_file(path.join("encore.app")).unwrap();
+    let output = stagecraft(path, &sync);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("no encore.app in"),
+        "{}",
+        text(&output.stderr)
     );
 }
 
