@@ -20,6 +20,7 @@
 
 #![warn(missing_docs)]
 
+mod config_path;
 mod output;
 mod signals;
 
@@ -182,8 +183,6 @@ impl<'r> App<'r> {
     }
 }
 
-const DEFAULT_CONFIG: &str = "stagecraft.yml";
-
 #[derive(Debug, Parser)]
 #[command(
     name = "stagecraft",
@@ -194,7 +193,8 @@ const DEFAULT_CONFIG: &str = "stagecraft.yml";
     after_help = "Examples:\n  stagecraft secrets sync --dry-run\n  stagecraft --config deploy/stagecraft.yml secrets sync --keys DATABASE_URL,API_KEY\n  stagecraft secrets sync --provider envfile --from .env.local --to .env.staging\n  stagecraft config validate\n  stagecraft config schema --output stagecraft.schema.json\n\nExit codes: 0 success (also nothing to do), 1 invalid input or config, 2 a provider or external failure (also a failed write to stdout), 3 an internal error, 4 `secrets sync --check` found the target out of sync, 130 interrupted."
 )]
 struct Cli {
-    /// The config file [default: ./stagecraft.yml].
+    /// The config file [default: $STAGECRAFT_CONFIG, else the nearest stagecraft.yml in the
+    /// current directory or its parents]. Paths in it are relative to it.
     #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
 
@@ -494,8 +494,9 @@ fn run_command(registry: &Registry, cli: Cli) -> Result<(), Failure> {
         }
         Command::Secrets(SecretsCommand::Sync(args)) => sync(registry, cli.config.as_deref(), args),
         Command::Config(ConfigCommand::Validate) => {
-            let path = cli.config.as_deref().unwrap_or(Path::new(DEFAULT_CONFIG));
-            let config = Config::load(path).map_err(|e| Failure::Config(vec![e]))?;
+            let path =
+                config_path::find(cli.config.as_deref()).map_err(|e| Failure::Config(vec![e]))?;
+            let config = Config::load(&path).map_err(|e| Failure::Config(vec![e]))?;
             let provider = config
                 .secrets_provider(registry, None)
                 .map_err(Failure::Config)?;
@@ -548,12 +549,10 @@ fn check_flags(args: &SyncArgs) -> Result<(), Failure> {
 /// The config file, or `None` when there is none and the flags name the provider, source and
 /// target. When flags are used without a config file, the missing ones are named.
 fn load_config(config_path: Option<&Path>, args: &SyncArgs) -> Result<Option<Config>, Failure> {
-    let path = config_path.unwrap_or(Path::new(DEFAULT_CONFIG));
-    match Config::load(path) {
+    match config_path::find(config_path).and_then(|path| Config::load(&path)) {
         Ok(config) => Ok(Some(config)),
-        Err(ConfigError::ConfigNotFound { .. })
-            if config_path.is_none()
-                && (args.provider.is_some() || args.from.is_some() || args.to.is_some()) =>
+        Err(ConfigError::NotDiscovered { .. })
+            if (args.provider.is_some() || args.from.is_some() || args.to.is_some()) =>
         {
             let missing: Vec<&str> = [
                 ("--provider", args.provider.is_none()),
@@ -568,8 +567,9 @@ fn load_config(config_path: Option<&Path>, args: &SyncArgs) -> Result<Option<Con
             }
             Err(Failure::Input(
                 format!(
-                    "missing {}: without a config file ({DEFAULT_CONFIG} not found), --provider, --from and --to are all needed",
-                    missing.join(" and ")
+                    "missing {}: without a config file (no {} here or in a parent directory), --provider, --from and --to are all needed",
+                    missing.join(" and "),
+                    config_path::FILE_NAME
                 )
                 .into(),
             ))

@@ -21,6 +21,18 @@ pub enum ConfigError {
         /// Where it was looked for.
         path: PathBuf,
     },
+    /// No `--config`, no `STAGECRAFT_CONFIG`, and no `stagecraft.yml` in the directory the
+    /// search started from or any of its parents.
+    #[error(
+        "no {name} in {} or any parent directory; create one, or name it with --config or STAGECRAFT_CONFIG",
+        start.display()
+    )]
+    NotDiscovered {
+        /// The file name looked for, `stagecraft.yml`.
+        name: String,
+        /// The directory the search started from (the current directory).
+        start: PathBuf,
+    },
     /// The config file could not be read.
     #[error("cannot read config file {}: {message}", path.display())]
     Read {
