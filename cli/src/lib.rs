@@ -211,7 +211,7 @@ enum Command {
     /// Sync secrets and list the secrets providers.
     #[command(subcommand)]
     Secrets(SecretsCommand),
-    /// Check stagecraft.yml.
+    /// Check stagecraft.yml (validate) and print its JSON Schema for editors (schema).
     #[command(subcommand)]
     Config(ConfigCommand),
 }
@@ -502,6 +502,10 @@ fn run_command(registry: &Registry, cli: Cli) -> Result<(), Failure> {
                 .map_err(Failure::Config)?;
             for warning in config.warnings(registry) {
                 output::print_warning(&warning);
+            }
+            let missing = config.local_errors(registry);
+            if !missing.is_empty() {
+                return Err(Failure::Config(missing));
             }
             stdout_result(output::line(&format!(
                 "{} is valid: secrets provider {provider}",

@@ -433,7 +433,7 @@ fn the_provider_needs_a_section() {
 fn provider_section_errors_name_the_yaml_path() {
     config_fails(
         &CONFIG.replace("source_file: .env.local", "source_file: [a, b]"),
-        "error: stagecraft.yml:5:20: secrets.providers.envfile.source_file: invalid type: sequence, expected path string\n",
+        "error: stagecraft.yml:5:20: secrets.providers.envfile.source_file: invalid type: list, expected a path\n",
     );
     config_fails(
         &CONFIG.replace("source_file:", "sourcefile:"),

@@ -158,7 +158,7 @@ fn tagged_values_are_never_quoted_in_any_section() {
 fn values_of_the_wrong_type_are_described_not_quoted() {
     config_fails(
         CONFIG.replace(".env.local", &format!("{{{CANARY}: 1}}")),
-        "stagecraft.yml:5:20: secrets.providers.envfile.source_file: invalid type: map, expected path string",
+        "stagecraft.yml:5:20: secrets.providers.envfile.source_file: invalid type: map, expected a path",
     );
     config_fails(
         CONFIG.replace("provider: envfile", &format!("provider: [{CANARY}]")),

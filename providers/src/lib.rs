@@ -1,6 +1,7 @@
 //! The secrets providers that ship with Stagecraft, listed in [`SECRETS_PROVIDERS`], a table
 //! sorted by ID at build time.
 
+mod duration;
 pub mod encore;
 pub mod envfile;
 pub mod fs;

@@ -147,11 +147,12 @@ fn strict(section: &str) -> String {
     format!("secrets:\n  provider: strict\n  providers:\n    strict:\n{section}")
 }
 
-/// The `yaml` blocks of the README: each is a whole config.
+/// The `yaml` blocks of the README: each is a whole config. (A block inside a doc comment of a
+/// Rust example, `//! ```yaml`, is Rust's.)
 fn readme_examples() -> Vec<String> {
     let readme = include_str!("../../README.md");
     readme
-        .split("```yaml\n")
+        .split("\n```yaml\n")
         .skip(1)
         .map(|block| block[..block.find("```").unwrap()].to_owned())
         .collect()
@@ -301,10 +302,10 @@ fn corpus() -> Vec<(&'static str, String, bool)> {
                 .to_owned(),
             false,
         ),
-        // vault: addresses, paths of names, humantime durations.
+        // vault: addresses, paths of names, durations read as encore reads them.
         (
             "vault with a cluster",
-            vault("      address: [http://a:8200, https://b:8200]\n      path: /team/app/\n      timeout: 1m 30s\n"),
+            vault("      address: [http://a:8200, https://b:8200]\n      path: /team/app/\n      timeout: 90s\n"),
             true,
         ),
         ("vault with no settings", vault("      {}\n"), true),
@@ -312,7 +313,10 @@ fn corpus() -> Vec<(&'static str, String, bool)> {
         ("vault empty address list", vault("      address: []\n"), false),
         ("vault path with ..", vault("      path: team/../sys\n"), false),
         ("vault mount with //", vault("      mount: a//b\n"), false),
-        ("vault timeout as a number", vault("      timeout: 10\n"), false),
+        ("vault timeout in seconds", vault("      timeout: 12\n"), true),
+        ("vault timeout in minutes", vault("      timeout: 2m\n"), true),
+        ("vault zero timeout", vault("      timeout: 0s\n"), false),
+        ("vault timeout of two units", vault("      timeout: 1m 30s\n"), false),
         ("vault token in the file", vault("      token: abc\n"), false),
         // Sections under `providers`.
         (
@@ -524,7 +528,7 @@ fn known_difference_a_whole_float_for_an_integer() {
     assert!(
         errors.len() == 1
             && errors[0].starts_with("stagecraft.yml:6:16: secrets.providers.strict.retries: ")
-            && errors[0].ends_with("expected u32"),
+            && errors[0].ends_with("expected a whole number from 0 to 4294967295"),
         "{errors:?}"
     );
 }
@@ -538,7 +542,7 @@ fn errors_name_the_line_column_and_path_of_each_kind_of_mistake() {
         ),
         (
             envfile("      source_file: 123\n"),
-            "stagecraft.yml:5:20: secrets.providers.envfile.source_file: invalid type: integer, expected path string",
+            "stagecraft.yml:5:20: secrets.providers.envfile.source_file: invalid type: integer, expected a path",
         ),
         (
             strict("      address: x\n      paths: [a, 1]\n"),

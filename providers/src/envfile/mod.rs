@@ -47,8 +47,8 @@ use parse::{Binding, Form, Written};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use stagecraft_core::{
-    Action, ConfigWarning, ProviderConfig, SecretsProvider, SyncError, SyncOptions, SyncReport,
-    secrets_provider,
+    Action, ConfigError, ConfigWarning, ProviderConfig, SecretsProvider, SyncError, SyncOptions,
+    SyncReport, secrets_provider,
 };
 use std::hash::BuildHasher;
 use std::io::{self, Write};
@@ -187,18 +187,68 @@ impl SecretsProvider for EnvFile {
             return Vec::new();
         };
         [
-            (options.source_file, "source_file", "--from"),
-            (options.target_file, "target_file", "--to"),
+            (options.source_file.is_none(), "source_file", "--from"),
+            (options.target_file.is_none(), "target_file", "--to"),
         ]
         .into_iter()
-        .filter(|(file, _, _)| file.is_none())
+        .filter(|(absent, _, _)| *absent)
         .map(|(_, field, flag)| {
             config.warning(format!(
                 "no `{field}`: `stagecraft secrets sync` will need {flag}"
             ))
         })
+        .chain(missing_source(
+            config,
+            options.source_file.as_deref(),
+            "source_file",
+        ))
         .collect()
     }
+
+    fn check_local(&self, config: &ProviderConfig) -> Vec<ConfigError> {
+        let Ok(Options {
+            target_file: Some(target),
+            ..
+        }) = config.decode::<Options>()
+        else {
+            return Vec::new();
+        };
+        missing_directory_of(config, &target, "target_file")
+            .into_iter()
+            .collect()
+    }
+}
+
+/// A warning when the source file that `field` names does not exist on this machine (an env
+/// file of secrets is seldom in the repository, so this is not an error).
+pub(crate) fn missing_source(
+    config: &ProviderConfig,
+    file: Option<&Path>,
+    field: &str,
+) -> Option<ConfigWarning> {
+    let path = config.resolve(file?);
+    matches!(std::fs::metadata(&path), Err(e) if e.kind() == io::ErrorKind::NotFound).then(|| {
+        config.field_warning(
+            field,
+            "the file does not exist here: `stagecraft secrets sync` will fail unless --from names another",
+        )
+    })
+}
+
+/// An error when the directory that the file `field` names should be written in does not exist.
+pub(crate) fn missing_directory_of(
+    config: &ProviderConfig,
+    file: &Path,
+    field: &str,
+) -> Option<ConfigError> {
+    let path = config.resolve(file);
+    let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty())?;
+    (!dir.is_dir()).then(|| {
+        config.invalid_field(
+            field,
+            "the directory of the file does not exist: create it, or correct the path",
+        )
+    })
 }
 
 fn setting(section: &str, field: &str) -> String {

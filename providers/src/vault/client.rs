@@ -112,7 +112,13 @@ impl fmt::Display for Reason {
             Reason::Sealed => f.write_str("server is sealed"),
             Reason::PermissionDenied { what, messages } => {
                 write!(f, "permission denied to {what}")?;
-                write_messages(f, messages)?;
+                // The server's own "permission denied" says nothing more.
+                let more: Vec<String> = messages
+                    .iter()
+                    .filter(|m| !m.trim().eq_ignore_ascii_case("permission denied"))
+                    .cloned()
+                    .collect();
+                write_messages(f, &more)?;
                 f.write_str(": the token's policies do not allow it, or the token is expired, revoked or read-only (`bao token lookup` or `vault token lookup` shows which)")
             }
             Reason::CasMismatch => f.write_str("check-and-set mismatch"),
