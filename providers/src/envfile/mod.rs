@@ -55,6 +55,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Syncs keys from one env file (`.env.local`) to another (`.env.staging`).
+#[cfg(feature = "envfile")]
 #[secrets_provider("envfile", settings = Options)]
 #[derive(Debug)]
 pub struct EnvFile;
@@ -138,6 +139,7 @@ impl From<Error> for SyncError {
     }
 }
 
+#[cfg(feature = "envfile")]
 impl SecretsProvider for EnvFile {
     async fn sync(&self, opts: SyncOptions) -> Result<SyncReport, SyncError> {
         let options = opts.settings::<Options>()?;
