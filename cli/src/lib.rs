@@ -21,6 +21,8 @@
 #![warn(missing_docs)]
 
 mod config_path;
+#[cfg(test)]
+mod man_pages;
 mod output;
 mod signals;
 
@@ -214,6 +216,15 @@ enum Command {
     /// Check stagecraft.yml (validate) and print its JSON Schema for editors (schema).
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print the shell completion script for SHELL.
+    #[command(
+        after_help = "Examples:\n  stagecraft completions bash > ~/.local/share/bash-completion/completions/stagecraft\n  stagecraft completions zsh > ~/.zfunc/_stagecraft   # with fpath+=(~/.zfunc) before compinit\n  stagecraft completions fish > ~/.config/fish/completions/stagecraft.fish\n  stagecraft completions powershell >> $PROFILE\n  stagecraft completions elvish >> ~/.config/elvish/rc.elv"
+    )]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -450,7 +461,7 @@ impl Cli {
         match &self.command {
             Command::Secrets(SecretsCommand::Sync(args)) => args.json,
             Command::Secrets(SecretsCommand::Providers { json }) => *json,
-            Command::Config(_) => false,
+            Command::Config(_) | Command::Completions { .. } => false,
         }
     }
 }
@@ -513,7 +524,17 @@ fn run_command(registry: &Registry, cli: Cli) -> Result<(), Failure> {
             )))
         }
         Command::Config(ConfigCommand::Schema { output }) => schema(registry, output.as_deref()),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command(), "stagecraft", &mut script);
+            stdout_result(output::document(&String::from_utf8_lossy(&script)))
+        }
     }
+}
+
+/// The command line's definition, as clap builds it.
+fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 /// Prints (or writes to `output`) the JSON Schema of `stagecraft.yml` for the registry's providers.
