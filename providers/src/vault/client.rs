@@ -332,6 +332,10 @@ impl Servers {
     /// The time budget starts now.
     pub(super) fn new(settings: Settings<'_>) -> Result<Self, Error> {
         // reqwest is built without a default crypto provider, so that aws-lc-rs is not built.
+        // rustls 0.23.48 deprecates ring's provider as it has no post-quantum key exchange
+        // (X25519MLKEM768); ring stays for now, for the build's weight: switching to aws-lc-rs
+        // is the way to post-quantum TLS, at the cost of a C build of aws-lc.
+        #[allow(deprecated)]
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = reqwest::Client::builder()
             // A redirect would carry the token to an address the config does not name.

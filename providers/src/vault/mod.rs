@@ -18,7 +18,7 @@
 //!       # approle_mount: approle
 //!       namespace: team-a             # optional; default $VAULT_NAMESPACE
 //!       ca_file: /etc/ssl/vault-ca.pem  # optional, relative to stagecraft.yml; default $VAULT_CACERT
-//!       timeout: 10s                  # the whole operation's time limit (default 10s)
+//!       timeout: 10s                  # the whole operation's time limit (default 10s; or 2m, 12)
 //!       source: .env.local            # optional defaults for --from and --to
 //!       target: vault:staging
 //! ```
