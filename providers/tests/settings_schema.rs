@@ -567,6 +567,7 @@ fn errors_name_the_line_column_and_path_of_each_kind_of_mistake() {
 
 #[test]
 fn validate_warns_about_settings_left_to_flags() {
+    // Paths are relative to the current directory here (the package's), where Cargo.toml is.
     let warnings = |text: &str| -> Vec<String> {
         let config = Config::parse(Path::new("stagecraft.yml"), text).unwrap();
         config.secrets_provider(&REGISTRY, None).unwrap();
@@ -578,19 +579,19 @@ fn validate_warns_about_settings_left_to_flags() {
     };
     assert_eq!(
         warnings(&format!(
-            "{SECRETS_ENVFILE}      source_file: a\n    encore:\n      types: [dev]\n"
+            "{SECRETS_ENVFILE}      source_file: Cargo.toml\n    encore:\n      types: [dev]\n"
         )),
         [
             "stagecraft.yml:4:5: secrets.providers.envfile: no `target_file`: `stagecraft secrets sync` will need --to",
             "stagecraft.yml:6:5: secrets.providers.encore: no `source_file`: `stagecraft secrets sync` will need --from",
         ]
     );
-    assert!(warnings(&encore("      source_file: .env\n")).is_empty());
+    assert!(warnings(&encore("      source_file: Cargo.toml\n")).is_empty());
     // A section with errors gets errors, not warnings; `strict` and `bare` never warn.
     assert!(
         warnings(&format!(
             "{}    strict:\n      address: x\n",
-            envfile("      source_file: a\n      target_file: b\n")
+            envfile("      source_file: Cargo.toml\n      target_file: b\n")
         ))
         .is_empty()
     );
