@@ -349,6 +349,27 @@ fn the_config_is_found_in_a_parent_and_its_paths_stay_relative_to_it() {
     );
 }
 
+/// Anything named stagecraft.yml stops the search, so that a broken one is reported rather than
+/// one further up used in its place.
+#[test]
+fn a_broken_stagecraft_yml_stops_the_search() {
+    let project = Project::new();
+    let middle = project.path().join("services");
+    let deep = middle.join("api");
+    fs::create_dir_all(deep.join("stagecraft.yml")).unwrap();
+    project
+        .run_in(&deep, &["config", "validate"], &[])
+        .fails_with(
+            1,
+            "error: cannot read config file stagecraft.yml: Is a directory (os error 21)\n",
+        );
+    fs::remove_dir(deep.join("stagecraft.yml")).unwrap();
+    std::os::unix::fs::symlink("nowhere.yml", middle.join("stagecraft.yml")).unwrap();
+    project
+        .run_in(&deep, &["config", "validate"], &[])
+        .fails_with(1, "error: config file ../stagecraft.yml not found\n");
+}
+
 #[test]
 fn stagecraft_config_names_the_file_and_config_wins_over_it() {
     let project = Project::new();
