@@ -20,6 +20,9 @@
 
 #![warn(missing_docs)]
 
+mod config_path;
+#[cfg(test)]
+mod man_pages;
 mod output;
 mod run;
 mod signals;
@@ -184,8 +187,6 @@ impl<'r> App<'r> {
     }
 }
 
-const DEFAULT_CONFIG: &str = "stagecraft.yml";
-
 #[derive(Debug, Parser)]
 #[command(
     name = "stagecraft",
@@ -196,7 +197,8 @@ const DEFAULT_CONFIG: &str = "stagecraft.yml";
     after_help = "Examples:\n  stagecraft secrets sync --dry-run\n  stagecraft --config deploy/stagecraft.yml secrets sync --keys DATABASE_URL,API_KEY\n  stagecraft secrets sync --provider envfile --from .env.local --to .env.staging\n  stagecraft config validate\n  stagecraft config schema --output stagecraft.schema.json\n  stagecraft secrets run --from vault:staging -- npm test\n\nExit codes: 0 success (also nothing to do), 1 invalid input or config, 2 a provider or external failure (also a failed write to stdout), 3 an internal error, 4 `secrets sync --check` found the target out of sync, 130 interrupted; `secrets run`: 126 COMMAND not executable, 127 not found, else COMMAND's own."
 )]
 struct Cli {
-    /// The config file [default: ./stagecraft.yml].
+    /// The config file [default: $STAGECRAFT_CONFIG, else the nearest stagecraft.yml in the
+    /// current directory or its parents]. Paths in it are relative to it.
     #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
 
@@ -213,9 +215,18 @@ enum Command {
     /// Sync secrets, run a program with them, and list the secrets providers.
     #[command(subcommand)]
     Secrets(SecretsCommand),
-    /// Check stagecraft.yml.
+    /// Check stagecraft.yml (validate) and print its JSON Schema for editors (schema).
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print the shell completion script for SHELL.
+    #[command(
+        after_help = "Examples:\n  stagecraft completions bash > ~/.local/share/bash-completion/completions/stagecraft\n  stagecraft completions zsh > ~/.zfunc/_stagecraft   # with fpath+=(~/.zfunc) before compinit\n  stagecraft completions fish > ~/.config/fish/completions/stagecraft.fish\n  stagecraft completions powershell >> $PROFILE\n  stagecraft completions elvish >> ~/.config/elvish/rc.elv"
+    )]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -495,7 +506,7 @@ impl Cli {
             Command::Secrets(SecretsCommand::Sync(args)) => args.json,
             Command::Secrets(SecretsCommand::Providers { json }) => *json,
             Command::Secrets(SecretsCommand::Run(_)) => false,
-            Command::Config(_) => false,
+            Command::Config(_) | Command::Completions { .. } => false,
         }
     }
 }
@@ -542,13 +553,18 @@ fn run_command(registry: &Registry, cli: Cli) -> Result<(), Failure> {
             run_program(registry, cli.config.as_deref(), args)
         }
         Command::Config(ConfigCommand::Validate) => {
-            let path = cli.config.as_deref().unwrap_or(Path::new(DEFAULT_CONFIG));
-            let config = Config::load(path).map_err(|e| Failure::Config(vec![e]))?;
+            let path =
+                config_path::find(cli.config.as_deref()).map_err(|e| Failure::Config(vec![e]))?;
+            let config = Config::load(&path).map_err(|e| Failure::Config(vec![e]))?;
             let provider = config
                 .secrets_provider(registry, None)
                 .map_err(Failure::Config)?;
             for warning in config.warnings(registry) {
                 output::print_warning(&warning);
+            }
+            let missing = config.local_errors(registry);
+            if !missing.is_empty() {
+                return Err(Failure::Config(missing));
             }
             stdout_result(output::line(&format!(
                 "{} is valid: secrets provider {provider}",
@@ -556,7 +572,17 @@ fn run_command(registry: &Registry, cli: Cli) -> Result<(), Failure> {
             )))
         }
         Command::Config(ConfigCommand::Schema { output }) => schema(registry, output.as_deref()),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command(), "stagecraft", &mut script);
+            stdout_result(output::document(&String::from_utf8_lossy(&script)))
+        }
     }
+}
+
+/// The command line's definition, as clap builds it.
+fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 /// Prints (or writes to `output`) the JSON Schema of `stagecraft.yml` for the registry's providers.
@@ -596,12 +622,10 @@ fn check_flags(args: &SyncArgs) -> Result<(), Failure> {
 /// The config file, or `None` when there is none and the flags name the provider, source and
 /// target. When flags are used without a config file, the missing ones are named.
 fn load_config(config_path: Option<&Path>, args: &SyncArgs) -> Result<Option<Config>, Failure> {
-    let path = config_path.unwrap_or(Path::new(DEFAULT_CONFIG));
-    match Config::load(path) {
+    match config_path::find(config_path).and_then(|path| Config::load(&path)) {
         Ok(config) => Ok(Some(config)),
-        Err(ConfigError::ConfigNotFound { .. })
-            if config_path.is_none()
-                && (args.provider.is_some() || args.from.is_some() || args.to.is_some()) =>
+        Err(ConfigError::NotDiscovered { .. })
+            if (args.provider.is_some() || args.from.is_some() || args.to.is_some()) =>
         {
             let missing: Vec<&str> = [
                 ("--provider", args.provider.is_none()),
@@ -616,8 +640,9 @@ fn load_config(config_path: Option<&Path>, args: &SyncArgs) -> Result<Option<Con
             }
             Err(Failure::Input(
                 format!(
-                    "missing {}: without a config file ({DEFAULT_CONFIG} not found), --provider, --from and --to are all needed",
-                    missing.join(" and ")
+                    "missing {}: without a config file (no {} here or in a parent directory), --provider, --from and --to are all needed",
+                    missing.join(" and "),
+                    config_path::FILE_NAME
                 )
                 .into(),
             ))
@@ -736,13 +761,10 @@ fn run_program(
     if args.keys.iter().any(|k| k.trim().is_empty()) {
         return Err(Failure::Input("--keys has an empty key name".into()));
     }
-    let path = config_path.unwrap_or(Path::new(DEFAULT_CONFIG));
     // A config file is needed only for the configured source or a provider's settings.
-    let config = match Config::load(path) {
+    let config = match config_path::find(config_path).and_then(|path| Config::load(&path)) {
         Ok(config) => Some(config),
-        Err(ConfigError::ConfigNotFound { .. }) if config_path.is_none() && args.from.is_some() => {
-            None
-        }
+        Err(ConfigError::NotDiscovered { .. }) if args.from.is_some() => None,
         Err(e) => return Err(Failure::Config(vec![e])),
     };
     let section = |id: &str| {

@@ -54,11 +54,16 @@ impl Project {
     }
 
     fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.run_in(self.path(), args, env)
+    }
+
+    fn run_in(&self, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_stagecraft"));
         command
             .args(args)
-            .current_dir(self.path())
+            .current_dir(dir)
             .env_remove("RUST_LOG")
+            .env_remove("STAGECRAFT_CONFIG")
             .env("NO_COLOR", "1");
         for (key, value) in env {
             command.env(key, value);
@@ -266,9 +271,24 @@ fn flags_replace_the_config_file() {
 #[test]
 fn config_not_found() {
     let project = Project::empty();
+    // The search goes up to the root: the temporary directory's parents must not have one.
+    let dir = project.path().canonicalize().unwrap();
+    if dir.ancestors().any(|d| d.join("stagecraft.yml").exists()) {
+        return eprintln!(
+            "skipped: a parent of {} has a stagecraft.yml",
+            dir.display()
+        );
+    }
+    project.run(&["secrets", "sync"]).fails_with(
+        1,
+        &format!(
+            "error: no stagecraft.yml in {} or any parent directory; create one, or name it with --config or STAGECRAFT_CONFIG\n",
+            dir.display()
+        ),
+    );
     project
-        .run(&["secrets", "sync"])
-        .fails_with(1, "error: config file stagecraft.yml not found\n");
+        .run_with_env(&["secrets", "sync"], &[("STAGECRAFT_CONFIG", "ci.yml")])
+        .fails_with(1, "error: config file ci.yml not found\n");
     project
         .run(&[
             "--config",
@@ -283,6 +303,97 @@ fn config_not_found() {
             "b",
         ])
         .fails_with(1, "error: config file deploy/stagecraft.yml not found\n");
+}
+
+#[test]
+fn the_config_is_found_in_a_parent_and_its_paths_stay_relative_to_it() {
+    let project = Project::new();
+    let deep = project.path().join("services/api");
+    fs::create_dir_all(&deep).unwrap();
+    // A source file of the same name where the command runs is not the one synced.
+    fs::write(deep.join(".env.local"), "WRONG=1\n").unwrap();
+    let run = project.run_in(&deep, &["secrets", "sync"], &[]);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(
+        run.stdout()
+            .starts_with("Sync (envfile): ../../.env.local -> ../../.env.staging\n"),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(
+        project.read(".env.staging").unwrap(),
+        "DATABASE_URL=postgres://u:p@db/app\nAPI_KEY='k$y'\n"
+    );
+    assert!(!deep.join(".env.staging").exists());
+    let validate = project.run_in(&deep, &["config", "validate"], &[]);
+    assert_eq!(validate.code(), 0, "{}", validate.stderr());
+    assert_eq!(
+        validate.stdout(),
+        "../../stagecraft.yml is valid: secrets provider envfile\n"
+    );
+
+    // A nearer stagecraft.yml wins over one further up; errors name it as found.
+    fs::write(
+        deep.join("stagecraft.yml"),
+        "secrets:\n  provider: envfle\n",
+    )
+    .unwrap();
+    let nearer = project.run_in(&deep, &["config", "validate"], &[]);
+    assert_eq!(nearer.code(), 1);
+    assert!(
+        nearer
+            .stderr()
+            .starts_with("error: stagecraft.yml:2:13: secrets.provider: unknown secrets provider"),
+        "{}",
+        nearer.stderr()
+    );
+}
+
+/// Anything named stagecraft.yml stops the search, so that a broken one is reported rather than
+/// one further up used in its place.
+#[test]
+fn a_broken_stagecraft_yml_stops_the_search() {
+    let project = Project::new();
+    let middle = project.path().join("services");
+    let deep = middle.join("api");
+    fs::create_dir_all(deep.join("stagecraft.yml")).unwrap();
+    project
+        .run_in(&deep, &["config", "validate"], &[])
+        .fails_with(
+            1,
+            "error: cannot read config file stagecraft.yml: Is a directory (os error 21)\n",
+        );
+    fs::remove_dir(deep.join("stagecraft.yml")).unwrap();
+    std::os::unix::fs::symlink("nowhere.yml", middle.join("stagecraft.yml")).unwrap();
+    project
+        .run_in(&deep, &["config", "validate"], &[])
+        .fails_with(1, "error: config file ../stagecraft.yml not found\n");
+}
+
+#[test]
+fn stagecraft_config_names_the_file_and_config_wins_over_it() {
+    let project = Project::new();
+    fs::create_dir(project.path().join("deploy")).unwrap();
+    project.write(
+        "deploy/other.yml",
+        "secrets:\n  provider: envfile\n  providers:\n    envfile:\n      source_file: ../.env.local\n      target_file: other.env\n",
+    );
+    let env = [("STAGECRAFT_CONFIG", "deploy/other.yml")];
+    let run = project.run_with_env(&["secrets", "sync"], &env);
+    assert_eq!(run.code(), 0, "{}", run.stderr());
+    assert!(project.read("deploy/other.env").is_some());
+    assert!(project.read(".env.staging").is_none());
+
+    let flag = project.run_with_env(&["--config", "stagecraft.yml", "secrets", "sync"], &env);
+    assert_eq!(flag.code(), 0, "{}", flag.stderr());
+    assert!(project.read(".env.staging").is_some());
+
+    // Set but empty is not set.
+    let empty = project.run_with_env(&["config", "validate"], &[("STAGECRAFT_CONFIG", "")]);
+    assert_eq!(
+        empty.stdout(),
+        "stagecraft.yml is valid: secrets provider envfile\n"
+    );
 }
 
 /// `secrets sync` with this config fails with exit code 1 and exactly this message.
@@ -343,7 +454,7 @@ fn the_provider_needs_a_section() {
 fn provider_section_errors_name_the_yaml_path() {
     config_fails(
         &CONFIG.replace("source_file: .env.local", "source_file: [a, b]"),
-        "error: stagecraft.yml:5:20: secrets.providers.envfile.source_file: invalid type: sequence, expected path string\n",
+        "error: stagecraft.yml:5:20: secrets.providers.envfile.source_file: invalid type: list, expected a path\n",
     );
     config_fails(
         &CONFIG.replace("source_file:", "sourcefile:"),

@@ -158,7 +158,7 @@ fn tagged_values_are_never_quoted_in_any_section() {
 fn values_of_the_wrong_type_are_described_not_quoted() {
     config_fails(
         CONFIG.replace(".env.local", &format!("{{{CANARY}: 1}}")),
-        "stagecraft.yml:5:20: secrets.providers.envfile.source_file: invalid type: map, expected path string",
+        "stagecraft.yml:5:20: secrets.providers.envfile.source_file: invalid type: map, expected a path",
     );
     config_fails(
         CONFIG.replace("provider: envfile", &format!("provider: [{CANARY}]")),
@@ -416,13 +416,13 @@ fn missing_and_empty_flags_are_named() {
     fs::remove_file(project.0.path().join("stagecraft.yml")).unwrap();
     project.run(&["secrets", "sync", "--from", ".env.local"]).fails(
         1,
-        "error: missing --provider and --to: without a config file (stagecraft.yml not found), --provider, --from and --to are all needed\n",
+        "error: missing --provider and --to: without a config file (no stagecraft.yml here or in a parent directory), --provider, --from and --to are all needed\n",
     );
     project
         .run(&["secrets", "sync", "--provider", "envfile", "--from", ".env.local"])
         .fails(
             1,
-            "error: missing --to: without a config file (stagecraft.yml not found), --provider, --from and --to are all needed\n",
+            "error: missing --to: without a config file (no stagecraft.yml here or in a parent directory), --provider, --from and --to are all needed\n",
         );
     for flag in ["--to", "--from", "--provider"] {
         Project::new()

@@ -741,7 +741,7 @@ fn an_address_with_a_password_is_refused_without_showing_it() {
     );
     run.fails(
         1,
-        &["VAULT_ADDR: a vault address must not hold a user name or password"],
+        &["VAULT_ADDR: the address must not hold a user name or password"],
     );
     assert!(
         !format!("{:?}", run.0).contains("pw-9d1f3c52"),

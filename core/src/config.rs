@@ -21,6 +21,18 @@ pub enum ConfigError {
         /// Where it was looked for.
         path: PathBuf,
     },
+    /// No `--config`, no `STAGECRAFT_CONFIG`, and no `stagecraft.yml` in the directory the
+    /// search started from or any of its parents.
+    #[error(
+        "no {name} in {} or any parent directory; create one, or name it with --config or STAGECRAFT_CONFIG",
+        start.display()
+    )]
+    NotDiscovered {
+        /// The file name looked for, `stagecraft.yml`.
+        name: String,
+        /// The directory the search started from (the current directory).
+        start: PathBuf,
+    },
     /// The config file could not be read.
     #[error("cannot read config file {}: {message}", path.display())]
     Read {
@@ -158,6 +170,48 @@ impl ProviderConfig {
     /// A scalar keeps its YAML type, as it does for an editor checking the file against
     /// `stagecraft config schema`: `source_file: 123` is an integer, not the string `"123"`.
     pub fn decode<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        self.decode_value(self.section()?)
+            .map_err(|(error, _)| error)
+    }
+
+    /// Decodes the section as [`decode`](Self::decode) does, but reports every setting that is
+    /// wrong, not only the first: the setting of each error is set aside and the rest decoded
+    /// again, as an editor checking the file against the schema shows them all.
+    pub fn decode_all<T: DeserializeOwned>(&self) -> Result<T, Vec<ConfigError>> {
+        let mut section = self.section().map_err(|e| vec![e])?;
+        let mut errors = Vec::new();
+        let mut set_aside = Vec::new();
+        loop {
+            let (error, setting) = match self.decode_value::<T>(section.clone()) {
+                Ok(decoded) if errors.is_empty() => return Ok(decoded),
+                Ok(_) => return Err(in_file_order(errors)),
+                Err(failed) => failed,
+            };
+            // A required setting set aside is missing only because of that: said already.
+            if let ConfigError::Invalid { message, .. } = &error
+                && set_aside
+                    .iter()
+                    .any(|key| *message == format!("missing field `{key}`"))
+            {
+                return Err(in_file_order(errors));
+            }
+            errors.push(error);
+            let removed = match (setting, &mut section) {
+                (Some(key), serde_yaml::Value::Mapping(map)) => {
+                    let removed = map.remove(key.as_str()).is_some();
+                    set_aside.push(key);
+                    removed
+                }
+                _ => false,
+            };
+            if !removed {
+                return Err(in_file_order(errors));
+            }
+        }
+    }
+
+    /// The section's value: an absent or empty one is an empty map.
+    fn section(&self) -> Result<serde_yaml::Value, ConfigError> {
         let section = if self.text.trim().is_empty() {
             serde_yaml::Value::Null
         } else {
@@ -171,18 +225,25 @@ impl ProviderConfig {
                 })
                 .unwrap_or(serde_yaml::Value::Null)
         };
-        let section = match section {
+        Ok(match section {
             serde_yaml::Value::Null => serde_yaml::Value::Mapping(Default::default()),
             section => section,
-        };
+        })
+    }
+
+    /// Decodes `section`; an error comes with the setting (the section's key) it is about, if
+    /// any.
+    fn decode_value<T: DeserializeOwned>(
+        &self,
+        section: serde_yaml::Value,
+    ) -> Result<T, (ConfigError, Option<String>)> {
         if let Some(inner) = tagged(&section) {
-            return Err(self.invalid_at(
-                inner,
-                "a YAML tag such as `!name` is not supported here".to_owned(),
-            ));
+            let setting = inner.first().cloned();
+            let message = "a YAML tag such as `!name` is not supported here".to_owned();
+            return Err((self.invalid_at(inner, message), setting));
         }
         serde_path_to_error::deserialize(section).map_err(|e| {
-            let inner = e
+            let inner: Vec<String> = e
                 .path()
                 .iter()
                 .map(|segment| match segment {
@@ -190,8 +251,15 @@ impl ProviderConfig {
                     other => other.to_string(),
                 })
                 .collect();
+            let message = redact(&e.into_inner().to_string());
+            let setting = inner.first().cloned().or_else(|| {
+                message
+                    .strip_prefix("unknown field `")
+                    .and_then(|rest| rest.split_once('`'))
+                    .map(|(field, _)| field.to_owned())
+            });
             // A `Value` has no position, so the message ends with none: the path gives it.
-            self.invalid_at(inner, redact(&e.into_inner().to_string()))
+            (self.invalid_at(inner, message), setting)
         })
     }
 
@@ -227,6 +295,29 @@ impl ProviderConfig {
         }
     }
 
+    /// A path set in this section, as a sync reads it: relative to the config file's directory
+    /// (to the current directory for a section given as text).
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        self.origin
+            .as_deref()
+            .and_then(Path::parent)
+            .unwrap_or(Path::new(""))
+            .join(path)
+    }
+
+    /// A warning about `field` of this section, located at the field. `message` must not quote
+    /// a value.
+    pub fn field_warning(&self, field: &str, message: impl Into<String>) -> ConfigWarning {
+        let mut path: Vec<&str> = self.path.iter().map(String::as_str).collect();
+        path.push(field);
+        ConfigWarning {
+            file: self.origin.clone(),
+            location: locate(&self.text, &path),
+            path: path.join("."),
+            message: message.into(),
+        }
+    }
+
     /// A warning about this section, located at its key (`envfile:`), which an empty section has too.
     pub fn warning(&self, message: impl Into<String>) -> ConfigWarning {
         let path: Vec<&str> = self.path.iter().map(String::as_str).collect();
@@ -250,6 +341,15 @@ impl fmt::Debug for ProviderConfig {
             .field("path", &self.yaml_path())
             .finish_non_exhaustive()
     }
+}
+
+/// `errors` sorted by where they are in the file, as an editor lists them.
+fn in_file_order(mut errors: Vec<ConfigError>) -> Vec<ConfigError> {
+    errors.sort_by_key(|error| match error {
+        ConfigError::Invalid { location, .. } => (location.line, location.column),
+        _ => (0, 0),
+    });
+    errors
 }
 
 /// Builds [`ConfigError::Invalid`] from a YAML error, keeping its position but not the values it
@@ -331,11 +431,59 @@ fn redact(message: &str) -> String {
         Some(split) => (&rest[..split], &rest[split..]),
         None => (rest, ""),
     };
+    let expected = match expected.strip_prefix(", expected ") {
+        Some(what) => format!(", expected {}", in_user_words(what)),
+        None => String::new(),
+    };
     match phrase {
         "unknown variant " => format!("unknown variant{expected}"),
         "invalid length " => format!("invalid length{expected}"),
-        _ => format!("{phrase}{}{expected}", kind_of(unexpected)),
+        _ => {
+            let found = match kind_of(unexpected) {
+                "sequence" => "list",
+                "unit value" | "Option value" => "null",
+                kind => kind,
+            };
+            format!("{phrase}{found}{expected}")
+        }
     }
+}
+
+/// What a deserializer expected, in the words of a YAML user rather than Rust's: serde says
+/// `usize`, `path string` and `struct Options` where the file holds numbers, paths and maps.
+fn in_user_words(expected: &str) -> std::borrow::Cow<'_, str> {
+    let range = |ty: &str| -> Option<(i128, u128)> {
+        Some(match ty {
+            "u8" => (0, u8::MAX.into()),
+            "u16" => (0, u16::MAX.into()),
+            "u32" => (0, u32::MAX.into()),
+            "u64" | "usize" => (0, u64::MAX.into()),
+            "i8" => (i8::MIN.into(), i8::MAX as u128),
+            "i16" => (i16::MIN.into(), i16::MAX as u128),
+            "i32" => (i32::MIN.into(), i32::MAX as u128),
+            "i64" | "isize" => (i64::MIN.into(), i64::MAX as u128),
+            _ => return None,
+        })
+    };
+    let words = match expected {
+        "path string" => "a path",
+        "a sequence" => "a list",
+        "f32" | "f64" => "a number",
+        "unit" => "null",
+        "a character" | "char" => "a single character",
+        structure if structure.starts_with("struct ") => "a map of settings",
+        _ => {
+            if let Some((min, max)) = range(expected) {
+                return format!("a whole number from {min} to {max}").into();
+            }
+            return match expected.strip_prefix("a nonzero ").and_then(range) {
+                Some((0, max)) => format!("a whole number from 1 to {max}").into(),
+                Some(_) => "a whole number other than 0".into(),
+                None => expected.into(),
+            };
+        }
+    };
+    words.into()
 }
 
 /// The kind of value in serde's `Unexpected` text, such as `string` for `string "s3cr3t"`.
@@ -563,7 +711,20 @@ impl Config {
                     };
                     match registry.get(id) {
                         Ok(found) => {
-                            errors.extend(found.check_config(&self.provider_config(id)).err())
+                            // Every mistake of the settings' types; when there is none, what
+                            // the provider checks beyond them. (A provider that declares no
+                            // settings type checks its section in `check_config` alone.)
+                            let config = self.provider_config(id);
+                            let settings = found.settings();
+                            let decoding = match settings.takes_settings() {
+                                true => settings.check_all(&config),
+                                false => Vec::new(),
+                            };
+                            if decoding.is_empty() {
+                                errors.extend(found.check_config(&config).err());
+                            } else {
+                                errors.extend(decoding);
+                            }
                         }
                         Err(unknown) => errors
                             .push(self.error(&["secrets", "providers", id], unknown.to_string())),
@@ -611,6 +772,28 @@ impl Config {
             }
         }
         warnings
+    }
+
+    /// What the providers of the sections that they accept find missing on this machine
+    /// ([`SecretsProvider::check_local`](crate::SecretsProvider::check_local)).
+    pub fn local_errors(&self, registry: &Registry) -> Vec<ConfigError> {
+        let Some(serde_yaml::Value::Mapping(secrets)) = self.root.get("secrets") else {
+            return Vec::new();
+        };
+        let Some(serde_yaml::Value::Mapping(sections)) = secrets.get("providers") else {
+            return Vec::new();
+        };
+        let mut errors = Vec::new();
+        for id in sections.keys().filter_map(serde_yaml::Value::as_str) {
+            let Ok(provider) = registry.get(id) else {
+                continue;
+            };
+            let config = self.provider_config(id);
+            if provider.check_config(&config).is_ok() {
+                errors.extend(provider.check_local(&config));
+            }
+        }
+        errors
     }
 
     /// An error about the value at `path`, located in the file.
@@ -1217,7 +1400,7 @@ mod tests {
         let msg = err.to_string();
         assert_eq!(
             msg,
-            "stagecraft.yml:7:16: secrets.providers.envfile.retries: invalid type: string, expected u32"
+            "stagecraft.yml:7:16: secrets.providers.envfile.retries: invalid type: string, expected a whole number from 0 to 4294967295"
         );
         assert!(!msg.contains("hunter2"));
     }
@@ -1261,6 +1444,40 @@ mod tests {
             redact("invalid value: text \"s3cr3t\", expected a duration"),
             "invalid value: value, expected a duration"
         );
+    }
+
+    #[test]
+    fn decode_all_reports_every_setting_in_file_order() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Required {
+            address: String,
+            retries: Option<u32>,
+            source_file: Option<std::path::PathBuf>,
+        }
+        let text = "secrets:\n  providers:\n    p:\n      source_file: [a]\n      bogus: 1\n      address: !tag x\n      retries: -1\n";
+        let errors: Vec<String> = section(text, "p")
+            .decode_all::<Required>()
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                "stagecraft.yml:4:20: secrets.providers.p.source_file: invalid type: list, expected a path",
+                "stagecraft.yml:5:7: secrets.providers.p.bogus: unknown field `bogus`, expected one of `address`, `retries`, `source_file`",
+                "stagecraft.yml:6:16: secrets.providers.p.address: a YAML tag such as `!name` is not supported here",
+                "stagecraft.yml:7:16: secrets.providers.p.retries: invalid value: integer, expected a whole number from 0 to 4294967295",
+            ]
+        );
+        // A required setting that is simply absent is reported once.
+        let absent = section("secrets:\n  providers:\n    p:\n      retries: 1\n", "p")
+            .decode_all::<Required>()
+            .unwrap_err();
+        assert_eq!(absent.len(), 1);
+        assert!(absent[0].to_string().ends_with("missing field `address`"));
     }
 
     #[test]
@@ -1310,7 +1527,7 @@ mod tests {
             [
                 "stagecraft.yml:3:12: secrets.provder: unknown key `provder`; expected `provider` or `providers`",
                 "stagecraft.yml:2:13: secrets.provider: unknown secrets provider \"envfle\"; did you mean \"envfile\"? (registered: encore, envfile)",
-                "stagecraft.yml:6:16: secrets.providers.envfile.retries: invalid type: string, expected u32",
+                "stagecraft.yml:6:16: secrets.providers.envfile.retries: invalid type: string, expected a whole number from 0 to 4294967295",
                 "stagecraft.yml:7:12: secrets.providers.vault: unknown secrets provider \"vault\" (registered: encore, envfile)",
             ]
         );

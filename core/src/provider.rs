@@ -83,6 +83,18 @@ pub trait SecretsProvider: ProviderIdentity + Send + Sync + 'static {
         let _ = config;
         Vec::new()
     }
+
+    /// What `stagecraft config validate` finds missing on this machine in a section that
+    /// [`check_config`] accepts, without touching a remote: a directory or file that the
+    /// project's layout should hold. A sync does not call it (its flags may name other places).
+    /// What varies by machine (a variable, a file of secrets) is better a warning, in
+    /// [`config_warnings`](SecretsProvider::config_warnings). The default finds nothing.
+    ///
+    /// [`check_config`]: SecretsProvider::check_config
+    fn check_local(&self, config: &ProviderConfig) -> Vec<ConfigError> {
+        let _ = config;
+        Vec::new()
+    }
 }
 
 /// A boxed sync future, as [`DynSecretsProvider`] returns it.
@@ -99,6 +111,9 @@ pub trait DynSecretsProvider: ProviderIdentity + Send + Sync + 'static {
 
     #[doc(hidden)]
     fn config_warnings_dyn(&self, config: &ProviderConfig) -> Vec<ConfigWarning>;
+
+    #[doc(hidden)]
+    fn check_local_dyn(&self, config: &ProviderConfig) -> Vec<ConfigError>;
 }
 
 impl<P: SecretsProvider> DynSecretsProvider for P {
@@ -112,6 +127,10 @@ impl<P: SecretsProvider> DynSecretsProvider for P {
 
     fn config_warnings_dyn(&self, config: &ProviderConfig) -> Vec<ConfigWarning> {
         self.config_warnings(config)
+    }
+
+    fn check_local_dyn(&self, config: &ProviderConfig) -> Vec<ConfigError> {
+        self.check_local(config)
     }
 }
 
@@ -129,6 +148,12 @@ impl dyn DynSecretsProvider {
     /// What `stagecraft config validate` warns about in a section that `check_config` accepts.
     pub fn config_warnings(&self, config: &ProviderConfig) -> Vec<ConfigWarning> {
         self.config_warnings_dyn(config)
+    }
+
+    /// What `stagecraft config validate` finds missing on this machine in a section that
+    /// `check_config` accepts.
+    pub fn check_local(&self, config: &ProviderConfig) -> Vec<ConfigError> {
+        self.check_local_dyn(config)
     }
 }
 

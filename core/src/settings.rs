@@ -15,6 +15,7 @@ use std::fmt;
 #[derive(Clone, Copy)]
 pub struct Settings {
     check: fn(&ProviderConfig) -> Result<(), ConfigError>,
+    check_all: fn(&ProviderConfig) -> Vec<ConfigError>,
     schema: fn(&mut SchemaGenerator) -> Schema,
     takes_settings: bool,
 }
@@ -36,6 +37,7 @@ impl Settings {
     pub const fn of<T: DeserializeOwned + JsonSchema>() -> Self {
         Settings {
             check: check::<T>,
+            check_all: check_all::<T>,
             schema: SchemaGenerator::subschema_for::<T>,
             takes_settings: true,
         }
@@ -50,6 +52,12 @@ impl Settings {
     /// column and YAML path.
     pub fn check(&self, config: &ProviderConfig) -> Result<(), ConfigError> {
         (self.check)(config)
+    }
+
+    /// Decodes `config` as the settings type and reports every problem, each with its file,
+    /// line, column and YAML path (see [`ProviderConfig::decode_all`]); empty when it decodes.
+    pub fn check_all(&self, config: &ProviderConfig) -> Vec<ConfigError> {
+        (self.check_all)(config)
     }
 
     /// The JSON Schema (draft 2020-12) of the settings type, as `generator` writes subschemas: a
@@ -68,6 +76,10 @@ impl Settings {
 
 fn check<T: DeserializeOwned>(config: &ProviderConfig) -> Result<(), ConfigError> {
     config.decode::<T>().map(drop)
+}
+
+fn check_all<T: DeserializeOwned>(config: &ProviderConfig) -> Vec<ConfigError> {
+    config.decode_all::<T>().err().unwrap_or_default()
 }
 
 impl fmt::Debug for Settings {

@@ -96,7 +96,7 @@ pub enum FsError {
     /// Another sync held the target's lock for longer than the sync may wait.
     #[error(
         "gave up after {} waiting for the lock on {}{}: another sync of it is still running or is stopped; let it finish (or end it), or raise `lock_timeout`",
-        humantime_serde::re::humantime::format_duration(*waited),
+        crate::duration::display(*waited),
         path.display(),
         holder.map(|pid| format!(", held by process {pid}")).unwrap_or_default()
     )]
@@ -685,7 +685,7 @@ impl LockedTarget {
                         tracing::warn!(
                             "waiting for another sync of {} to finish{held}; giving up after {}",
                             path.display(),
-                            humantime_serde::re::humantime::format_duration(timeout)
+                            crate::duration::display(timeout)
                         );
                     }
                     std::thread::sleep(LOCK_RETRY.min(timeout - waited));

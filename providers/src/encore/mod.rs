@@ -47,7 +47,7 @@ use crate::envfile;
 use crate::fs::{self, FsError};
 use crate::keys::{self, Order};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use stagecraft_core::{
     ConfigError, ConfigWarning, ProviderConfig, ReadOptions, Secrets, SecretsProvider,
     SecretsSource, SyncError, SyncOptions, SyncReport, secrets_provider,
@@ -89,9 +89,9 @@ struct Options {
     binary: Option<PathBuf>,
     /// How many calls of the CLI run at once; default 4.
     concurrency: Option<NonZeroUsize>,
-    /// How long one call may take: seconds (`30`, the default) or `"500ms"`, `"30s"`, `"2m"`.
-    #[serde(default, deserialize_with = "seconds")]
-    #[schemars(schema_with = "timeout_schema")]
+    /// How long one call may take: seconds (`30`, the default) or `500ms`, `30s`, `2m`.
+    #[serde(default, deserialize_with = "crate::duration::timeout")]
+    #[schemars(schema_with = "crate::duration::timeout_schema")]
     timeout: Option<Duration>,
 }
 
@@ -114,21 +114,6 @@ fn envs_schema(generator: &mut SchemaGenerator) -> Schema {
         "type": ["array", "null"],
         "minItems": 1,
         "items": { "type": "string", "pattern": "^[A-Za-z0-9_][A-Za-z0-9_-]*$" },
-    })
-}
-
-/// What [`seconds`] reads: a positive number of seconds, or one followed by `ms`, `s` or `m`.
-/// (`null` is refused, as `seconds` refuses it.)
-fn timeout_schema(generator: &mut SchemaGenerator) -> Schema {
-    let _ = generator;
-    json_schema!({
-        "anyOf": [
-            { "type": "number", "exclusiveMinimum": 0, "maximum": u64::MAX },
-            {
-                "type": "string",
-                "pattern": "^\\s*\\+?(?=[0-9.]*[1-9])([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][+-]?[0-9]+)?\\s*(ms|s|m)?$",
-            },
-        ],
     })
 }
 
@@ -184,57 +169,6 @@ impl EnvType {
             _ => return None,
         })
     }
-}
-
-/// A duration in seconds (`30`, `2.5`) or with a unit (`"500ms"`, `"30s"`, `"2m"`).
-fn seconds<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
-    struct Seconds;
-    impl serde::de::Visitor<'_> for Seconds {
-        type Value = f64;
-
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str(
-                "a positive number of seconds, or a duration such as \"500ms\", \"30s\" or \"2m\"",
-            )
-        }
-
-        fn visit_f64<E>(self, seconds: f64) -> Result<f64, E> {
-            Ok(seconds)
-        }
-
-        fn visit_u64<E>(self, seconds: u64) -> Result<f64, E> {
-            Ok(seconds as f64)
-        }
-
-        fn visit_i64<E>(self, seconds: i64) -> Result<f64, E> {
-            Ok(seconds as f64)
-        }
-
-        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<f64, E> {
-            let (number, scale) = if let Some(ms) = text.strip_suffix("ms") {
-                (ms, 0.001)
-            } else if let Some(s) = text.strip_suffix('s') {
-                (s, 1.0)
-            } else if let Some(m) = text.strip_suffix('m') {
-                (m, 60.0)
-            } else {
-                (text, 1.0)
-            };
-            number
-                .trim()
-                .parse::<f64>()
-                .map(|n| n * scale)
-                .map_err(|_| E::invalid_value(serde::de::Unexpected::Other("text"), &self))
-        }
-    }
-    let seconds = deserializer.deserialize_any(Seconds)?;
-    Duration::try_from_secs_f64(seconds)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .map(Some)
-        .ok_or_else(|| {
-            serde::de::Error::invalid_value(serde::de::Unexpected::Float(seconds), &Seconds)
-        })
 }
 
 /// Where the keys go.
@@ -666,8 +600,35 @@ impl SecretsProvider for Encore {
             }) => {
                 vec![config.warning("no `source_file`: `stagecraft secrets sync` will need --from")]
             }
-            _ => Vec::new(),
+            Ok(Options {
+                source_file: Some(source),
+                ..
+            }) => envfile::missing_source(config, Some(&source), "source_file")
+                .into_iter()
+                .collect(),
+            Err(_) => Vec::new(),
         }
+    }
+
+    fn check_local(&self, config: &ProviderConfig) -> Vec<ConfigError> {
+        let Ok(options) = decode(config) else {
+            return Vec::new();
+        };
+        let app_dir = config.resolve(options.app_dir.as_deref().unwrap_or(Path::new("")));
+        let app_dir = match app_dir.as_os_str().is_empty() {
+            true => PathBuf::from("."),
+            false => app_dir,
+        };
+        let message = match (options.app_dir.is_some(), app_dir.is_dir()) {
+            (true, false) => "the directory does not exist",
+            (false, false) => "the directory of stagecraft.yml (the default) does not exist",
+            _ if find_encore_app(&app_dir).is_ok() => return Vec::new(),
+            (true, true) => "no encore.app in this directory or any directory above it",
+            (false, true) => {
+                "not set, and no encore.app in the directory of stagecraft.yml (the default) or any directory above it: set `app_dir` to the Encore app's directory"
+            }
+        };
+        vec![config.invalid_field("app_dir", message)]
     }
 }
 

@@ -54,14 +54,15 @@ use parse::{Binding, Form, Written};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use stagecraft_core::{
-    Action, ConfigWarning, ProviderConfig, ReadOptions, Secrets, SecretsProvider, SecretsSource,
-    SyncError, SyncOptions, SyncReport, secrets_provider,
+    Action, ConfigError, ConfigWarning, ProviderConfig, ReadOptions, Secrets, SecretsProvider,
+    SecretsSource, SyncError, SyncOptions, SyncReport, secrets_provider,
 };
 use std::hash::BuildHasher;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Syncs keys from one env file (`.env.local`) to another (`.env.staging`).
+#[cfg(feature = "envfile")]
 #[secrets_provider("envfile", settings = Options, source)]
 #[derive(Debug)]
 pub struct EnvFile;
@@ -76,15 +77,9 @@ pub struct Options {
     pub target_file: Option<PathBuf>,
     /// How long a sync waits for another sync of the same target to finish before it gives up
     /// (exit 2), such as `30s` (the default), `500ms` or `2m`.
-    #[serde(default, with = "humantime_serde")]
-    #[schemars(schema_with = "duration_schema")]
+    #[serde(default, deserialize_with = "crate::duration::timeout")]
+    #[schemars(schema_with = "crate::duration::timeout_schema")]
     pub lock_timeout: Option<std::time::Duration>,
-}
-
-/// What humantime reads, such as `30s`, `500ms` or `1m 30s`.
-fn duration_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-    let _ = generator;
-    schemars::json_schema!({ "type": "string", "pattern": "^\\s*[0-9]" })
 }
 
 /// Why an env file sync failed. Never holds a value.
@@ -156,6 +151,7 @@ impl From<Error> for SyncError {
     }
 }
 
+#[cfg(feature = "envfile")]
 impl SecretsProvider for EnvFile {
     async fn sync(&self, opts: SyncOptions) -> Result<SyncReport, SyncError> {
         let options = opts.settings::<Options>()?;
@@ -222,20 +218,71 @@ impl SecretsProvider for EnvFile {
             return Vec::new();
         };
         [
-            (options.source_file, "source_file", "--from"),
-            (options.target_file, "target_file", "--to"),
+            (options.source_file.is_none(), "source_file", "--from"),
+            (options.target_file.is_none(), "target_file", "--to"),
         ]
         .into_iter()
-        .filter(|(file, _, _)| file.is_none())
+        .filter(|(absent, _, _)| *absent)
         .map(|(_, field, flag)| {
             config.warning(format!(
                 "no `{field}`: `stagecraft secrets sync` will need {flag}"
             ))
         })
+        .chain(missing_source(
+            config,
+            options.source_file.as_deref(),
+            "source_file",
+        ))
         .collect()
+    }
+
+    fn check_local(&self, config: &ProviderConfig) -> Vec<ConfigError> {
+        let Ok(Options {
+            target_file: Some(target),
+            ..
+        }) = config.decode::<Options>()
+        else {
+            return Vec::new();
+        };
+        missing_directory_of(config, &target, "target_file")
+            .into_iter()
+            .collect()
     }
 }
 
+/// A warning when the source file that `field` names does not exist on this machine (an env
+/// file of secrets is seldom in the repository, so this is not an error).
+pub(crate) fn missing_source(
+    config: &ProviderConfig,
+    file: Option<&Path>,
+    field: &str,
+) -> Option<ConfigWarning> {
+    let path = config.resolve(file?);
+    matches!(std::fs::metadata(&path), Err(e) if e.kind() == io::ErrorKind::NotFound).then(|| {
+        config.field_warning(
+            field,
+            "the file does not exist here: `stagecraft secrets sync` will fail unless --from names another",
+        )
+    })
+}
+
+/// An error when the directory that the file `field` names should be written in does not exist.
+pub(crate) fn missing_directory_of(
+    config: &ProviderConfig,
+    file: &Path,
+    field: &str,
+) -> Option<ConfigError> {
+    let path = config.resolve(file);
+    let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty())?;
+    (!dir.is_dir()).then(|| {
+        config.invalid_field(
+            field,
+            "the directory of the file does not exist: create it, or correct the path",
+        )
+    })
+}
+
+#[cfg(feature = "envfile")]
 impl SecretsSource for EnvFile {
     /// Reads the env file at `location` (relative to the current directory), or the configured
     /// `source_file` (relative to stagecraft.yml).

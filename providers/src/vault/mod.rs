@@ -18,7 +18,7 @@
 //!       # approle_mount: approle
 //!       namespace: team-a             # optional; default $VAULT_NAMESPACE
 //!       ca_file: /etc/ssl/vault-ca.pem  # optional, relative to stagecraft.yml; default $VAULT_CACERT
-//!       timeout: 10s                  # the whole operation's time limit (default 10s)
+//!       timeout: 10s                  # the whole operation's time limit (default 10s; or 2m, 12)
 //!       source: .env.local            # optional defaults for --from and --to
 //!       target: vault:staging
 //! ```
@@ -55,8 +55,9 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use stagecraft_core::{
-    Action, ConfigError, Location, ProviderConfig, ReadOptions, Secrets, SecretsProvider,
-    SecretsSource, SyncError, SyncOptions, SyncReport, interrupt, secrets_provider,
+    Action, ConfigError, ConfigWarning, Location, ProviderConfig, ReadOptions, Secrets,
+    SecretsProvider, SecretsSource, SyncError, SyncOptions, SyncReport, interrupt,
+    secrets_provider,
 };
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -100,9 +101,10 @@ pub struct Options {
     /// A PEM file of the CA certificates to trust for `https` servers (instead of the
     /// system's); `$VAULT_CACERT` when unset.
     ca_file: Option<PathBuf>,
-    /// The time limit of the whole sync, all requests and retries included, such as `10s`.
-    #[serde(default, with = "humantime_serde")]
-    #[schemars(schema_with = "timeout_schema")]
+    /// The time limit of the whole sync, all requests and retries included: seconds (`10`, the
+    /// default) or `500ms`, `10s`, `2m`.
+    #[serde(default, deserialize_with = "crate::duration::timeout")]
+    #[schemars(schema_with = "crate::duration::timeout_schema")]
     timeout: Option<Duration>,
     /// The default source (an env file or `vault:<environment>`), overridden by `--from`.
     source: Option<String>,
@@ -139,12 +141,6 @@ fn secret_path_schema(generator: &mut SchemaGenerator) -> Schema {
         "type": "string",
         "pattern": "^/*((?!\\.\\.?(/|$))[A-Za-z0-9._-]+(/(?=[^/])|/*$))*$",
     })
-}
-
-/// What humantime reads, such as `10s`, `500ms` or `1m 30s`.
-fn timeout_schema(generator: &mut SchemaGenerator) -> Schema {
-    let _ = generator;
-    json_schema!({ "type": "string", "pattern": "^\\s*[0-9]" })
 }
 
 /// One URL or a list of them, each `http://` or `https://`.
@@ -191,14 +187,19 @@ fn check_addresses(addresses: &[String]) -> Result<(), String> {
     if addresses.is_empty() {
         return Err("expected at least one address".into());
     }
-    for address in addresses {
+    for (index, address) in addresses.iter().enumerate() {
+        // The address is not quoted: a mistyped one may still hold a password.
+        let which = match addresses.len() {
+            1 => "the address".to_owned(),
+            _ => format!("address {} of {}", index + 1, addresses.len()),
+        };
         match url::Url::parse(address) {
             // Vault takes a token, not a password; one in the URL would be shown in errors.
             Ok(url) if !url.username().is_empty() || url.password().is_some() => {
-                return Err("a vault address must not hold a user name or password".into());
+                return Err(format!("{which} must not hold a user name or password"));
             }
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {}
-            _ => return Err(format!("{address:?} is not an http:// or https:// URL")),
+            _ => return Err(format!("{which} is not an http:// or https:// URL")),
         }
     }
     Ok(())
@@ -417,7 +418,10 @@ pub enum Error {
         settling: Box<Error>,
     },
     /// No server answered within the timeout.
-    #[error("no vault server served the request within `timeout` ({}): {}", humantime_serde::re::humantime::format_duration(*timeout), list(attempts))]
+    #[error(
+        "no vault server served the request within `timeout` ({timeout:?}): {}",
+        list(attempts)
+    )]
     Unavailable {
         /// The operation's time budget.
         timeout: Duration,
@@ -871,6 +875,64 @@ impl SecretsProvider for Vault {
     fn check_config(&self, config: &ProviderConfig) -> Result<(), ConfigError> {
         let options = config.decode::<Options>()?;
         check_settings(config, &options)
+    }
+
+    /// What a sync would miss on this machine: the token, the address, the CA file. Warnings,
+    /// since they belong to the machine that syncs, not to the project.
+    fn config_warnings(&self, config: &ProviderConfig) -> Vec<ConfigWarning> {
+        let Ok(options) = config.decode::<Options>() else {
+            return Vec::new();
+        };
+        let unset = |var: &str| std::env::var_os(var).is_none_or(|value| value.is_empty());
+        let missing = |file: &Path| matches!(std::fs::metadata(config.resolve(file)), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+        let mut warnings = Vec::new();
+        let mut warn = |field: Option<&str>, message: &str| {
+            warnings.push(match field {
+                Some(field) => config.field_warning(field, message),
+                None => config.warning(message),
+            });
+        };
+        match &options {
+            Options {
+                secret_id_env: Some(var),
+                ..
+            } if unset(var) => warn(
+                Some("secret_id_env"),
+                "the variable it names is not set here",
+            ),
+            Options {
+                role_id: Some(_), ..
+            } => {}
+            Options {
+                token_env: Some(var),
+                ..
+            } if unset(var) => warn(Some("token_env"), "the variable it names is not set here"),
+            Options {
+                token_file: Some(file),
+                ..
+            } if missing(file) => warn(Some("token_file"), "the file does not exist here"),
+            Options {
+                token_env: None,
+                token_file: None,
+                ..
+            } if unset(DEFAULT_TOKEN_ENV)
+                && std::env::var_os("HOME")
+                    .is_none_or(|home| missing(&Path::new(&home).join(TOKEN_HELPER_FILE))) =>
+            {
+                warn(
+                    None,
+                    "no token here: VAULT_TOKEN is not set and there is no ~/.vault-token (`bao login` writes it)",
+                )
+            }
+            _ => {}
+        }
+        if options.address.is_none() && unset("VAULT_ADDR") {
+            warn(None, "no `address`, and VAULT_ADDR is not set here");
+        }
+        if options.ca_file.as_deref().is_some_and(missing) {
+            warn(Some("ca_file"), "the file does not exist here");
+        }
+        warnings
     }
 }
 
