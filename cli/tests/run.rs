@@ -339,7 +339,7 @@ fn keys_and_unreadable_sources_fail_before_the_command_runs() {
             1,
             "encore:secrets cannot be read",
         ),
-        (vec![], 1, "error: config file stagecraft.yml not found"),
+        (vec![], 1, "error: no stagecraft.yml in"),
         (vec!["--from", ""], 1, "error: --from is empty"),
     ] {
         let mut full = vec!["secrets", "run"];

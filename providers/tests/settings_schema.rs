@@ -200,13 +200,18 @@ fn corpus() -> Vec<(&'static str, String, bool)> {
         ),
         (
             "a lock timeout",
-            envfile("      lock_timeout: 1m 30s\n"),
+            envfile("      lock_timeout: 90s\n"),
             true,
         ),
         (
-            "a lock timeout as a number",
-            envfile("      lock_timeout: 10\n"),
+            "a lock timeout in two units",
+            envfile("      lock_timeout: 1m 30s\n"),
             false,
+        ),
+        (
+            "a lock timeout as a number of seconds",
+            envfile("      lock_timeout: 10\n"),
+            true,
         ),
         (
             "flow style",
