@@ -458,7 +458,8 @@ fn fits(spec: &DependencySpec, dependency: &Dependency) -> bool {
     semver::VersionReq::parse(req).is_ok_and(|req| req.matches(&version))
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
+/// Whether two paths name one file (compared as written when either cannot be resolved).
+pub fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => a == b,

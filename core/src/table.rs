@@ -257,12 +257,18 @@ pub const fn unique_len(sorted: &[Entry]) -> usize {
     let mut len = 0;
     let mut i = 0;
     while i < sorted.len() {
-        if i == 0 || !sorted[i - 1].same_provider(&sorted[i]) {
+        if first_of_its_provider(sorted, i) {
             len += 1;
         }
         i += 1;
     }
     len
+}
+
+/// Whether `sorted[i]` is not the provider `sorted[i - 1]` is (a table sorted by [`merge`]
+/// holds a provider listed twice at neighbouring places).
+const fn first_of_its_provider(sorted: &[Entry], i: usize) -> bool {
+    i == 0 || !sorted[i - 1].same_provider(&sorted[i])
 }
 
 /// A table sorted by [`merge`] with each provider once. `N` must be [`unique_len`] of it.
@@ -275,7 +281,7 @@ pub const fn unique<const N: usize>(sorted: &[Entry]) -> [Entry; N] {
     let mut out = [PLACEHOLDER; N];
     let (mut i, mut len) = (0, 0);
     while i < sorted.len() {
-        if i == 0 || !sorted[i - 1].same_provider(&sorted[i]) {
+        if first_of_its_provider(sorted, i) {
             out[len] = sorted[i];
             len += 1;
         }
@@ -288,8 +294,7 @@ pub const fn unique<const N: usize>(sorted: &[Entry]) -> [Entry; N] {
 /// carry, each non-empty table once.
 #[doc(hidden)]
 pub const fn tables_len(own: &[Entry], dependencies: &[&[&[Entry]]]) -> usize {
-    let mut seen: [&[Entry]; 0] = [];
-    count_or_fill(own, dependencies, &mut seen, false)
+    count_or_fill(own, dependencies, &mut [])
 }
 
 /// The tables a crate carries for the registries of the crates that depend on it: its own
@@ -301,19 +306,18 @@ pub const fn tables<const N: usize>(
     dependencies: &[&'static [&'static [Entry]]],
 ) -> [&'static [Entry]; N] {
     let mut out: [&'static [Entry]; N] = [&[]; N];
-    let len = count_or_fill(own, dependencies, &mut out, true);
+    let len = count_or_fill(own, dependencies, &mut out);
     assert!(len == N, "tables: N must be tables_len(own, dependencies)");
     out
 }
 
 /// Walks `own` and the dependencies' tables, skipping empty tables and tables already seen (a
-/// table is one crate's providers: the same first provider is the same table). With `fill`,
-/// writes them into `out`; without, only counts (then `out` is not touched and may be empty).
+/// table is one crate's providers: the same first provider is the same table); counts them, and
+/// writes them into `out` as far as it reaches (an empty `out` only counts).
 const fn count_or_fill<'a>(
     own: &'a [Entry],
     dependencies: &[&'a [&'a [Entry]]],
     out: &mut [&'a [Entry]],
-    fill: bool,
 ) -> usize {
     let mut len = 0;
     let mut d = 0;
@@ -324,7 +328,7 @@ const fn count_or_fill<'a>(
         while t < list.len() {
             let table = list[t];
             if !table.is_empty() && !listed_before(table, own, dependencies, d, t) {
-                if fill {
+                if len < out.len() {
                     out[len] = table;
                 }
                 len += 1;

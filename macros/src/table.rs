@@ -3,7 +3,7 @@
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use stagecraft_codegen::{Manifest, PackageFile, render, scan};
+use stagecraft_codegen::{Manifest, PackageFile, render, same_file, scan};
 use std::path::{Path, PathBuf};
 use std::{env, fs, thread};
 
@@ -45,21 +45,22 @@ fn table_text(root: Option<PathBuf>) -> Result<String, String> {
             .unwrap_or(root),
         None => crate_root(&package)?,
     };
-    let mut dependencies = package.dependencies.clone();
-    match &package.lib {
-        // The library itself, or its unit tests.
-        Some((_, lib_root)) if same_file(lib_root, &root) => {}
-        // A binary, example, test or bench of a package with a library: the library's table
-        // is carried, when it declares one.
-        Some((lib, lib_root)) if declares_table(lib_root) => dependencies.push(lib.clone()),
-        _ => {}
-    }
-    let relative = root.strip_prefix(&manifest_dir).unwrap_or(&root).to_owned();
-    let found = scan_on_large_stack(manifest_dir, relative)?;
+    // The library itself, or its unit tests.
     let is_lib = package
         .lib
         .as_ref()
         .is_some_and(|(_, lib_root)| same_file(lib_root, &root));
+    let mut dependencies = package.dependencies.clone();
+    match &package.lib {
+        // A binary, example, test or bench of a package with a library: the library's table
+        // is carried, when it declares one.
+        Some((lib, lib_root)) if !is_lib && declares_table(lib_root) => {
+            dependencies.push(lib.clone())
+        }
+        _ => {}
+    }
+    let relative = root.strip_prefix(&manifest_dir).unwrap_or(&root).to_owned();
+    let found = scan_on_large_stack(manifest_dir, relative)?;
     if is_lib && !package.links && (!found.is_empty() || !dependencies.is_empty()) {
         return Err(
             "this library declares secrets providers (or carries those of its dependencies), but its Cargo.toml sets no `links`, so the crates that depend on it cannot find them: add `links = \"<package>-secrets-providers\"` (any name unique in the dependency graph) to [package]".to_owned(),
@@ -124,11 +125,4 @@ fn declares_table(path: &Path) -> bool {
         }),
         _ => false,
     })
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
 }
