@@ -92,9 +92,7 @@ pub fn generate() {
     let links = env::var_os("CARGO_MANIFEST_LINKS").is_some();
     let package = PackageFile {
         links,
-        lib: manifest.lib.clone(),
         dependencies: names,
-        binaries: manifest.binaries.clone(),
     };
     let path = out_dir.join(PACKAGE_FILE);
     fs::write(&path, package.render())
@@ -160,44 +158,25 @@ pub fn provider_dependencies(vars: impl Iterator<Item = (String, String)>) -> Ve
         .collect()
 }
 
-/// What `include_providers!` reads from `OUT_DIR`: whether the package sets `links`, its
-/// library (crate name and root file), and the names of its provider dependencies (`prov_a`).
+/// What `include_providers!` reads from `OUT_DIR`: whether the package sets `links`, and the
+/// names of its provider dependencies (`prov_a`). Its targets it reads from `Cargo.toml` itself,
+/// at each compile: the build script reruns only when `Cargo.toml` changes.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct PackageFile {
     /// Whether `Cargo.toml` sets `links`, without which dependents cannot find the library.
     pub links: bool,
-    /// The library target's crate name and root file, when the package has one.
-    pub lib: Option<(String, PathBuf)>,
     /// The name the crate gives each provider dependency: `prov_a` (as in `::prov_a`).
     pub dependencies: Vec<String>,
-    /// The root file of each binary and example, by name (`CARGO_BIN_NAME` when it is built).
-    pub binaries: Vec<(String, PathBuf)>,
 }
 
 impl PackageFile {
     /// The file's text: a line each.
     pub fn render(&self) -> String {
         let mut out = format!("links {}\n", if self.links { "yes" } else { "no" });
-        if let Some((name, root)) = &self.lib {
-            writeln!(out, "lib {name} {}", root.display())
-                .expect("writing to a String cannot fail");
-        }
         for dependency in &self.dependencies {
             writeln!(out, "dependency {dependency}").expect("writing to a String cannot fail");
         }
-        for (name, root) in &self.binaries {
-            writeln!(out, "binary {name} {}", root.display())
-                .expect("writing to a String cannot fail");
-        }
         out
-    }
-
-    /// The root file of the binary or example `name`.
-    pub fn binary(&self, name: &str) -> Option<&Path> {
-        self.binaries
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, root)| root.as_path())
     }
 
     /// Reads what [`PackageFile::render`] wrote.
@@ -206,17 +185,7 @@ impl PackageFile {
         for line in text.lines() {
             match line.split_once(' ') {
                 Some(("links", yes)) => file.links = yes == "yes",
-                Some(("lib", rest)) => {
-                    if let Some((name, root)) = rest.split_once(' ') {
-                        file.lib = Some((name.to_owned(), PathBuf::from(root)));
-                    }
-                }
                 Some(("dependency", path)) => file.dependencies.push(path.to_owned()),
-                Some(("binary", rest)) => {
-                    if let Some((name, root)) = rest.split_once(' ') {
-                        file.binaries.push((name.to_owned(), PathBuf::from(root)));
-                    }
-                }
                 _ => {}
             }
         }
@@ -310,6 +279,14 @@ impl Manifest {
             dependencies,
             files,
         }
+    }
+
+    /// The root file of the binary or example `name`.
+    pub fn binary(&self, name: &str) -> Option<&Path> {
+        self.binaries
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, root)| root.as_path())
     }
 
     /// How this crate names a provider dependency (`::name`): the key of its entry with `-` as
@@ -1327,15 +1304,7 @@ fn main() {}
     fn the_package_file_reads_back() {
         let file = PackageFile {
             links: true,
-            lib: Some((
-                "acme".into(),
-                PathBuf::from("/w/acme providers/rust/lib.rs"),
-            )),
             dependencies: vec!["prov_a".into(), "my_b".into()],
-            binaries: vec![(
-                "acme".into(),
-                PathBuf::from("/w/acme providers/src/main.rs"),
-            )],
         };
         assert_eq!(PackageFile::parse(&file.render()), file);
     }

@@ -25,7 +25,7 @@ fn table_text(root: Option<PathBuf>) -> Result<String, String> {
         "`include_providers!` is for crates that cargo builds (CARGO_MANIFEST_DIR is not set)",
     )?);
     let out_dir = env::var_os("OUT_DIR").map(PathBuf::from);
-    let mut package = out_dir
+    let package = out_dir
         .map(|dir| dir.join(stagecraft_codegen::PACKAGE_FILE))
         .and_then(|path| fs::read_to_string(path).ok())
         .map(|text| PackageFile::parse(&text))
@@ -34,24 +34,21 @@ fn table_text(root: Option<PathBuf>) -> Result<String, String> {
         )?;
     // The package's targets are read afresh at each compile: the build script reruns only when
     // Cargo.toml changes, so a library, binary or example added since would be missing from
-    // what it wrote.
-    if let Ok(manifest) = Manifest::read(&manifest_dir) {
-        package.lib = manifest.lib;
-        package.binaries = manifest.binaries;
-    }
+    // what it could have written.
+    let manifest = Manifest::read(&manifest_dir)?;
     let root = match root {
         Some(root) => env::current_dir()
             .map(|dir| dir.join(&root))
             .unwrap_or(root),
-        None => crate_root(&package)?,
+        None => crate_root(&manifest)?,
     };
     // The library itself, or its unit tests.
-    let is_lib = package
+    let is_lib = manifest
         .lib
         .as_ref()
         .is_some_and(|(_, lib_root)| same_file(lib_root, &root));
-    let mut dependencies = package.dependencies.clone();
-    match &package.lib {
+    let mut dependencies = package.dependencies;
+    match &manifest.lib {
         // A binary, example, test or bench of a package with a library: the library's table
         // is carried, when it declares one.
         Some((lib, lib_root)) if !is_lib && declares_table(lib_root) => {
@@ -71,17 +68,17 @@ fn table_text(root: Option<PathBuf>) -> Result<String, String> {
 
 /// The root file of the crate being compiled: the binary or example cargo names in
 /// `CARGO_BIN_NAME`, else the library.
-fn crate_root(package: &PackageFile) -> Result<PathBuf, String> {
+fn crate_root(manifest: &Manifest) -> Result<PathBuf, String> {
     let not_found = || {
         "`include_providers!` cannot tell which file is the crate root here (a test, or a target cargo did not name): declare the registry with `include_registry!(static NAME)`, which can, or list the providers with `provider_table!`".to_owned()
     };
     match env::var("CARGO_BIN_NAME") {
-        Ok(name) => package
+        Ok(name) => manifest
             .binary(&name)
             .map(Path::to_owned)
             .ok_or_else(not_found),
         Err(_) if env::var_os("CARGO_TARGET_TMPDIR").is_some() => Err(not_found()),
-        Err(_) => package
+        Err(_) => manifest
             .lib
             .as_ref()
             .map(|(_, root)| root.clone())
